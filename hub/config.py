@@ -1,0 +1,36 @@
+"""Configuration from the environment (prefix HUB_) and an optional `.env` file.
+
+With nothing set, the hub runs embedded: SQLite under var/ and the in-process bus."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'swhub.db'}"
+    amqp_url: str | None = None  # unset -> embedded in-process bus
+    api_keys_file: Path = ROOT / "config" / "api_keys.yaml"
+    partners_file: Path = ROOT / "config" / "partners.yaml"
+    timezone: str = "Asia/Shanghai"
+    max_message_bytes: int = 10 * 1024 * 1024
+    delivery_limit: int = 5
+    prefetch: int = 50
+    outbox_batch: int = 200
+    risk_rules_dir: Path | None = None
+
+    @property
+    def embedded_bus(self) -> bool:
+        return not self.amqp_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

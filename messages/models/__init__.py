@@ -1,0 +1,1 @@
+"""Canonical, wire-format-independent message models."""

@@ -1,0 +1,184 @@
+"""Canonical customs declaration (报关单), independent of wire format.
+
+Field names follow the single-window DecMessage element names in snake_case (DecHead/GrossWet ->
+gross_wet), so a reader who knows the official field table can find every field. The XML codec
+(DecMessage) and the EDIFACT mapping (CUSDEC) both map to and from these classes; the risk engine
+screens them. Plain dataclasses with slots: cheap to build in bulk, no I/O, no validation magic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+
+class DeclarationKind(StrEnum):
+    ORDINARY = "ordinary"  # DecHead/Type position 3 = '0' or blank: one-time declaration
+    SUMMARY = "summary"  # position 3 = '5': 概要申报 (two-step, step 1)
+    COMPLETE = "complete"  # position 3 = '6': 完整申报 (two-step, step 2)
+
+
+# Position 3 (index 2) of DecHead/Type. Older specs used '3' for two-step; kept configurable here.
+TYPE_POS3_KIND: dict[str, DeclarationKind] = {
+    "": DeclarationKind.ORDINARY,
+    "0": DeclarationKind.ORDINARY,
+    " ": DeclarationKind.ORDINARY,
+    "5": DeclarationKind.SUMMARY,
+    "6": DeclarationKind.COMPLETE,
+}
+
+
+@dataclass(slots=True)
+class DecListItem:
+    """One goods line (DecList)."""
+
+    g_no: int
+    code_ts: str  # HS code: 10 digits (6 allowed on a summary declaration without inspection)
+    g_name: str
+    g_model: str = ""
+    g_qty: Decimal | None = None
+    g_unit: str = ""
+    first_qty: Decimal | None = None
+    first_unit: str = ""
+    second_qty: Decimal | None = None
+    second_unit: str = ""
+    decl_price: Decimal | None = None
+    decl_total: Decimal | None = None
+    trade_curr: str = ""  # ISO/customs currency code, e.g. USD / 502
+    origin_country: str = ""  # customs country code (e.g. CHN/142 style or ISO alpha-3)
+    destination_country: str = ""
+    duty_mode: str = ""
+    ciq_code: str = ""
+    goods_attr: str = ""
+    purpose: str = ""
+    uncode: str = ""  # UN number for dangerous goods
+    dang_name: str = ""
+    goods_brand: str = ""
+    prod_batch_no: str = ""
+
+
+@dataclass(slots=True)
+class DecContainer:
+    container_id: str
+    container_md: str = ""  # size/type code
+    goods_no: str = ""  # "1,3": the GNo lines in this container
+    lcl_flag: str = ""  # 0 FCL, 1 LCL
+    goods_conta_wt: Decimal | None = None
+
+
+@dataclass(slots=True)
+class LicenseDocu:
+    docu_code: str  # 随附单证代码
+    cert_code: str
+
+
+@dataclass(slots=True)
+class DecFreeTxt:
+    rel_id: str = ""
+    rel_man_no: str = ""
+    bon_no: str = ""
+    voy_no: str = ""
+    dec_bp_no: str = ""
+    cus_fie: str = ""
+    dec_no: str = ""
+
+
+@dataclass(slots=True)
+class DecSign:
+    oper_type: str = "C"
+    ic_code: str = ""
+    cop_code: str = ""
+    oper_name: str = ""
+    client_seq_no: str = ""  # the client's own unique id: correlation key of every receipt
+    sign: str = ""
+    sign_date: str = ""
+    host_id: str = ""
+    domain_id: str = ""
+    note: str = ""
+
+
+@dataclass(slots=True)
+class DecTpAccess:
+    """Two-stage admission (两段准入) applications made by the declarant."""
+
+    transition_apply: str = ""
+    transition_site: str = ""
+    conditional_liftoff_apply: str = ""  # '1' = applies for conditional removal (附条件提离)
+    port_dest_merge_check_apply: str = ""  # '1' = port/destination combined inspection
+
+
+@dataclass(slots=True)
+class DecHead:
+    ie_flag: str  # I import / E export
+    type: str = ""  # DecHead/Type; position 3 selects summary (5) / complete (6)
+    seq_no: str = ""
+    entry_id: str = ""  # 18-digit customs number, assigned by customs
+    pre_entry_id: str = ""
+    custom_master: str = ""  # declaring customs district (4 digits)
+    ie_port: str = ""
+    ie_date: str = ""  # yyyyMMdd
+    d_date: str = ""
+    agent_code: str = ""
+    agent_code_scc: str = ""  # USCC of the declaring agent (broker)
+    agent_name: str = ""
+    trade_code: str = ""
+    trade_co_scc: str = ""  # USCC of the domestic consignee/consignor (importer/exporter)
+    trade_name: str = ""
+    owner_code: str = ""
+    owner_code_scc: str = ""
+    owner_name: str = ""
+    cop_code: str = ""
+    cop_code_scc: str = ""
+    cop_name: str = ""
+    bill_no: str = ""  # bill of lading: the link to the manifest
+    traf_mode: str = ""  # 2 sea, 3 rail, 4 road, 5 air
+    traf_name: str = ""  # vessel name
+    trade_mode: str = ""  # 监管方式, e.g. 0110 general trade
+    cut_mode: str = ""
+    trans_mode: str = ""  # 1 CIF, 3 FOB ...
+    trade_country: str = ""  # country shipped from (import)
+    trade_area_code: str = ""
+    desp_port_code: str = ""
+    enty_port_code: str = ""
+    distinate_port: str = ""  # official spelling kept
+    goods_place: str = ""
+    gross_wet: Decimal | None = None  # official spelling kept (GrossWet)
+    net_wt: Decimal | None = None
+    pack_no: int | None = None
+    wrap_type: str = ""
+    entry_type: str = ""
+    decl_trn_rel: str = ""
+    edi_id: str = ""
+    note_s: str = ""
+    promise_itmes: str = ""  # official spelling kept
+    input_er_name: str = ""
+
+
+@dataclass(slots=True)
+class Declaration:
+    """A DecMessage: head, goods lines and attached blocks."""
+
+    head: DecHead
+    items: list[DecListItem] = field(default_factory=list)
+    containers: list[DecContainer] = field(default_factory=list)
+    licences: list[LicenseDocu] = field(default_factory=list)
+    free_txt: DecFreeTxt | None = None
+    sign: DecSign | None = None
+    tp_access: DecTpAccess | None = None
+    version: str = "4.0"
+
+    @property
+    def kind(self) -> DeclarationKind:
+        pos3 = self.head.type[2:3]
+        return TYPE_POS3_KIND.get(pos3, DeclarationKind.ORDINARY)
+
+    @property
+    def client_seq_no(self) -> str:
+        return self.sign.client_seq_no if self.sign else ""
+
+    @property
+    def declaration_id(self) -> str:
+        """Stable identity for deduplication and deterministic sampling: EntryId, else SeqNo,
+        else the client's ClientSeqNo."""
+        return self.head.entry_id or self.head.seq_no or self.client_seq_no
