@@ -1,0 +1,128 @@
+"""The message bus contract. Two implementations honour it: RabbitMQ (pika) and in-process.
+
+Semantics (identical in both, proven by tests/bus/test_contract.py):
+- publish() returns only once the broker has confirmed the message; an unroutable message
+  raises UnroutableError (mandatory publishing), a broker nack raises PublishNacked.
+- consume() delivers each message to the handler; the message is acked only after the handler
+  returns (the handler commits its own transaction first). If the handler raises, the message is
+  requeued and redelivered, up to the queue's delivery limit; on the last failed attempt it goes to
+  the dead-letter exchange carrying the reason (exception type and text) in the `x-swhub-error`
+  header. Raising Reject dead-letters at once (no retry: a poison message).
+- Handlers must be idempotent: redelivery after a crash or a connection loss is normal.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+INBOUND_EXCHANGE = "swhub.inbound"  # messages from parties, routed by "<family>.<type>.<sender>"
+NOTICE_EXCHANGE = "swhub.notices"  # notices to parties, routed by "<party_uscc_or_role>.<notice type>"
+EVENT_EXCHANGE = "swhub.events"  # hub-internal domain events (alerts, state changes)
+DEAD_LETTER_EXCHANGE = "swhub.dlx"
+DEAD_LETTER_QUEUE = "swhub.dead-letters"
+
+ERROR_HEADER = "x-swhub-error"
+ORIGINAL_EXCHANGE_HEADER = "x-swhub-original-exchange"
+ORIGINAL_ROUTING_KEY_HEADER = "x-swhub-original-routing-key"
+ORIGINAL_QUEUE_HEADER = "x-swhub-original-queue"
+
+
+class BusError(Exception):
+    """Base class of bus failures."""
+
+
+class UnroutableError(BusError):
+    """The broker had no queue for a mandatory message."""
+
+
+class PublishNacked(BusError):
+    """The broker refused (nacked) a published message."""
+
+
+class Reject(Exception):
+    """Raised by a handler: dead-letter this message now with `reason`; retrying cannot help."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    body: bytes
+    routing_key: str
+    message_id: str
+    headers: dict[str, Any] = field(default_factory=dict)
+    content_type: str = "application/octet-stream"
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    envelope: Envelope
+    exchange: str
+    queue: str
+    redelivered: bool
+    attempt: int  # 1 on first delivery, 2 on the first redelivery, ...
+
+
+Handler = Callable[[Delivery], None]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    name: str
+    bindings: tuple[tuple[str, str], ...]  # (exchange, binding key with topic wildcards)
+    delivery_limit: int = 5
+    dead_letter: bool = True  # route exhausted/rejected messages to DEAD_LETTER_EXCHANGE
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    exchanges: tuple[str, ...] = (INBOUND_EXCHANGE, NOTICE_EXCHANGE, EVENT_EXCHANGE)
+    queues: tuple[QueueSpec, ...] = ()
+
+    def merged(self, other: Topology) -> Topology:
+        return Topology(
+            exchanges=tuple(dict.fromkeys(self.exchanges + other.exchanges)),
+            queues=tuple({q.name: q for q in self.queues + other.queues}.values()),
+        )
+
+
+class Consumer(ABC):
+    @abstractmethod
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop receiving; in-flight handlers finish and are acked first."""
+
+
+class Bus(ABC):
+    @abstractmethod
+    def declare(self, topology: Topology) -> None:
+        """Declare exchanges and queues idempotently (also the dead-letter exchange and queue)."""
+
+    @abstractmethod
+    def publish(self, exchange: str, envelope: Envelope, timeout: float = 30.0) -> None:
+        """Publish persistently and wait for the broker's confirm."""
+
+    def publish_many(self, exchange: str, envelopes: Iterable[Envelope], timeout: float = 30.0) -> None:
+        """Publish several messages, returning once all are confirmed (implementations pipeline)."""
+        for envelope in envelopes:
+            self.publish(exchange, envelope, timeout)
+
+    @abstractmethod
+    def consume(self, queue: str, handler: Handler, prefetch: int = 50) -> Consumer:
+        """Start delivering messages from `queue` to `handler` on background thread(s)."""
+
+    @abstractmethod
+    def queue_depth(self, queue: str) -> int:
+        """Messages ready in `queue` (not counting unacked)."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """True when the broker is reachable (for /health)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
