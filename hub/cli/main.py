@@ -17,6 +17,7 @@ app = typer.Typer(
 # One line per command area; each module defines `register(app: typer.Typer) -> None`.
 _COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli.server",
+    "hub.cli.db",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,8 +1,25 @@
-"""serve / worker commands."""
+"""serve / worker: run the hub."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def _show_first_run_keys(keys: dict[str, str], path: str) -> None:
+    table = Table(title=f"First run: API keys created in {path} (shown once)")
+    table.add_column("party (roles)")
+    table.add_column("X-API-Key")
+    for who, key in keys.items():
+        table.add_row(who, key)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
@@ -11,9 +28,40 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Interface to bind."),
         port: int = typer.Option(8000, help="TCP port."),
     ) -> None:
-        """Run the HTTP API and the bus workers (on the embedded default, in one process)."""
+        """Run the HTTP API with the outbox relay and bus consumers in the same process.
+
+        With no HUB_DATABASE_URL / HUB_AMQP_URL it runs embedded: SQLite under var/ and the
+        in-process bus. Docs at http://HOST:PORT/docs."""
         import uvicorn
 
         from hub.api.app import create_app
+        from hub.runtime import Hub
 
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        hub = Hub()
+        bus_kind = "rabbitmq" if hub.settings.amqp_url else "in-process"
+        db_kind = "sqlite" if hub.db.is_sqlite else "postgresql"
+
+        def announce(started: Hub) -> None:
+            if started.first_run_keys:
+                _show_first_run_keys(started.first_run_keys, str(started.settings.api_keys_file))
+            console.print(f"swhub on http://{host}:{port} (bus: {bus_kind}, database: {db_kind})")
+
+        app = create_app(hub, on_started=announce)
+
+        uvicorn.run(app, host=host, port=port, log_level="info")
+
+    @app.command()
+    def worker() -> None:
+        """Run the outbox relay and bus consumers without HTTP (scale out next to `serve`)."""
+        from hub.runtime import Hub
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        hub = Hub()
+        hub.start()
+        hub.bootstrap_parties()
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        console.print("swhub worker running; Ctrl-C to stop")
+        stop.wait()
+        hub.stop()

@@ -1,0 +1,48 @@
+"""FastAPI application factory. Thin: parse input, call a service, render output."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hub.api import errors
+from hub.api.routes import health, messages, parties
+from hub.runtime import Hub
+
+API_TITLE = "swhub — single-window integration hub"
+
+
+def create_app(
+    hub: Hub | None = None, *, start: bool = True, on_started: Callable[[Hub], None] | None = None
+) -> FastAPI:
+    """Build the app around `hub` (a new one from the environment when None).
+
+    With start=True the hub (migrations, bus topology, relay, consumers) starts with the app and
+    stops with it; tests that manage the hub themselves pass start=False."""
+    hub = hub or Hub()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if start:
+            hub.start()
+            hub.bootstrap_parties()
+            if on_started:
+                on_started(hub)
+        yield
+        if start:
+            hub.stop()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Declarations, manifests, arrival and tally reports, notices, refunds. "
+        "Authenticate with the X-API-Key header.",
+    )
+    app.state.hub = hub
+    errors.install(app)
+    for module in (health, parties, messages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,157 @@
+"""Transactional outbox: enqueue() inside the business transaction; OutboxRelay publishes later.
+
+At-least-once: a row is marked sent only after the broker confirmed it, so a crash between the
+confirm and the mark re-publishes it; consumers deduplicate by message_id (see hub.db.inbox)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hub.bus.base import Bus, BusError, Envelope, UnroutableError
+from hub.clock import now
+from hub.db.models import OutboxMessage
+from hub.db.session import Database
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(
+    session: Session,
+    exchange: str,
+    routing_key: str,
+    body: bytes,
+    *,
+    message_id: str | None = None,
+    headers: dict[str, Any] | None = None,
+    content_type: str = "application/octet-stream",
+    correlation_id: str | None = None,
+) -> OutboxMessage:
+    """Add an outgoing message to the current transaction. Commit publishes it (via the relay)."""
+    row = OutboxMessage(
+        message_id=message_id or str(uuid.uuid4()),
+        exchange=exchange,
+        routing_key=routing_key,
+        body=body,
+        headers=headers or {},
+        content_type=content_type,
+        correlation_id=correlation_id,
+        created_at=now(),
+    )
+    session.add(row)
+    return row
+
+
+def _envelope(row: OutboxMessage) -> Envelope:
+    return Envelope(
+        body=row.body,
+        routing_key=row.routing_key,
+        message_id=row.message_id,
+        headers=dict(row.headers or {}),
+        content_type=row.content_type,
+        correlation_id=row.correlation_id,
+    )
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows with confirms, in id order, and marks them sent.
+
+    Several relays may run (API process and workers): on PostgreSQL rows are claimed with
+    FOR UPDATE SKIP LOCKED; SQLite serialises writers anyway."""
+
+    def __init__(self, db: Database, bus: Bus, batch: int = 200, poll_seconds: float = 0.5) -> None:
+        self.db = db
+        self.bus = bus
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        db.on_commit(self._wake.set)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def relay_once(self) -> int:
+        """Publish one batch; returns how many rows were marked sent."""
+        with self.db.unit_of_work() as session:
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None))
+                .where((OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now()))
+                .order_by(OutboxMessage.id)
+                .limit(self.batch)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            if not rows:
+                return 0
+            by_exchange: dict[str, list[OutboxMessage]] = {}
+            for row in rows:
+                by_exchange.setdefault(row.exchange, []).append(row)
+            sent: list[int] = []
+            for exchange, group in by_exchange.items():
+                try:
+                    self.bus.publish_many(exchange, [_envelope(r) for r in group])
+                    sent.extend(r.id for r in group)
+                except BusError:
+                    # Isolate the failing message(s) so one bad row does not block the rest.
+                    sent.extend(self._publish_one_by_one(exchange, group))
+            if sent:
+                session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=now()))
+            return len(sent)
+
+    def _publish_one_by_one(self, exchange: str, rows: list[OutboxMessage]) -> list[int]:
+        sent: list[int] = []
+        for row in rows:
+            try:
+                self.bus.publish(exchange, _envelope(row))
+                sent.append(row.id)
+            except BusError as exc:
+                row.attempts += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"
+                # Back off: unroutable means configuration is missing, a broker error may pass.
+                delay = min(300, 2 ** min(row.attempts, 8)) if isinstance(exc, UnroutableError) else 1
+                row.next_attempt_at = now() + timedelta(seconds=delay)
+                log.warning("outbox %s not published: %s", row.message_id, row.last_error)
+        return sent
+
+    def drain(self, timeout: float = 30.0) -> int:
+        """Relay until nothing is pending (tests, CLI)."""
+        import time
+
+        total, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = self.relay_once()
+            total += n
+            if n == 0:
+                return total
+        return total
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                n = self.relay_once()
+            except Exception:  # keep relaying after a DB/broker hiccup; rows stay pending
+                log.exception("outbox relay iteration failed")
+                n = 0
+            if n == 0:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)

@@ -1,0 +1,79 @@
+"""The running hub: settings, database, bus, outbox relay and consumers, started and stopped together.
+
+`swhub serve`, `swhub worker`, the tests and the benchmarks all build one of these."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.bus.base import Bus, Consumer, Handler, QueueSpec, Topology
+from hub.config import Settings, get_settings
+from hub.db.migrate import upgrade
+from hub.db.outbox import OutboxRelay
+from hub.db.session import Database
+from hub.services import parties
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    queue: QueueSpec
+    handler: Handler
+    prefetch: int = 50
+
+
+class Hub:
+    def __init__(self, settings: Settings | None = None, *, bus: Bus | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.db = Database(self.settings.database_url)
+        if bus is None:
+            from hub.bus.factory import create_bus
+
+            bus = create_bus(self.settings)
+        self.bus = bus
+        self.relay = OutboxRelay(self.db, self.bus, batch=self.settings.outbox_batch)
+        self._consumer_specs: list[ConsumerSpec] = []
+        self._consumers: list[Consumer] = []
+        self.first_run_keys: dict[str, str] = {}
+
+    def add_consumer(self, spec: ConsumerSpec) -> None:
+        self._consumer_specs.append(spec)
+
+    def topology(self) -> Topology:
+        from hub.bus.topology import default_topology
+
+        return default_topology(Topology(queues=tuple(s.queue for s in self._consumer_specs)))
+
+    def migrate(self) -> None:
+        upgrade(self.settings.database_url)
+
+    def bootstrap_parties(self, path: Path | None = None) -> int:
+        """Load parties and API keys from the bootstrap file; on first run create one with fresh keys."""
+        path = path or self.settings.api_keys_file
+        if not path.exists():
+            self.first_run_keys = parties.write_demo_bootstrap(path)
+        loaded = parties.load_bootstrap(path)
+        with self.db.unit_of_work() as session:
+            return parties.upsert_parties(session, loaded)
+
+    def start(self, *, migrate: bool = True, relay: bool = True, consumers: bool = True) -> Hub:
+        if migrate:
+            self.migrate()
+        self.bus.declare(self.topology())
+        if relay:
+            self.relay.start()
+        if consumers:
+            for spec in self._consumer_specs:
+                self._consumers.append(self.bus.consume(spec.queue.name, spec.handler, spec.prefetch))
+        return self
+
+    def stop(self) -> None:
+        for consumer in self._consumers:
+            consumer.stop()
+        self._consumers.clear()
+        self.relay.stop()
+        self.bus.close()
+        self.db.dispose()
