@@ -56,6 +56,31 @@ class DecListItem:
     dang_name: str = ""
     goods_brand: str = ""
     prod_batch_no: str = ""
+    # Added with the XML codec (all optional, official DecList names in snake_case).
+    class_mark: str = ""
+    contr_item: str = ""
+    factor: Decimal | None = None
+    use_to: str = ""
+    work_usd: Decimal | None = None
+    exg_no: str = ""
+    exg_version: str = ""
+    decl_goods_ename: str = ""
+    orig_place_code: str = ""
+    prod_valid_dt: str = ""
+    prod_qgp: str = ""
+    stuff: str = ""
+    dang_pack_type: str = ""
+    dang_pack_spec: str = ""
+    eng_man_ent_cnm: str = ""
+    no_dang_flag: str = ""
+    dest_code: str = ""
+    goods_spec: str = ""
+    goods_model: str = ""
+    produce_date: str = ""
+    district_code: str = ""
+    ciq_name: str = ""
+    mnufctr_reg_no: str = ""
+    mnufctr_reg_name: str = ""
 
 
 @dataclass(slots=True)
@@ -65,6 +90,7 @@ class DecContainer:
     goods_no: str = ""  # "1,3": the GNo lines in this container
     lcl_flag: str = ""  # 0 FCL, 1 LCL
     goods_conta_wt: Decimal | None = None
+    container_wt: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -96,6 +122,8 @@ class DecSign:
     host_id: str = ""
     domain_id: str = ""
     note: str = ""
+    certificate: str = ""
+    bill_seq_no: str = ""
 
 
 @dataclass(slots=True)
@@ -106,6 +134,29 @@ class DecTpAccess:
     transition_site: str = ""
     conditional_liftoff_apply: str = ""  # '1' = applies for conditional removal (附条件提离)
     port_dest_merge_check_apply: str = ""  # '1' = port/destination combined inspection
+
+
+@dataclass(slots=True)
+class EdocRealation:
+    """An attached electronic document (随附单据). Official element name EdocRealation kept."""
+
+    edoc_id: str
+    edoc_code: str = ""
+    edoc_fomat_type: str = ""  # official spelling kept (EdocFomatType)
+    op_note: str = ""
+    edoc_cop_id: str = ""
+    edoc_owner_code: str = ""
+    sign_unit: str = ""
+    sign_time: str = ""
+    edoc_owner_name: str = ""
+    edoc_size: str = ""
+
+
+@dataclass(slots=True)
+class DecCopPromise:
+    """Enterprise promise (DecCopPromises/DecCopPromise); DeclaratioMaterialCode spelling kept."""
+
+    declaratio_material_code: str
 
 
 @dataclass(slots=True)
@@ -153,6 +204,57 @@ class DecHead:
     note_s: str = ""
     promise_itmes: str = ""  # official spelling kept
     input_er_name: str = ""
+    # Added with the XML codec (all optional, official DecHead names in snake_case).
+    appr_no: str = ""
+    contr_no: str = ""
+    fee_curr: str = ""
+    fee_mark: str = ""  # 1 rate, 2 unit price, 3 total
+    fee_rate: Decimal | None = None
+    insur_curr: str = ""
+    insur_mark: str = ""
+    insur_rate: Decimal | None = None
+    license_no: str = ""
+    manual_no: str = ""
+    other_curr: str = ""
+    other_mark: str = ""
+    other_rate: Decimal | None = None
+    risk: str = ""
+    p_date: str = ""
+    typist_no: str = ""
+    partener_id: str = ""  # official spelling kept (PartenerID)
+    tgd_no: str = ""
+    data_source: str = ""
+    chk_surety: str = ""
+    bill_type: str = ""
+    check_flow: str = ""
+    tax_aamin_mark: str = ""  # official spelling kept (TaxAaminMark)
+    mark_no: str = ""
+    bl_no: str = ""
+    insp_org_code: str = ""
+    spec_decl_flag: str = ""
+    purp_org_code: str = ""
+    desp_date: str = ""
+    cmpl_dschrg_dt: str = ""
+    correlation_reason_flag: str = ""
+    vsa_org_code: str = ""
+    orig_box_flag: str = ""
+    declare_name: str = ""
+    no_other_pack: str = ""
+    org_code: str = ""
+    overseas_consignor_code: str = ""
+    overseas_consignor_cname: str = ""
+    overseas_consignor_ename: str = ""
+    overseas_consignor_addr: str = ""
+    overseas_consignee_code: str = ""
+    overseas_consignee_ename: str = ""
+    domestic_consignee_ename: str = ""
+    correlation_no: str = ""
+    edi_remark2: str = ""
+    edi_remark: str = ""
+    trade_ciq_code: str = ""
+    owner_ciq_code: str = ""
+    decl_ciq_code: str = ""
+    business_items: str = ""
 
 
 @dataclass(slots=True)
@@ -167,6 +269,8 @@ class Declaration:
     sign: DecSign | None = None
     tp_access: DecTpAccess | None = None
     version: str = "4.0"
+    edocs: list[EdocRealation] = field(default_factory=list)
+    cop_promises: list[DecCopPromise] = field(default_factory=list)
 
     @property
     def kind(self) -> DeclarationKind:

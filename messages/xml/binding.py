@@ -1,0 +1,229 @@
+"""Declarative element <-> dataclass bindings.
+
+One `Binding` says, in schema order, which XML element carries which dataclass attribute. The same
+table drives decoding and encoding, so the two directions cannot drift apart, and encoding emits
+elements in exactly the order the XSD's xs:sequence demands.
+
+Building blocks:
+* `Leaf`     element with text -> scalar attribute (str / Decimal / int), optional XML attributes.
+* `LeafList` repeated element with text -> list[str].
+* `Group`    wrapper element whose children map onto the SAME object (flattens WCO nesting such as
+             TransportContractDocument/ID into `consignment.bill_no`).
+* `Child`    element -> nested dataclass (or list of them, optionally inside a wrapper element).
+* `Choice`   one attribute written as one of several element names depending on its value.
+
+Decoding assumes the tree already passed schema validation (so no unknown elements, types parse),
+but still never raises anything other than MessageError subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from lxml import etree
+
+from messages.errors import MalformedMessage
+
+Conv = str  # "str" | "dec" | "int"
+
+
+def _to_text(value: Any, conv: Conv) -> str:
+    if conv == "dec":
+        # 'f' formatting: xs:decimal forbids exponent notation (Decimal("1E+2") -> "100").
+        return format(value, "f")
+    return str(value)
+
+
+def _from_text(text: str, conv: Conv, where: str) -> Any:
+    try:
+        if conv == "dec":
+            return Decimal(text.strip())
+        if conv == "int":
+            return int(text.strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise MalformedMessage(f"{where}: not a {conv}: {text!r}") from exc
+    return text
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    tag: str
+    attr: str
+    conv: Conv = "str"
+    required: bool = False  # always emitted, even empty, so validation can name the missing value
+    xml_attrs: tuple[tuple[str, str], ...] = ()  # (xml attribute name, dataclass attribute)
+
+
+@dataclass(frozen=True, slots=True)
+class LeafList:
+    tag: str
+    attr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    tag: str
+    members: tuple[Node, ...]
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    tag: str
+    attr: str
+    binding: Binding
+    many: bool = False
+    wrapper: str = ""  # e.g. DecLists around DecList
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    attr: str
+    options: tuple[tuple[str, Callable[[str], bool]], ...]  # (tag, value predicate); first match wins
+
+
+Node = Leaf | LeafList | Group | Child | Choice
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    cls: type
+    nodes: tuple[Node, ...]
+
+
+def local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""  # comments / processing instructions
+    return tag.rpartition("}")[2]
+
+
+# ----------------------------------------------------------------------------------------- decode
+
+
+def decode_into(el: etree._Element, binding: Binding) -> Any:
+    values: dict[str, Any] = {}
+    _fill(el, binding.nodes, values)
+    try:
+        return binding.cls(**values)
+    except TypeError as exc:  # a required model field had no element: only if validation was skipped
+        raise MalformedMessage(f"<{local(el.tag)}> is incomplete: {exc}", el.sourceline) from exc
+
+
+def _index(nodes: Sequence[Node]) -> dict[str, Node]:
+    out: dict[str, Node] = {}
+    for node in nodes:
+        if isinstance(node, Choice):
+            for tag, _ in node.options:
+                out[tag] = node
+        else:
+            out[node.tag if not isinstance(node, Child) or not node.wrapper else node.wrapper] = node
+    return out
+
+
+_INDEX_CACHE: dict[int, dict[str, Node]] = {}
+
+
+def _lookup(nodes: tuple[Node, ...]) -> dict[str, Node]:
+    key = id(nodes)
+    idx = _INDEX_CACHE.get(key)
+    if idx is None:
+        idx = _INDEX_CACHE[key] = _index(nodes)
+    return idx
+
+
+def _fill(el: etree._Element, nodes: tuple[Node, ...], values: dict[str, Any]) -> None:
+    idx = _lookup(nodes)
+    for child in el:
+        name = local(child.tag)
+        node = idx.get(name)
+        if node is None:
+            continue  # not bound (schema allows it, model does not carry it)
+        if isinstance(node, Leaf):
+            values[node.attr] = _from_text(child.text or "", node.conv, name) if (
+                node.conv == "str" or (child.text or "").strip()
+            ) else None
+            for xml_attr, attr in node.xml_attrs:
+                v = child.get(xml_attr)
+                if v is not None:
+                    values[attr] = v
+        elif isinstance(node, LeafList):
+            values.setdefault(node.attr, []).append(child.text or "")
+        elif isinstance(node, Choice):
+            values[node.attr] = child.text or ""
+        elif isinstance(node, Group):
+            _fill(child, node.members, values)
+        elif node.wrapper:
+            values[node.attr] = [decode_into(c, node.binding) for c in child if local(c.tag) == node.tag]
+        elif node.many:
+            values.setdefault(node.attr, []).append(decode_into(child, node.binding))
+        else:
+            values[node.attr] = decode_into(child, node.binding)
+
+
+# ----------------------------------------------------------------------------------------- encode
+
+
+def encode_into(parent: etree._Element, obj: Any, binding: Binding, ns: str) -> None:
+    _emit(parent, obj, binding.nodes, ns)
+
+
+def _sub(parent: etree._Element, tag: str, ns: str) -> etree._Element:
+    return etree.SubElement(parent, f"{{{ns}}}{tag}" if ns else tag)
+
+
+def _has_content(obj: Any, nodes: tuple[Node, ...]) -> bool:
+    for node in nodes:
+        if isinstance(node, Group):
+            if node.required or _has_content(obj, node.members):
+                return True
+        elif (isinstance(node, Leaf | Child) and node.required) or not _empty(getattr(obj, node.attr)):
+            return True
+    return False
+
+
+def _emit(parent: etree._Element, obj: Any, nodes: tuple[Node, ...], ns: str) -> None:
+    for node in nodes:
+        if isinstance(node, Group):
+            if node.required or _has_content(obj, node.members):
+                _emit(_sub(parent, node.tag, ns), obj, node.members, ns)
+            continue
+        value = getattr(obj, node.attr)
+        if isinstance(node, Leaf):
+            if _empty(value) and not node.required:
+                continue
+            el = _sub(parent, node.tag, ns)
+            el.text = "" if value is None else _to_text(value, node.conv)
+            for xml_attr, attr in node.xml_attrs:
+                attr_value = getattr(obj, attr)
+                if not _empty(attr_value):
+                    el.set(xml_attr, str(attr_value))
+        elif isinstance(node, LeafList):
+            for item in value:
+                _sub(parent, node.tag, ns).text = item
+        elif isinstance(node, Choice):
+            if _empty(value):
+                continue
+            tag = next((t for t, pred in node.options if pred(value)), node.options[-1][0])
+            _sub(parent, tag, ns).text = value
+        elif node.many or node.wrapper:
+            if not value:
+                if node.required and node.wrapper:
+                    _sub(parent, node.wrapper, ns)
+                continue
+            holder = _sub(parent, node.wrapper, ns) if node.wrapper else parent
+            for item in value:
+                _emit(_sub(holder, node.tag, ns), item, node.binding.nodes, ns)
+        else:
+            if value is None:
+                if node.required:
+                    _sub(parent, node.tag, ns)
+                continue
+            _emit(_sub(parent, node.tag, ns), value, node.binding.nodes, ns)

@@ -1,0 +1,120 @@
+"""Family dispatch for the XML side: which schema and which binder belong to a root element.
+
+Every family registers a `Family` (schema key, decode, encode, semantic checks). `decode`, `encode`
+and `validate` in messages.xml look the family up by root element + namespace (decode/validate)
+or by model class (encode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
+from messages.xml import safe
+from messages.xml.schemas import MANIFEST_NS_PREFIX, validate_tree
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    name: str
+    decode: Callable[[etree._Element], Any]
+    build: Callable[[Any], etree._Element]
+    schema_key: Callable[[Any], str]  # model -> schema key (manifests depend on message_type)
+    semantic: Callable[[Any], list[ValidationIssue]] = lambda _model: []
+
+
+def identify(root: etree._Element) -> str:
+    """Schema key of a parsed document (e.g. "DecMessage", "MT1101"); UnknownMessageType otherwise."""
+    qname = etree.QName(root)
+    ns, name = qname.namespace or "", qname.localname
+    from messages.xml.schemas import DEC_NS, MANIFEST_TYPES, NOTICE_NS
+
+    if ns == DEC_NS and name in ("DecMessage", "DecImportResponse"):
+        return name
+    if ns == "" and name == "DEC_DATA":
+        return name
+    if ns == NOTICE_NS and name in ("InspectionNotice", "ReleaseNotice"):
+        return name
+    if name == "Manifest" and ns.startswith(MANIFEST_NS_PREFIX):
+        mt = ns[len(MANIFEST_NS_PREFIX):].removesuffix(":1")
+        if mt in MANIFEST_TYPES:
+            return mt
+        raise UnknownMessageType(f"manifest message type {mt!r} is not supported")
+    raise UnknownMessageType(f"unknown root element {{{ns}}}{name}" if ns else f"unknown root element {name}")
+
+
+def expect_root(root: etree._Element, key: str) -> None:
+    found = identify(root)
+    if found != key:
+        raise UnknownMessageType(f"expected {key}, got {found}")
+
+
+_FAMILIES: dict[str, Family] = {}
+_BY_CLASS: dict[type, Family] = {}
+
+
+def register(keys: tuple[str, ...], model_cls: type, family: Family) -> None:
+    for key in keys:
+        _FAMILIES[key] = family
+    _BY_CLASS[model_cls] = family
+
+
+def family_for_key(key: str) -> Family:
+    _load()
+    return _FAMILIES[key]
+
+
+def family_for_model(model: object) -> Family:
+    _load()
+    try:
+        return _BY_CLASS[type(model)]
+    except KeyError:
+        raise UnknownMessageType(f"no XML codec for {type(model).__name__}") from None
+
+
+def _load() -> None:
+    if _FAMILIES:
+        return
+    # Importing the family modules registers them; done lazily to keep import cycles out.
+    from messages.xml import families  # noqa: F401
+
+
+def check(
+    data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES
+) -> tuple[etree._Element, str, list[ValidationIssue]]:
+    root = safe.parse(data, max_bytes=max_bytes)
+    key = identify(root)
+    return root, key, validate_tree(root, key)
+
+
+def validate(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> list[ValidationIssue]:
+    root, key, issues = check(data, max_bytes=max_bytes)
+    if issues:
+        return issues  # semantic rules need a bound model, which needs a schema-valid tree
+    family = family_for_key(key)
+    return family.semantic(family.decode(root))
+
+
+def decode(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Any:
+    root, key, issues = check(data, max_bytes=max_bytes)
+    if issues:
+        raise ValidationFailed(issues)
+    family = family_for_key(key)
+    model = family.decode(root)
+    issues = family.semantic(model)
+    if issues:
+        raise ValidationFailed(issues)
+    return model
+
+
+def encode(model: object) -> bytes:
+    family = family_for_model(model)
+    root = family.build(model)
+    issues = validate_tree(root, family.schema_key(model)) + family.semantic(model)
+    if issues:
+        raise ValidationFailed(issues)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
