@@ -18,6 +18,8 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli.server",
     "hub.cli.db",
+    "hub.cli.refunds",
+    "hub.cli.calendar",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,145 @@
+"""`swhub calendar ...`: load the State Council holiday notice for a year, list and show calendar years.
+
+Loaded years are kept through a refunds.store.CalendarStore. Until the database-backed store is wired in,
+the file store under var/calendar/<year>.yaml is used (override with --store or HUB_CALENDAR_DIR)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from hub.config import ROOT
+from refunds.calendar import CalendarError, WorkingCalendar, chinesecalendar_years
+from refunds.notice import NoticeError, load_notice_file
+from refunds.store import FileCalendarStore
+
+DEFAULT_STORE = ROOT / "var" / "calendar"
+
+calendar_app = typer.Typer(
+    name="calendar",
+    help="Working-day calendar: holidays and make-up working days (调休), per year.",
+    no_args_is_help=True,
+)
+
+StoreOption = typer.Option(
+    DEFAULT_STORE, "--store", envvar="HUB_CALENDAR_DIR", help="Directory of loaded notice years."
+)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a clean error (no traceback) and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def open_calendar(store_dir: Path) -> WorkingCalendar:
+    """chinesecalendar years plus the years loaded into the store (shared with `swhub refunds`)."""
+    try:
+        return WorkingCalendar(extra_years=FileCalendarStore(store_dir).load_all())
+    except NoticeError as exc:
+        raise fail(f"stored calendar data is invalid: {exc}") from None
+
+
+@calendar_app.command("load")
+def load(
+    file: Path = typer.Argument(..., help="Notice file (YAML or JSON): year, source, holidays, workdays."),
+    store: Path = StoreOption,
+) -> None:
+    """Validate a year's official holiday notice and store it.
+
+    Deadlines in that year stop being provisional; provisional deadlines computed earlier must be
+    recomputed by their owner (refunds.deadline.recompute_provisional)."""
+    try:
+        year_calendar = load_notice_file(file)
+    except NoticeError as exc:
+        raise fail(str(exc)) from None
+    target = FileCalendarStore(store)
+    try:
+        target.save(year_calendar)
+    except OSError as exc:
+        raise fail(f"cannot store the notice in {store}: {exc}") from None
+    replaced = (
+        " (replaces the chinesecalendar data for that year)"
+        if year_calendar.year in chinesecalendar_years()
+        else ""
+    )
+    typer.echo(
+        f"loaded {year_calendar.year}: {len(year_calendar.holidays)} holiday day(s), "
+        f"{len(year_calendar.workdays)} working weekend day(s) from '{year_calendar.source.title}'"
+        f"{replaced} -> {target.path_for(year_calendar.year)}"
+    )
+
+
+@calendar_app.command("years")
+def years(store: Path = StoreOption) -> None:
+    """List the years with calendar data and where each comes from."""
+    calendar = open_calendar(store)
+    for year in sorted(calendar.years_with_data):
+        yc = calendar.year(year)
+        assert yc is not None
+        typer.echo(f"{year}  {yc.origin:<16} {yc.source.title}")
+
+
+@calendar_app.command("show")
+def show(
+    year: int = typer.Argument(..., help="Calendar year."),
+    output: str = typer.Option("text", "--format", help="text or json."),
+    store: Path = StoreOption,
+) -> None:
+    """Show a year's holidays and working weekend days."""
+    if output not in ("text", "json"):
+        raise fail(f"--format must be text or json, got {output!r}")
+    calendar = open_calendar(store)
+    yc = calendar.year(year)
+    if yc is None:
+        raise fail(f"no calendar data for {year}: weekends only (provisional); load the notice first", 1)
+    if output == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "year": yc.year,
+                    "origin": yc.origin,
+                    "source": yc.source.title,
+                    "holidays": {d.isoformat(): n for d, n in sorted(yc.holidays.items())},
+                    "workdays": {d.isoformat(): n for d, n in sorted(yc.workdays.items())},
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    typer.echo(f"{yc.year} ({yc.origin}): {yc.source.title}")
+    typer.echo("holidays:")
+    for d, name in sorted(yc.holidays.items()):
+        typer.echo(f"  {d} {d:%a} {name}")
+    typer.echo("working weekend days:")
+    for d, name in sorted(yc.workdays.items()):
+        typer.echo(f"  {d} {d:%a} {name}")
+
+
+@calendar_app.command("workdays")
+def workdays(
+    after: str = typer.Argument(..., help="Start date YYYY-MM-DD (not counted)."),
+    until: str = typer.Argument(..., help="End date YYYY-MM-DD (counted)."),
+    store: Path = StoreOption,
+) -> None:
+    """Count working days d with AFTER < d <= UNTIL (and say whether a year without data was crossed)."""
+    try:
+        start, end = date.fromisoformat(after), date.fromisoformat(until)
+    except ValueError as exc:
+        raise fail(f"dates must be YYYY-MM-DD: {exc}") from None
+    calendar = open_calendar(store)
+    try:
+        count = calendar.workdays_in(start, end)
+    except CalendarError as exc:
+        raise fail(str(exc)) from None
+    missing = calendar.years_without_data(start, end)
+    typer.echo(
+        json.dumps({"working_days": count, "provisional": bool(missing), "years_without_data": missing})
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(calendar_app, name="calendar")
