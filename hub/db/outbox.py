@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.bus.base import Bus, BusError, Envelope, UnroutableError
+from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, UnroutableError
 from hub.clock import now
 from hub.db.models import OutboxMessage
 from hub.db.session import Database
@@ -101,8 +101,10 @@ class OutboxRelay:
                 try:
                     self.bus.publish_many(exchange, [_envelope(r) for r in group])
                     sent.extend(r.id for r in group)
+                except BusUnavailable:
+                    raise  # nothing is marked sent; the whole batch is retried once the broker is back
                 except BusError:
-                    # Isolate the failing message(s) so one bad row does not block the rest.
+                    # Unroutable or nacked: isolate the failing message(s) so they do not block the rest.
                     sent.extend(self._publish_one_by_one(exchange, group))
             if sent:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=now()))
