@@ -1,6 +1,6 @@
 """The message bus contract. Two implementations honour it: RabbitMQ (pika) and in-process.
 
-Semantics (identical in both, proven by tests/bus/test_contract.py):
+Semantics (identical in both, proven by tests/bus/test_bus_contract.py):
 - publish() returns only once the broker has confirmed the message; an unroutable message
   raises UnroutableError (mandatory publishing), a broker nack raises PublishNacked.
 - consume() delivers each message to the handler; the message is acked only after the handler
@@ -28,6 +28,7 @@ ERROR_HEADER = "x-swhub-error"
 ORIGINAL_EXCHANGE_HEADER = "x-swhub-original-exchange"
 ORIGINAL_ROUTING_KEY_HEADER = "x-swhub-original-routing-key"
 ORIGINAL_QUEUE_HEADER = "x-swhub-original-queue"
+ATTEMPTS_HEADER = "x-swhub-attempts"  # on dead-lettered copies: how many deliveries were tried
 
 
 class BusError(Exception):
@@ -40,6 +41,17 @@ class UnroutableError(BusError):
 
 class PublishNacked(BusError):
     """The broker refused (nacked) a published message."""
+
+
+class BusUnavailable(BusError):
+    """The broker could not be reached, or the connection dropped before a publish was confirmed.
+
+    A publish that raises this may or may not have reached the broker: retry it (consumers are
+    idempotent, so a duplicate is harmless, a loss is not)."""
+
+
+class TopologyError(BusError):
+    """An exchange or queue is missing, or a declaration conflicts with what the broker already has."""
 
 
 class Reject(Exception):
@@ -97,6 +109,11 @@ class Consumer(ABC):
     def stop(self, timeout: float = 10.0) -> None:
         """Stop receiving; in-flight handlers finish and are acked first."""
 
+    def abort(self) -> None:
+        """Simulate a crash (tests): stop at once without acking; every unacked message goes back to
+        the queue as redelivered and results of handlers still running are discarded."""
+        raise NotImplementedError
+
 
 class Bus(ABC):
     @abstractmethod
@@ -113,8 +130,11 @@ class Bus(ABC):
             self.publish(exchange, envelope, timeout)
 
     @abstractmethod
-    def consume(self, queue: str, handler: Handler, prefetch: int = 50) -> Consumer:
-        """Start delivering messages from `queue` to `handler` on background thread(s)."""
+    def consume(self, queue: str, handler: Handler, prefetch: int = 50, *, workers: int = 1) -> Consumer:
+        """Start delivering messages from `queue` to `handler` on background thread(s).
+
+        At most `prefetch` messages are unacked at once; `workers` handler threads run them (1 keeps
+        the queue's order of processing; more trade order for throughput)."""
 
     @abstractmethod
     def queue_depth(self, queue: str) -> int:

@@ -1,0 +1,284 @@
+"""One contract, two buses: every test runs on InProcessBus and on RabbitBus (real broker).
+
+The in-process bus claims RabbitMQ quorum-queue semantics; running the same assertions against the
+real broker is what keeps that claim honest."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from bus_helpers import Names, Recorder, broker_cleanup, drain, envelope, wait_until
+
+from hub.bus.base import (
+    ATTEMPTS_HEADER,
+    DEAD_LETTER_EXCHANGE,
+    ERROR_HEADER,
+    ORIGINAL_EXCHANGE_HEADER,
+    ORIGINAL_QUEUE_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER,
+    Bus,
+    Delivery,
+    QueueSpec,
+    Reject,
+    TopologyError,
+    UnroutableError,
+)
+from hub.bus.memory import InProcessBus
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@dataclass
+class Ctx:
+    bus: Bus
+    names: Names
+    _declared_queues: list[str] = field(default_factory=list)
+
+    def declare(self, *queues: QueueSpec) -> None:
+        self._declared_queues.extend(q.name for q in queues)
+        self.bus.declare(self.names.topology(*queues))
+
+
+@pytest.fixture(params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def ctx(request: pytest.FixtureRequest) -> Iterator[Ctx]:
+    names = Names()
+    if request.param == "memory":
+        bus = InProcessBus()
+        try:
+            yield Ctx(bus, names)
+        finally:
+            bus.close()
+        return
+    from hub.bus.rabbitmq import RabbitBus
+
+    amqp_url = request.getfixturevalue("amqp_url")
+    with broker_cleanup(amqp_url, names) as queues:
+        bus = RabbitBus(amqp_url, name=names.prefix)
+        context = Ctx(bus, names, queues)
+        try:
+            yield context
+        finally:
+            bus.close()
+
+
+def test_published_messages_are_confirmed_and_consumed_in_order(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("declarations")
+    ctx.declare(QueueSpec(queue, ((n.exchange, n.key("decl.#")),)))
+    ctx.bus.publish_many(n.exchange, [envelope(f"m{i}", n.key(f"decl.cusdec.s{i}"), source="test") for i in range(3)])
+    ctx.bus.publish(n.exchange, envelope("m3", n.key("decl.cusdec.s3")))
+    assert ctx.bus.queue_depth(queue) == 4
+
+    recorder = drain(ctx.bus, queue, expected=4)
+
+    assert recorder.ids() == ["m0", "m1", "m2", "m3"]
+    first = recorder.deliveries[0]
+    assert first.envelope.body == b"body of m0"
+    assert first.envelope.routing_key == n.key("decl.cusdec.s0")
+    assert first.envelope.headers == {"source": "test"}
+    assert first.envelope.content_type == "application/xml"
+    assert first.envelope.correlation_id == "corr-m0"
+    assert (first.exchange, first.queue, first.attempt, first.redelivered) == (n.exchange, queue, 1, False)
+    assert ctx.bus.queue_depth(queue) == 0
+
+
+def test_unroutable_message_raises_and_routable_ones_still_arrive(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("only-decl")
+    ctx.declare(QueueSpec(queue, ((n.exchange, n.key("decl.*")),)))
+
+    with pytest.raises(UnroutableError, match="lost-1"):
+        ctx.bus.publish(n.exchange, envelope("lost-1", n.key("manifest.x")))
+    with pytest.raises(UnroutableError, match="lost-2"):
+        ctx.bus.publish_many(n.exchange, [envelope("ok-1", n.key("decl.a")), envelope("lost-2", n.key("x"))])
+
+    assert drain(ctx.bus, queue, expected=1).ids() == ["ok-1"]
+
+
+def test_missing_exchange_or_queue_is_a_topology_error(ctx: Ctx) -> None:
+    n = ctx.names
+    ctx.declare()
+    with pytest.raises(TopologyError):
+        ctx.bus.publish(n.prefix + ".no-such-exchange", envelope("m", n.key("a")))
+    with pytest.raises(TopologyError):
+        ctx.bus.queue_depth(n.queue("no-such-queue"))
+    with pytest.raises(TopologyError):
+        ctx.bus.consume(n.queue("no-such-queue"), Recorder())
+    # The bus still works after those errors.
+    queue = n.queue("after")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),)))
+    ctx.bus.publish(n.exchange, envelope("m", n.key("a")))
+    assert ctx.bus.queue_depth(queue) == 1
+
+
+def test_topic_routing_fans_a_notice_out_to_broker_and_yard(ctx: Ctx) -> None:
+    n = ctx.names
+    broker, yard = n.queue("broker"), n.queue("yard")
+    # Notices are routed "<party>.<notice type>": the customs broker gets all its own notices,
+    # the yard every release notice whoever it concerns.
+    ctx.declare(
+        QueueSpec(broker, ((n.notices, n.key("broker-91370200.#")),)),
+        QueueSpec(yard, ((n.notices, n.key("*.release")), (n.notices, n.key("yard.#")))),
+    )
+    ctx.bus.publish_many(
+        n.notices,
+        [
+            envelope("release-1", n.key("broker-91370200.release")),  # both
+            envelope("inspect-1", n.key("broker-91370200.inspection")),  # broker only
+            envelope("release-2", n.key("other-party.release")),  # yard only
+            envelope("gate-1", n.key("yard")),  # yard only: '#' matches zero words
+        ],
+    )
+    with pytest.raises(UnroutableError):
+        ctx.bus.publish(n.notices, envelope("nobody", n.key("other-party.release.extra")))
+
+    assert drain(ctx.bus, broker, expected=2).ids() == ["release-1", "inspect-1"]
+    assert drain(ctx.bus, yard, expected=3).ids() == ["release-1", "release-2", "gate-1"]
+
+
+def _dead_letters(ctx: Ctx, expected: int) -> list[Delivery]:
+    return drain(ctx.bus, ctx.names.dead_tap, expected=expected).deliveries
+
+
+def test_failing_handler_is_retried_up_to_the_limit_then_dead_lettered(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("risk")
+    ctx.declare(QueueSpec(queue, ((n.exchange, n.key("decl.#")),), delivery_limit=3))
+
+    def fail(delivery: Delivery) -> None:
+        raise ValueError(f"gross weight 12 kg below net weight (attempt {delivery.attempt})")
+
+    recorder = Recorder(fail)
+    ctx.bus.publish(n.exchange, envelope("poison-1", n.key("decl.cusdec"), lrn="LRN-1"))
+    consumer = ctx.bus.consume(queue, recorder)
+    try:
+        assert wait_until(lambda: ctx.bus.queue_depth(n.dead_tap) >= 1)
+        time.sleep(0.3)  # no further delivery may follow the dead-lettering
+    finally:
+        consumer.stop()
+
+    assert [(d.attempt, d.redelivered) for d in recorder.deliveries] == [(1, False), (2, True), (3, True)]
+    assert ctx.bus.queue_depth(queue) == 0
+    [dead] = _dead_letters(ctx, 1)
+    assert dead.exchange == DEAD_LETTER_EXCHANGE
+    assert dead.envelope.message_id == "poison-1"
+    assert dead.envelope.body == b"body of poison-1"
+    assert dead.envelope.routing_key == n.key("decl.cusdec")
+    headers = dead.envelope.headers
+    assert headers[ERROR_HEADER] == "ValueError: gross weight 12 kg below net weight (attempt 3)"
+    assert headers[ORIGINAL_EXCHANGE_HEADER] == n.exchange
+    assert headers[ORIGINAL_ROUTING_KEY_HEADER] == n.key("decl.cusdec")
+    assert headers[ORIGINAL_QUEUE_HEADER] == queue
+    assert headers[ATTEMPTS_HEADER] == 3
+    assert headers["lrn"] == "LRN-1"
+
+
+def test_message_is_not_acked_before_the_handler_returns(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("slow")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),)))
+    release = threading.Event()
+    first = Recorder(lambda d: release.wait(10))
+    ctx.bus.publish(n.exchange, envelope("slow-1", n.key("a")))
+
+    consumer = ctx.bus.consume(queue, first)
+    assert wait_until(lambda: first.count() == 1)
+    consumer.abort()  # the worker dies while the handler runs: nothing was acked yet
+    release.set()
+
+    second = drain(ctx.bus, queue, expected=1)
+    assert [(d.envelope.message_id, d.attempt, d.redelivered) for d in second.deliveries] == [
+        ("slow-1", 2, True)
+    ]
+    assert ctx.bus.queue_depth(queue) == 0
+
+
+def test_reject_dead_letters_at_once(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("codec")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),), delivery_limit=5))
+
+    def reject(delivery: Delivery) -> None:
+        raise Reject("UNH segment missing: not an EDIFACT interchange")
+
+    recorder = Recorder(reject)
+    ctx.bus.publish(n.exchange, envelope("garbage-1", n.key("edi.cusdec")))
+    consumer = ctx.bus.consume(queue, recorder)
+    try:
+        assert wait_until(lambda: ctx.bus.queue_depth(n.dead_tap) >= 1)
+        time.sleep(0.3)
+    finally:
+        consumer.stop()
+
+    assert recorder.count() == 1
+    [dead] = _dead_letters(ctx, 1)
+    assert dead.envelope.headers[ERROR_HEADER] == "Reject: UNH segment missing: not an EDIFACT interchange"
+    assert dead.envelope.headers[ORIGINAL_QUEUE_HEADER] == queue
+    assert dead.envelope.headers[ATTEMPTS_HEADER] == 1
+
+
+def test_prefetch_bounds_the_unacked_window(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("prefetch")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),)))
+    ctx.bus.publish_many(n.exchange, [envelope(f"p{i}", n.key("x")) for i in range(10)])
+    release = threading.Event()
+    running, peak = [0], [0]
+    lock = threading.Lock()
+
+    def hold(delivery: Delivery) -> None:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        release.wait(10)
+        with lock:
+            running[0] -= 1
+
+    recorder = Recorder(hold)
+    consumer = ctx.bus.consume(queue, recorder, prefetch=3, workers=6)  # more workers than the window
+    try:
+        assert wait_until(lambda: recorder.count() == 3)
+        time.sleep(0.3)
+        assert recorder.count() == 3
+        assert ctx.bus.queue_depth(queue) == 7
+        release.set()
+        assert wait_until(lambda: recorder.count() == 10)
+    finally:
+        release.set()
+        consumer.stop()
+    assert peak[0] == 3
+    assert sorted(recorder.ids()) == sorted(f"p{i}" for i in range(10))
+    assert ctx.bus.queue_depth(queue) == 0
+
+
+def test_stop_lets_running_handlers_finish_and_requeues_the_rest(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("stop")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),)))
+    ctx.bus.publish_many(n.exchange, [envelope(f"s{i}", n.key("x")) for i in range(3)])
+    release = threading.Event()
+    finished: list[str] = []
+
+    def slow(delivery: Delivery) -> None:
+        release.wait(10)
+        finished.append(delivery.envelope.message_id)
+
+    recorder = Recorder(slow)
+    consumer = ctx.bus.consume(queue, recorder, prefetch=3, workers=1)
+    assert wait_until(lambda: recorder.count() == 1)
+    stopper = threading.Thread(target=consumer.stop)
+    stopper.start()
+    time.sleep(0.3)
+    assert stopper.is_alive()  # stop waits for the running handler
+    release.set()
+    stopper.join(15)
+    assert not stopper.is_alive()
+
+    assert finished == ["s0"]
+    rest = drain(ctx.bus, queue, expected=2)
+    assert rest.ids() == ["s1", "s2"]  # s0 was acked; the two waiting in the window were requeued
+    assert ctx.bus.queue_depth(queue) == 0
