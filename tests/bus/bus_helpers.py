@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pika
 
@@ -100,15 +100,11 @@ def broker_cleanup(amqp_url: str, names: Names) -> Iterator[list[str]]:
     try:
         for queue in [*queues, names.dead_tap]:
             channel = connection.channel()
-            try:
+            with suppress(pika.exceptions.ChannelClosedByBroker):
                 channel.queue_delete(queue)
-            except pika.exceptions.ChannelClosedByBroker:
-                pass
         for exchange in (names.exchange, names.notices):
             channel = connection.channel()
-            try:
+            with suppress(pika.exceptions.ChannelClosedByBroker):
                 channel.exchange_delete(exchange)
-            except pika.exceptions.ChannelClosedByBroker:
-                pass
     finally:
         connection.close()

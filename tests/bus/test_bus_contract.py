@@ -69,7 +69,9 @@ def test_published_messages_are_confirmed_and_consumed_in_order(ctx: Ctx) -> Non
     n = ctx.names
     queue = n.queue("declarations")
     ctx.declare(QueueSpec(queue, ((n.exchange, n.key("decl.#")),)))
-    ctx.bus.publish_many(n.exchange, [envelope(f"m{i}", n.key(f"decl.cusdec.s{i}"), source="test") for i in range(3)])
+    ctx.bus.publish_many(
+        n.exchange, [envelope(f"m{i}", n.key(f"decl.cusdec.s{i}"), source="test") for i in range(3)]
+    )
     ctx.bus.publish(n.exchange, envelope("m3", n.key("decl.cusdec.s3")))
     assert ctx.bus.queue_depth(queue) == 4
 
