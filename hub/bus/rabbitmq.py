@@ -72,15 +72,16 @@ DEAD_LETTER_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 class _AdminLink:
     """A lazily (re)opened BlockingConnection for short synchronous operations."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float) -> None:
         self._url = url
+        self._timeout = timeout
         self._lock = threading.RLock()
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
 
-    def run(self, what: str, operation: Callable[[BlockingChannel], T], timeout: float = 20.0) -> T:
+    def run(self, what: str, operation: Callable[[BlockingChannel], T], timeout: float | None = None) -> T:
         retrying = Retrying(
-            stop=stop_after_delay(timeout),
+            stop=stop_after_delay(self._timeout if timeout is None else timeout),
             wait=wait_exponential(multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX),
             retry=retry_if_exception_type(BusUnavailable),
             before_sleep=log_retry,
@@ -126,15 +127,17 @@ class RabbitBus(Bus):
         *,
         default_delivery_limit: int = 5,
         reconnect_timeout: float | None = None,
+        admin_timeout: float = 20.0,
         name: str = "swhub",
     ) -> None:
         """`reconnect_timeout`: how long a consumer keeps trying to reconnect (None: for ever, with
-        backoff capped at 10 s). Publishing retries for at most the publish timeout."""
+        backoff capped at 10 s). Publishing retries for at most the publish timeout; declare,
+        queue_depth and consume's queue check for at most `admin_timeout`."""
         self.url = url
         self._name = name
         self._default_policy = QueuePolicy(default_delivery_limit, dead_letter=True)
         self._reconnect_timeout = reconnect_timeout
-        self._admin = _AdminLink(url)
+        self._admin = _AdminLink(url, admin_timeout)
         self._publisher = ConfirmedPublisher(url, name=f"{name}-publisher")
         self._policies: dict[str, QueuePolicy] = {DEAD_LETTER_QUEUE: QueuePolicy(None, dead_letter=False)}
         self._known_exchanges: set[str] = {DEFAULT_EXCHANGE}
