@@ -17,6 +17,7 @@ app = typer.Typer(
 # One line per command area; each module defines `register(app: typer.Typer) -> None`.
 _COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli.server",
+    "hub.cli.bus",
     "hub.cli.db",
     "hub.cli.refunds",
     "hub.cli.calendar",
