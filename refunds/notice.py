@@ -40,6 +40,22 @@ _WORKDAY_KEYS = {"date", "name"}
 MAX_HOLIDAY_RUN_DAYS = 31  # longest plausible run of consecutive holiday days in one entry
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so a bad date becomes a located validation problem instead
+    of an exception inside the YAML constructor."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely, keeping dates as strings (validated later with their location)."""
+    return yaml.load(text, Loader=_TextDatesLoader)
+
+
 @dataclass(frozen=True)
 class Problem:
     location: str
@@ -70,7 +86,7 @@ def load_notice_file(path: Path) -> YearCalendar:
 
 def parse_notice_text(text: str, origin: str = "notice", is_json: bool = False) -> YearCalendar:
     try:
-        data = json.loads(text) if is_json else yaml.safe_load(text)
+        data = json.loads(text) if is_json else load_yaml(text)
     except json.JSONDecodeError as exc:
         raise NoticeError([Problem(f"line {exc.lineno}", f"invalid JSON: {exc.msg}")], origin) from exc
     except yaml.YAMLError as exc:

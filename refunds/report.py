@@ -46,7 +46,7 @@ APPLICATION_COLUMNS: dict[str, str] = {
     "class": "enterprise class 1-4 (required)",
     "ftz": "bool: enterprise in the FTZ (default False)",
     "reputable": "bool: reputable enterprise flag (default False)",
-    "filed_at": "申报 filing time (default: accepted_at)",
+    "filed_at": "申报 filing time (same-day clock start; accepted_at when null; acceptance stage needs it)",
     "accepted_at": "受理 acceptance time (required, not null)",
     "reviewed_at": "审核 review done",
     "approved_at": "审批 approval done",
@@ -179,13 +179,14 @@ def prepare(df: pd.DataFrame, profile: SlaProfile) -> Prepared:
     }
     if np.isnat(times["accepted_at"]).any():
         problems.append(Problem("accepted_at", f"must not be null: {sample(np.isnat(times['accepted_at']))}"))
-    times["filed_at"] = np.where(np.isnat(times["filed_at"]), times["accepted_at"], times["filed_at"])
-    for stage in STAGES:
-        start, end = STAGE_BOUNDS[stage]
-        a, b = times[start], times[end]
-        backwards = ~np.isnat(a) & ~np.isnat(b) & (b < a)
+    # Each timestamp must not precede any earlier stage's (one problem per column, however many rows).
+    latest = times[TIMESTAMP_COLUMNS[0]]
+    for column in TIMESTAMP_COLUMNS[1:]:
+        current = times[column]
+        backwards = ~np.isnat(latest) & ~np.isnat(current) & (current < latest)
         if backwards.any():
-            problems.append(Problem(end, f"earlier than {start}: {sample(backwards)}"))
+            problems.append(Problem(column, f"earlier than a previous stage: {sample(backwards)}"))
+        latest = np.where(np.isnat(latest) | (current > latest), current, latest)
     if problems:
         raise ReportInputError(problems)
     return Prepared(
@@ -240,7 +241,7 @@ def row_metrics(
     # Working-day rule: deadline = (limit + paused)-th working day after acceptance (see refunds.clock).
     wd_deadline = calendar.nth_workday_after_array(acc, limit + p.paused) + _END_OF_DAY
     # Same-day rule, from the filing time.
-    filed = t["filed_at"]
+    filed = np.where(np.isnat(t["filed_at"]), t["accepted_at"], t["filed_at"])  # same-day clock start
     fd = filed.astype("datetime64[D]")
     sd_deadline_day = _same_day_deadline_days(fd, filed - fd.astype("datetime64[ns]"), profile, calendar)
     sd_deadline = sd_deadline_day + _END_OF_DAY
@@ -322,7 +323,7 @@ def row_metrics_reference(
         approved = appr is not pd.NaT
         wd = float(calendar.elapsed_workdays(acc, appr.date()) - p.paused[i]) if approved else np.nan
         wd_deadline_day = calendar.nth_workday_after(acc, limit + int(p.paused[i])).day
-        filed = ts["filed_at"][i]
+        filed = ts["filed_at"][i] if ts["filed_at"][i] is not pd.NaT else ts["accepted_at"][i]
         fday = filed.date()
         if calendar.is_workday(fday) and filed.time() < profile.same_day.cutoff:
             sd_day = fday

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from refunds.notice import Problem
+from refunds.notice import Problem, load_yaml
 
 DEFAULT_PROFILE = "shandong-2020"
 CLASSES: tuple[int, ...] = (1, 2, 3, 4)
@@ -314,7 +314,7 @@ def _lights(raw: Any, problems: list[Problem]) -> TrafficLightThresholds | None:
 
 def load_profile_file(path: Path) -> SlaProfile:
     try:
-        data = yaml.safe_load(path.read_text("utf-8"))
+        data = load_yaml(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ProfileError(f"{path}: cannot read profile: {exc}") from exc
     return parse_profile(data, origin=str(path))
@@ -334,7 +334,7 @@ class ProfileRegistry:
     @classmethod
     def builtin(cls, extra_dir: Path | None = None) -> ProfileRegistry:
         profiles = [
-            parse_profile(yaml.safe_load(entry.read_text("utf-8")), origin=f"builtin:{entry.name}")
+            parse_profile(load_yaml(entry.read_text("utf-8")), origin=f"builtin:{entry.name}")
             for entry in sorted(resources.files("refunds.profiles").iterdir(), key=lambda e: e.name)
             if entry.name.endswith((".yaml", ".yml"))
         ]

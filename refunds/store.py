@@ -9,7 +9,7 @@ from typing import Protocol
 import yaml
 
 from refunds.calendar import WorkingCalendar, YearCalendar
-from refunds.notice import NoticeError, dump_notice, parse_notice
+from refunds.notice import NoticeError, dump_notice, load_yaml, parse_notice
 
 
 class CalendarStore(Protocol):
@@ -44,7 +44,7 @@ class FileCalendarStore:
             return years
         for path in sorted(self.directory.glob("*.yaml")):
             try:
-                data = yaml.safe_load(path.read_text("utf-8"))
+                data = load_yaml(path.read_text("utf-8"))
             except yaml.YAMLError as exc:
                 raise NoticeError([], origin=f"{path}: unreadable stored notice: {exc}") from exc
             calendar = parse_notice(data, origin=str(path))
