@@ -1,0 +1,142 @@
+"""Directory data (segment-group trees) loaded from ``directories/<DIR>/<MESSAGE>.yaml``.
+
+The files are data, not code: adding D96B or D00B means adding YAML files. Each file is parsed and
+compiled once per process (``functools.cache``) into `Level` objects with a per-level
+``tag -> entry positions`` index, which is what the structure state machine needs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from messages.edifact.errors import DirectoryNotFound
+
+DIRECTORIES = Path(__file__).with_name("directories")
+_NAME = re.compile(r"[A-Z0-9]{1,12}")
+
+
+class DirectoryFormatError(Exception):
+    """A directory file is malformed (a defect in our data files, not in the input message)."""
+
+
+@dataclass(slots=True)
+class Entry:
+    tag: str  # segment tag, or the trigger tag of the group
+    min: int
+    max: int
+    group: Level | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.group.name} ({self.tag})" if self.group else self.tag
+
+
+@dataclass(slots=True)
+class Level:
+    """The root message or one segment group: ordered entries plus a lookup index."""
+
+    name: str
+    entries: list[Entry]
+    positions: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # entries to check when moving past / closing: index > 0 with min > 0, or any with min > 1
+    required: tuple[int, ...] = ()
+
+    @property
+    def trigger(self) -> str:
+        return self.entries[0].tag
+
+
+@dataclass(slots=True)
+class MessageDefinition:
+    message: str
+    directory: str
+    title: str
+    root: Level
+    tags: frozenset[str]  # every segment tag that occurs anywhere in the message
+    groups: dict[str, Level]
+
+
+def normalise_directory(directory: str) -> str:
+    """``D.95B`` / ``d95b`` -> ``D95B``; anything else than letters/digits is refused."""
+    name = directory.replace(".", "").upper()
+    if not _NAME.fullmatch(name):
+        raise DirectoryNotFound(f"invalid directory name {directory!r}")
+    return name
+
+
+def available(directory: str = "D95B") -> list[str]:
+    path = DIRECTORIES / normalise_directory(directory)
+    return sorted(p.stem for p in path.glob("*.yaml")) if path.is_dir() else []
+
+
+@cache
+def load(directory: str, message: str) -> MessageDefinition:
+    """Compiled definition of ``message`` in ``directory``; raises `DirectoryNotFound`."""
+    directory = normalise_directory(directory)
+    message = message.upper()
+    if not _NAME.fullmatch(message):
+        raise DirectoryNotFound(f"invalid message type {message!r}")
+    path = DIRECTORIES / directory / f"{message}.yaml"
+    if not path.is_file():
+        have = ", ".join(available(directory)) or "none"
+        raise DirectoryNotFound(f"no directory definition for {message} {directory} (available: {have})")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as handle:
+        raw = yaml.load(handle, Loader=loader)
+    return _compile(raw, path)
+
+
+def _compile(raw: Any, path: Path) -> MessageDefinition:
+    if not isinstance(raw, dict) or not isinstance(raw.get("structure"), list):
+        raise DirectoryFormatError(f"{path}: expected a mapping with a 'structure' list")
+    groups: dict[str, Level] = {}
+    tags: set[str] = set()
+    root = _level(str(raw.get("message", path.stem)), raw["structure"], path, groups, tags)
+    if root.entries[0].tag != "UNH" or root.entries[-1].tag != "UNT":
+        raise DirectoryFormatError(f"{path}: structure must start with UNH and end with UNT")
+    return MessageDefinition(
+        message=str(raw.get("message", path.stem)),
+        directory=str(raw.get("directory", path.parent.name)),
+        title=str(raw.get("title", "")),
+        root=root,
+        tags=frozenset(tags),
+        groups=groups,
+    )
+
+
+def _level(name: str, items: list[Any], path: Path, groups: dict[str, Level], tags: set[str]) -> Level:
+    entries: list[Entry] = []
+    for item in items:
+        if isinstance(item, list) and len(item) == 3:
+            tag, lo, hi = item
+            entries.append(Entry(str(tag), int(lo), int(hi)))
+            tags.add(str(tag))
+        elif isinstance(item, dict) and "group" in item:
+            group_name = str(item["group"])
+            if group_name in groups:
+                raise DirectoryFormatError(f"{path}: group {group_name} defined twice")
+            level = _level(group_name, item.get("segments") or [], path, groups, tags)
+            first = level.entries[0] if level.entries else None
+            if first is None or first.group is not None or (first.min, first.max) != (1, 1):
+                raise DirectoryFormatError(
+                    f"{path}: {group_name} must start with a trigger segment [TAG, 1, 1]"
+                )
+            groups[group_name] = level
+            entries.append(Entry(first.tag, int(item.get("min", 0)), int(item["max"]), level))
+        else:
+            raise DirectoryFormatError(f"{path}: bad entry {item!r} in {name}")
+        if entries[-1].min > entries[-1].max or entries[-1].max < 1:
+            raise DirectoryFormatError(f"{path}: bad repeat range for {entries[-1].label} in {name}")
+    if not entries:
+        raise DirectoryFormatError(f"{path}: {name} is empty")
+    positions: dict[str, list[int]] = {}
+    for index, entry in enumerate(entries):
+        positions.setdefault(entry.tag, []).append(index)
+    required = tuple(i for i, entry in enumerate(entries) if (i > 0 and entry.min > 0) or entry.min > 1)
+    return Level(name, entries, {tag: tuple(found) for tag, found in positions.items()}, required)

@@ -1,0 +1,430 @@
+"""bytes -> `Interchange`: service string advice, character set, envelope and control counts.
+
+`parse()` returns the interchange together with every envelope issue it found (counts, control
+references, missing trailers, bad dates) so that `validate()` can report them all at once; `read()`
+raises `EnvelopeError` carrying that list. Problems that make the rest unreadable (no UNB, bad UNA,
+undecodable bytes) raise immediately with a byte offset / segment number.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from datetime import datetime
+
+from messages.edifact.charsets import Charset, charset_for, known_syntax_ids
+from messages.edifact.errors import (
+    EdifactEncodingError,
+    EdifactSyntaxError,
+    EnvelopeError,
+    UnsupportedCharset,
+    segment_location,
+)
+from messages.edifact.model import (
+    DEFAULT_DELIMITERS,
+    UNOB_CONTROL_DELIMITERS,
+    Delimiters,
+    EdifactMessage,
+    FunctionalGroup,
+    Interchange,
+    Segment,
+)
+from messages.edifact.tokenizer import tokenize
+from messages.errors import PayloadTooLarge, ValidationIssue
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+# Start of the interchange: an optional UNA (exactly 6 characters, possibly followed by line breaks)
+# immediately before UNB. Anything earlier (BOM, mail headers, whitespace) is skipped.
+_START = re.compile(rb"(?:UNA(.{6})[\r\n\t ]*)?UNB", re.S)
+_TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
+_DIGITS = re.compile(r"\d+")
+
+
+class _Issues:
+    """Collects envelope issues with their interchange segment number."""
+
+    def __init__(self) -> None:
+        self.items: list[ValidationIssue] = []
+
+    def add(self, position: int, tag: str, message: str) -> None:
+        self.items.append(ValidationIssue(segment_location(position, tag), message))
+
+
+def read(data: bytes, *, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Interchange:
+    interchange, issues = parse(data, encoding=encoding, max_bytes=max_bytes)
+    if issues:
+        raise EnvelopeError(issues)
+    return interchange
+
+
+def parse(
+    data: bytes, *, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Interchange, list[ValidationIssue]]:
+    """Read an interchange; return it with the list of envelope issues (empty when valid)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"EDIFACT input must be bytes, not {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(len(data), max_bytes)
+
+    start, delimiters = _locate(data)
+    body = data[start:]
+    syntax_id, version = _sniff_syntax(body, delimiters)
+    charset = _charset(syntax_id, encoding)
+    text = _decode(body, start, charset, delimiters)
+    if version >= 4:
+        delimiters = delimiters.for_version(version)
+    segments = tokenize(text, delimiters, repetition=version >= 4)
+    issues = _Issues()
+    interchange = _envelope(segments, delimiters, issues)
+    interchange.encoding = charset.codec if encoding else None
+    return interchange, issues.items
+
+
+# --------------------------------------------------------------------------- service string advice
+
+
+def _locate(data: bytes) -> tuple[int, Delimiters]:
+    """Byte offset of UNB and the delimiters (from UNA, or the defaults)."""
+    match = _START.search(data)
+    if match is None:
+        una_at = data.find(b"UNA")
+        if una_at >= 0:
+            raise EdifactSyntaxError(
+                "UNA service string advice is not followed by UNB (UNA must be 'UNA' + exactly 6 characters)",
+                offset=una_at,
+            )
+        raise EdifactSyntaxError("no UNB interchange header found", offset=0)
+    skipped = data[: match.start()]
+    una_at = skipped.rfind(b"UNA")
+    if match.group(1) is None and una_at >= 0 and len(skipped) - una_at < 16:
+        # "UNA" just before UNB that did not parse as UNA + 6 characters
+        raise EdifactSyntaxError(
+            f"malformed UNA service string advice {skipped[una_at:]!r}: 'UNA' must be followed by exactly "
+            "6 service characters",
+            offset=una_at,
+        )
+    unb_at = match.end() - 3
+    if match.group(1) is not None:
+        delimiters = _una(match.group(1), match.start())
+    elif data[unb_at + 3 : unb_at + 4] == b"\x1d":
+        delimiters = UNOB_CONTROL_DELIMITERS
+    else:
+        delimiters = DEFAULT_DELIMITERS
+    if data[unb_at + 3 : unb_at + 4] != delimiters.element.encode("latin-1"):
+        raise EdifactSyntaxError(
+            f"UNB is not followed by the data element separator {delimiters.element!r}", offset=unb_at + 3
+        )
+    return unb_at, delimiters
+
+
+def _una(raw: bytes, offset: int) -> Delimiters:
+    chars = raw.decode("latin-1")
+    component, element, decimal, release, repetition, terminator = chars
+    release = "" if release == " " else release
+    used = [component, element, terminator] + ([release] if release else [])
+    used += [repetition] if repetition != " " else []
+    if len(set(used)) != len(used):
+        raise EdifactSyntaxError(f"UNA{chars}: service characters must be distinct", offset=offset)
+    if any(c.isalnum() for c in used):
+        raise EdifactSyntaxError(f"UNA{chars}: letters/digits cannot be service characters", offset=offset)
+    if "\r" in used or "\n" in used:
+        raise EdifactSyntaxError(f"UNA{chars}: CR/LF cannot be service characters", offset=offset)
+    return Delimiters(component, element, decimal, release, repetition, terminator)
+
+
+def _sniff_syntax(body: bytes, delimiters: Delimiters) -> tuple[str, int]:
+    """Syntax identifier and version from the raw UNB bytes (needed before decoding)."""
+    es = delimiters.element.encode("latin-1")
+    cs = delimiters.component.encode("latin-1")
+    term = delimiters.terminator.encode("latin-1")
+    s001 = body[4:64].split(es, 1)[0].split(term, 1)[0]
+    parts = s001.split(cs)
+    syntax_id = parts[0].decode("ascii", "replace").strip()
+    version_raw = parts[1].decode("ascii", "replace").strip() if len(parts) > 1 else ""
+    version = int(version_raw) if version_raw in {"1", "2", "3", "4"} else 3
+    return syntax_id, version
+
+
+def _charset(syntax_id: str, encoding: str | None) -> Charset:
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise UnsupportedCharset(f"unknown encoding override {encoding!r}", offset=None) from exc
+    charset = charset_for(syntax_id, encoding)
+    if charset is None:
+        raise UnsupportedCharset(
+            f"unsupported syntax identifier {syntax_id!r} in UNB (known: {', '.join(known_syntax_ids())}); "
+            "pass encoding=... for a partner-specific character set",
+            offset=None,
+            segment=1,
+        )
+    return charset
+
+
+def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -> str:
+    term = delimiters.terminator.encode("latin-1")
+    try:
+        text = body.decode(charset.codec)
+    except UnicodeDecodeError as exc:
+        bad = body[exc.start : exc.start + 1]
+        segment = body[: exc.start].count(term) + 1
+        if charset.repertoire is not None:
+            reason = (
+                f"byte 0x{bad.hex().upper()} is outside the {charset.syntax_id} repertoire (7-bit ISO 646"
+                f"{', no lower case' if charset.syntax_id.upper() == 'UNOA' else ''}); declare UNOY for "
+                "UTF-8 text or pass encoding=... for this partner"
+            )
+        else:
+            reason = f"cannot decode byte 0x{bad.hex().upper()} as {charset.codec} ({charset.syntax_id})"
+        raise EdifactEncodingError(reason, offset=start + exc.start, segment=segment) from None
+    if charset.repertoire is not None:
+        allowed = "".join(
+            c for c in (delimiters.component, delimiters.element, delimiters.release,
+                        delimiters.repetition, delimiters.terminator) if c
+        )
+        bad_match = charset.invalid_char(text, allowed)
+        if bad_match is not None:
+            char = bad_match.group()
+            segment = text[: bad_match.start()].count(delimiters.terminator) + 1
+            hint = " (lower case is not allowed in UNOA; use UNOB/UNOC)" if char.islower() else ""
+            raise EdifactEncodingError(
+                f"character {char!r} (U+{ord(char):04X}) is not allowed in {charset.syntax_id}{hint}",
+                offset=start + bad_match.start(),
+                segment=segment,
+            )
+    return text
+
+
+# --------------------------------------------------------------------------------------- envelope
+
+
+def _parse_datetime(date: str, time: str) -> datetime | None:
+    try:
+        if len(date) == 6 and date.isdigit():
+            year = int(date[:2])
+            # ISO 9735 v3 YYMMDD: assume 20YY, a hub does not receive 20th-century interchanges.
+            day = datetime(2000 + year, int(date[2:4]), int(date[4:6]))
+        elif len(date) == 8 and date.isdigit():
+            day = datetime(int(date[:4]), int(date[4:6]), int(date[6:8]))
+        else:
+            return None
+        if time:
+            if len(time) not in (4, 6) or not time.isdigit():
+                return None
+            day = day.replace(hour=int(time[:2]), minute=int(time[2:4]),
+                              second=int(time[4:6]) if len(time) == 6 else 0)
+        return day
+    except ValueError:
+        return None
+
+
+def _count(segment: Segment) -> int | None:
+    value = segment.get(0)
+    return int(value) if _DIGITS.fullmatch(value) else None
+
+
+class _OpenMessage:
+    __slots__ = ("message", "position", "start")
+
+    def __init__(self, message: EdifactMessage, start: int) -> None:
+        self.message = message
+        self.start = start  # index of UNH in the segment list
+        self.position = start + 1
+
+
+def _envelope(segments: list[Segment], delimiters: Delimiters, issues: _Issues) -> Interchange:
+    if not segments or segments[0].tag != "UNB":
+        raise EdifactSyntaxError("interchange does not start with UNB", segment=1)
+    interchange = _unb(segments[0], delimiters, issues)
+    _check_tags(segments, issues)
+
+    group: FunctionalGroup | None = None
+    group_position = 0
+    open_msg: _OpenMessage | None = None
+    unz_seen = False
+    n = len(segments)
+    service = {"UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"}
+
+    def close_message(end: int) -> None:
+        """Attach the open message (body = segments between UNH and ``end``)."""
+        nonlocal open_msg
+        assert open_msg is not None
+        open_msg.message.segments = segments[open_msg.start + 1 : end]
+        (group.messages if group is not None else interchange.messages).append(open_msg.message)
+        open_msg = None
+
+    for index in range(1, n):
+        segment = segments[index]
+        tag = segment.tag
+        if tag not in service:
+            if open_msg is None:
+                if unz_seen:
+                    issues.add(index + 1, tag, "segment after UNZ")
+                    break
+                issues.add(index + 1, tag, "segment outside any UNH..UNT message")
+            continue
+        position = index + 1
+        if unz_seen:
+            issues.add(position, tag, "segment after UNZ")
+            break
+        if tag == "UNH":
+            if open_msg is not None:
+                issues.add(position, tag,
+                           f"UNH before UNT of message {open_msg.message.ref!r} (missing UNT)")
+                close_message(index)
+            open_msg = _OpenMessage(_unh(segment, position, issues), index)
+        elif tag == "UNT":
+            if open_msg is None:
+                issues.add(position, tag, "UNT without a preceding UNH")
+                continue
+            expected = index - open_msg.start + 1
+            declared = _count(segment)
+            if declared != expected:
+                issues.add(position, tag,
+                           f"UNT segment count {segment.get(0)!r} does not match the {expected} segments "
+                           f"UNH..UNT of message {open_msg.message.ref!r}")
+            if segment.get(1) != open_msg.message.ref:
+                issues.add(position, tag,
+                           f"UNT message reference {segment.get(1)!r} does not match UNH "
+                           f"{open_msg.message.ref!r}")
+            close_message(index)
+        elif open_msg is not None:
+            issues.add(position, tag, f"{tag} inside message {open_msg.message.ref!r} (missing UNT)")
+            close_message(index)
+        if tag == "UNG":
+            if group is not None:
+                issues.add(position, tag, f"UNG before UNE of group {group.ref!r} (missing UNE)")
+            if interchange.messages:
+                issues.add(position, tag, "functional groups and ungrouped messages are mixed")
+            group = _ung(segment, position, issues)
+            group_position = position
+            interchange.groups.append(group)
+        elif tag == "UNE":
+            if group is None:
+                issues.add(position, tag, "UNE without a preceding UNG")
+                continue
+            declared = _count(segment)
+            if declared != len(group.messages):
+                issues.add(position, tag,
+                           f"UNE message count {segment.get(0)!r} does not match the {len(group.messages)} "
+                           f"message(s) in group {group.ref!r}")
+            if segment.get(1) != group.ref:
+                issues.add(position, tag,
+                           f"UNE group reference {segment.get(1)!r} does not match UNG {group.ref!r}")
+            group = None
+        elif tag == "UNZ":
+            if group is not None:
+                issues.add(group_position, "UNG", f"group {group.ref!r} has no UNE")
+                group = None
+            unz_seen = True
+            counted = len(interchange.groups) if interchange.groups else len(interchange.messages)
+            what = "functional group(s)" if interchange.groups else "message(s)"
+            declared = _count(segment)
+            if declared != counted:
+                issues.add(position, tag,
+                           f"UNZ count {segment.get(0)!r} does not match the {counted} {what} in the "
+                           "interchange")
+            if segment.get(1) != interchange.control_ref:
+                issues.add(position, tag,
+                           f"UNZ control reference {segment.get(1)!r} does not match UNB "
+                           f"{interchange.control_ref!r}")
+        elif tag == "UNB":
+            issues.add(position, tag, "second UNB inside an interchange (missing UNZ)")
+
+    if open_msg is not None:
+        issues.add(n, segments[-1].tag, f"message {open_msg.message.ref!r} has no UNT")
+        close_message(n)
+    if group is not None:
+        issues.add(group_position, "UNG", f"group {group.ref!r} has no UNE")
+    if not unz_seen:
+        issues.add(n, segments[-1].tag, "interchange has no UNZ trailer")
+    return interchange
+
+
+def _check_tags(segments: list[Segment], issues: _Issues) -> None:
+    """Tags must be 3 upper-case alphanumerics. Checked per distinct tag (few) for speed."""
+    bad = {tag for tag in {s.tag for s in segments} if not _TAG.fullmatch(tag)}
+    if bad:
+        for index, segment in enumerate(segments):
+            if segment.tag in bad:
+                issues.add(index + 1, segment.tag, "invalid segment tag (3 upper-case letters/digits)")
+
+
+def _unb(segment: Segment, delimiters: Delimiters, issues: _Issues) -> Interchange:
+    s001 = segment.element(0)
+    syntax_id = s001[0] if s001 else ""
+    version_raw = s001[1] if len(s001) > 1 else ""
+    if version_raw not in {"1", "2", "3", "4"}:
+        issues.add(1, "UNB", f"S001 syntax version {version_raw!r} is not 1..4")
+    version = int(version_raw) if version_raw in {"1", "2", "3", "4"} else 3
+    date, time = segment.get(3, 0), segment.get(3, 1)
+    prepared = _parse_datetime(date, time)
+    if prepared is None:
+        issues.add(1, "UNB", f"S004 date/time {date!r}:{time!r} is not YYMMDD or CCYYMMDD : HHMM")
+    control_ref = segment.get(4)
+    if not control_ref:
+        issues.add(1, "UNB", "0020 interchange control reference is missing")
+    if not segment.get(1):
+        issues.add(1, "UNB", "S002 interchange sender identification is missing")
+    if not segment.get(2):
+        issues.add(1, "UNB", "S003 interchange recipient identification is missing")
+    return Interchange(
+        sender=segment.get(1, 0),
+        recipient=segment.get(2, 0),
+        control_ref=control_ref,
+        syntax_id=syntax_id,
+        syntax_version=version,
+        prepared=prepared,
+        sender_qualifier=segment.get(1, 1),
+        recipient_qualifier=segment.get(2, 1),
+        delimiters=delimiters,
+        syntax_extra=s001[2:],
+        unb_extra=[list(e) for e in segment.elements[5:]],
+    )
+
+
+def _unh(segment: Segment, position: int, issues: _Issues) -> EdifactMessage:
+    ref = segment.get(0)
+    if not ref:
+        issues.add(position, "UNH", "0062 message reference number is missing")
+    s009 = segment.element(1)
+    if len(s009) < 4 or not all(s009[:4]):
+        issues.add(position, "UNH",
+                   f"S009 message identifier {':'.join(s009)!r} must be type:version:release:agency")
+    s009 = s009 + [""] * (5 - len(s009))
+    return EdifactMessage(
+        ref=ref,
+        type=s009[0],
+        version=s009[1],
+        release=s009[2],
+        agency=s009[3],
+        association=s009[4],
+        unh_extra=[list(e) for e in segment.elements[2:]],
+    )
+
+
+def _ung(segment: Segment, position: int, issues: _Issues) -> FunctionalGroup:
+    ref = segment.get(4)
+    if not ref:
+        issues.add(position, "UNG", "0048 group reference number is missing")
+    date, time = segment.get(3, 0), segment.get(3, 1)
+    prepared = _parse_datetime(date, time) if date else None
+    if date and prepared is None:
+        issues.add(position, "UNG", f"S004 date/time {date!r}:{time!r} is not YYMMDD or CCYYMMDD : HHMM")
+    return FunctionalGroup(
+        ref=ref,
+        group_id=segment.get(0),
+        sender=segment.get(1, 0),
+        sender_qualifier=segment.get(1, 1),
+        recipient=segment.get(2, 0),
+        recipient_qualifier=segment.get(2, 1),
+        prepared=prepared,
+        agency=segment.get(5),
+        version=segment.get(6, 0),
+        release=segment.get(6, 1),
+        association=segment.get(6, 2),
+        extra=[list(e) for e in segment.elements[7:]],
+    )
