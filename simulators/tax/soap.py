@@ -17,7 +17,7 @@ WSDL_DIR = Path(__file__).resolve().parent / "wsdl"
 WSDL_PATH = WSDL_DIR / "tax_refund.wsdl"
 XSD_PATH = WSDL_DIR / "tax_refund.xsd"
 MAX_BODY_BYTES = 5 * 1024 * 1024
-_NS_RE = re.compile(r"\{[^}]*\}")
+_NS_RE = re.compile(r"\{[^}]*\}|(?<=/)[A-Za-z_][\w.\-]*:")  # Clark namespaces and prefixes
 
 
 @dataclass(frozen=True)
