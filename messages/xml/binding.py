@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,13 +28,15 @@ from lxml import etree
 
 from messages.errors import MalformedMessage
 
-Conv = str  # "str" | "dec" | "int"
+Conv = str  # "str" | "dec" | "int" | "dt" (timezone-aware datetime as xs:dateTime)
 
 
 def _to_text(value: Any, conv: Conv) -> str:
     if conv == "dec":
         # 'f' formatting: xs:decimal forbids exponent notation (Decimal("1E+2") -> "100").
         return format(value, "f")
+    if conv == "dt":
+        return value.isoformat()
     return str(value)
 
 
@@ -43,6 +46,8 @@ def _from_text(text: str, conv: Conv, where: str) -> Any:
             return Decimal(text.strip())
         if conv == "int":
             return int(text.strip())
+        if conv == "dt":
+            return datetime.fromisoformat(text.strip())
     except (InvalidOperation, ValueError) as exc:
         raise MalformedMessage(f"{where}: not a {conv}: {text!r}") from exc
     return text
@@ -59,12 +64,14 @@ class Leaf:
     conv: Conv = "str"
     required: bool = False  # always emitted, even empty, so validation can name the missing value
     xml_attrs: tuple[tuple[str, str], ...] = ()  # (xml attribute name, dataclass attribute)
+    const_attrs: tuple[tuple[str, str], ...] = ()  # always written, ignored on read (unitCode="KGM")
 
 
 @dataclass(frozen=True, slots=True)
 class LeafList:
     tag: str
     attr: str
+    inner: str = ""  # item text sits in a child: <EquipmentIdentification><ID>..</ID></...>
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +162,8 @@ def _fill(el: etree._Element, nodes: tuple[Node, ...], values: dict[str, Any]) -
                 if v is not None:
                     values[attr] = v
         elif isinstance(node, LeafList):
-            values.setdefault(node.attr, []).append(child.text or "")
+            holder = next((c for c in child if local(c.tag) == node.inner), None) if node.inner else child
+            values.setdefault(node.attr, []).append((holder.text if holder is not None else "") or "")
         elif isinstance(node, Choice):
             values[node.attr] = child.text or ""
         elif isinstance(node, Group):
@@ -205,9 +213,12 @@ def _emit(parent: etree._Element, obj: Any, nodes: tuple[Node, ...], ns: str) ->
                 attr_value = getattr(obj, attr)
                 if not _empty(attr_value):
                     el.set(xml_attr, str(attr_value))
+            for xml_attr, const in node.const_attrs:
+                el.set(xml_attr, const)
         elif isinstance(node, LeafList):
             for item in value:
-                _sub(parent, node.tag, ns).text = item
+                el = _sub(parent, node.tag, ns)
+                (_sub(el, node.inner, ns) if node.inner else el).text = item
         elif isinstance(node, Choice):
             if _empty(value):
                 continue

@@ -18,13 +18,17 @@ from messages.xml import safe
 from messages.xml.schemas import MANIFEST_NS_PREFIX, validate_tree
 
 
+def _none(_: object) -> list[ValidationIssue]:
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class Family:
-    name: str
     decode: Callable[[etree._Element], Any]
     build: Callable[[Any], etree._Element]
     schema_key: Callable[[Any], str]  # model -> schema key (manifests depend on message_type)
-    semantic: Callable[[Any], list[ValidationIssue]] = lambda _model: []
+    semantic: Callable[[Any], list[ValidationIssue]] = _none  # rules on the bound model
+    tree_check: Callable[[etree._Element], list[ValidationIssue]] = _none  # rules on the valid tree
 
 
 def identify(root: etree._Element) -> str:
@@ -91,21 +95,23 @@ def check(
     return root, key, validate_tree(root, key)
 
 
-def validate(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> list[ValidationIssue]:
+def _checked(data: bytes, max_bytes: int) -> tuple[Any, list[ValidationIssue]]:
+    """(model or None, all issues): schema issues first; semantic rules need a schema-valid tree."""
     root, key, issues = check(data, max_bytes=max_bytes)
     if issues:
-        return issues  # semantic rules need a bound model, which needs a schema-valid tree
+        return None, issues
     family = family_for_key(key)
-    return family.semantic(family.decode(root))
+    issues = family.tree_check(root)
+    model = family.decode(root)
+    return model, issues + family.semantic(model)
+
+
+def validate(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> list[ValidationIssue]:
+    return _checked(data, max_bytes)[1]
 
 
 def decode(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Any:
-    root, key, issues = check(data, max_bytes=max_bytes)
-    if issues:
-        raise ValidationFailed(issues)
-    family = family_for_key(key)
-    model = family.decode(root)
-    issues = family.semantic(model)
+    model, issues = _checked(data, max_bytes)
     if issues:
         raise ValidationFailed(issues)
     return model

@@ -24,6 +24,7 @@ from messages.models.declaration import (
 )
 from messages.xml import safe
 from messages.xml.binding import Binding, Child, decode_into, encode_into
+from messages.xml.codec import expect_root
 from messages.xml.schemas import DEC_NS, validate_tree
 from messages.xml.spec import leaves
 
@@ -130,8 +131,6 @@ def to_bytes(root: etree._Element) -> bytes:
 def parse_declaration(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Declaration:
     """Safe-parse, validate (schema + semantic rules, all issues at once) and bind a DecMessage."""
     root = safe.parse(data, max_bytes=max_bytes)
-    from messages.xml.codec import expect_root  # local: codec imports this module
-
     expect_root(root, "DecMessage")
     issues = validate_tree(root, "DecMessage")
     if issues:
