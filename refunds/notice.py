@@ -53,7 +53,7 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 
 def load_yaml(text: str) -> Any:
     """Parse YAML safely, keeping dates as strings (validated later with their location)."""
-    return yaml.load(text, Loader=_TextDatesLoader)
+    return yaml.load(text, Loader=_TextDatesLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
 @dataclass(frozen=True)
