@@ -48,8 +48,9 @@ def log_retry(retry_state: RetryCallState) -> None:
     outcome = retry_state.outcome
     error = outcome.exception() if outcome else None
     log.warning(
-        "RabbitMQ unavailable (attempt %d): %s; retrying in %.1fs",
+        "RabbitMQ unavailable (attempt %d): %s: %s; retrying in %.1fs",
         retry_state.attempt_number,
+        type(error).__name__,
         error,
         retry_state.upcoming_sleep,
     )

@@ -72,8 +72,9 @@ DEAD_LETTER_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 class _AdminLink:
     """A lazily (re)opened BlockingConnection for short synchronous operations."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, name: str) -> None:
         self._url = url
+        self._name = name
         self._timeout = timeout
         self._lock = threading.RLock()
         self._connection: pika.BlockingConnection | None = None
@@ -103,7 +104,7 @@ class _AdminLink:
 
     def _open_channel(self) -> BlockingChannel:
         if self._connection is None or not self._connection.is_open:
-            self._connection = pika.BlockingConnection(connection_parameters(self._url, "swhub-admin"))
+            self._connection = pika.BlockingConnection(connection_parameters(self._url, self._name))
             self._channel = None
         if self._channel is None or not self._channel.is_open:
             self._channel = self._connection.channel()
@@ -137,7 +138,7 @@ class RabbitBus(Bus):
         self._name = name
         self._default_policy = QueuePolicy(default_delivery_limit, dead_letter=True)
         self._reconnect_timeout = reconnect_timeout
-        self._admin = _AdminLink(url, admin_timeout)
+        self._admin = _AdminLink(url, admin_timeout, f"{name}-admin")
         self._publisher = ConfirmedPublisher(url, name=f"{name}-publisher")
         self._policies: dict[str, QueuePolicy] = {DEAD_LETTER_QUEUE: QueuePolicy(None, dead_letter=False)}
         self._known_exchanges: set[str] = {DEFAULT_EXCHANGE}
