@@ -21,6 +21,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli.db",
     "hub.cli.refunds",
     "hub.cli.calendar",
+    "hub.cli.risk",
 )
 
 for _name in _COMMAND_MODULES:
