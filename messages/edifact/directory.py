@@ -75,13 +75,17 @@ def available(directory: str = "D95B") -> list[str]:
     return sorted(p.stem for p in path.glob("*.yaml")) if path.is_dir() else []
 
 
-@cache
 def load(directory: str, message: str) -> MessageDefinition:
     """Compiled definition of ``message`` in ``directory``; raises `DirectoryNotFound`."""
     directory = normalise_directory(directory)
     message = message.upper()
     if not _NAME.fullmatch(message):
         raise DirectoryNotFound(f"invalid message type {message!r}")
+    return _load(directory, message)
+
+
+@cache
+def _load(directory: str, message: str) -> MessageDefinition:
     path = DIRECTORIES / directory / f"{message}.yaml"
     if not path.is_file():
         have = ", ".join(available(directory)) or "none"

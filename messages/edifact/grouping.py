@@ -164,7 +164,9 @@ def _general_step(
                     if node._count < level.entries[k].max:  # type: ignore[union-attr]
                         chosen_depth, chosen_k = depth, k
                         break
-                    if over_depth < 0:
+                    # an exhausted group trigger means "next instance of the group", never "too many
+                    # triggers": the group entry one level up is the candidate to report
+                    if over_depth < 0 and (k or not depth):
                         over_depth, over_k = depth, k
             if chosen_depth >= 0:
                 break
