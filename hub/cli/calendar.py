@@ -1,7 +1,7 @@
 """`swhub calendar ...`: load the State Council holiday notice for a year, list and show calendar years.
 
-Loaded years are kept through a refunds.store.CalendarStore. Until the database-backed store is wired in,
-the file store under var/calendar/<year>.yaml is used (override with --store or HUB_CALENDAR_DIR)."""
+Loaded years are kept in the hub's database (table calendar_year, HUB_DATABASE_URL); `--store DIR` (or
+HUB_CALENDAR_DIR) keeps them as YAML files in DIR instead, for use without a database."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
-from hub.config import ROOT
 from refunds.calendar import CalendarError, WorkingCalendar, chinesecalendar_years
 from refunds.notice import NoticeError, load_notice_file
-from refunds.store import FileCalendarStore
-
-DEFAULT_STORE = ROOT / "var" / "calendar"
+from refunds.store import CalendarStore, FileCalendarStore
 
 calendar_app = typer.Typer(
     name="calendar",
@@ -25,8 +23,22 @@ calendar_app = typer.Typer(
 )
 
 StoreOption = typer.Option(
-    DEFAULT_STORE, "--store", envvar="HUB_CALENDAR_DIR", help="Directory of loaded notice years."
+    None,
+    "--store",
+    envvar="HUB_CALENDAR_DIR",
+    help="Keep loaded years as files in this directory instead of the hub database.",
 )
+
+
+def store_for(store_dir: Path | None) -> CalendarStore:
+    """The hub database by default; a directory of notice files when one is given."""
+    if store_dir is not None:
+        return FileCalendarStore(store_dir)
+    from hub.config import get_settings
+    from hub.db.session import Database
+    from hub.services.calendar_store import DbCalendarStore
+
+    return DbCalendarStore(Database(get_settings().database_url))
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -35,10 +47,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def open_calendar(store_dir: Path) -> WorkingCalendar:
+def open_calendar(store_dir: Path | None) -> WorkingCalendar:
     """chinesecalendar years plus the years loaded into the store (shared with `swhub refunds`)."""
     try:
-        return WorkingCalendar(extra_years=FileCalendarStore(store_dir).load_all())
+        return WorkingCalendar(extra_years=store_for(store_dir).load_all())
     except NoticeError as exc:
         raise fail(f"stored calendar data is invalid: {exc}") from None
 
@@ -46,7 +58,7 @@ def open_calendar(store_dir: Path) -> WorkingCalendar:
 @calendar_app.command("load")
 def load(
     file: Path = typer.Argument(..., help="Notice file (YAML or JSON): year, source, holidays, workdays."),
-    store: Path = StoreOption,
+    store: Path | None = StoreOption,
 ) -> None:
     """Validate a year's official holiday notice and store it.
 
@@ -56,11 +68,16 @@ def load(
         year_calendar = load_notice_file(file)
     except NoticeError as exc:
         raise fail(str(exc)) from None
-    target = FileCalendarStore(store)
+    target = store_for(store)
     try:
+        if store is None:
+            from hub.config import get_settings
+            from hub.db.migrate import upgrade
+
+            upgrade(get_settings().database_url)
         target.save(year_calendar)
-    except OSError as exc:
-        raise fail(f"cannot store the notice in {store}: {exc}") from None
+    except (OSError, SQLAlchemyError) as exc:
+        raise fail(f"cannot store the notice: {exc}") from None
     replaced = (
         " (replaces the chinesecalendar data for that year)"
         if year_calendar.year in chinesecalendar_years()
@@ -69,12 +86,12 @@ def load(
     typer.echo(
         f"loaded {year_calendar.year}: {len(year_calendar.holidays)} holiday day(s), "
         f"{len(year_calendar.workdays)} working weekend day(s) from '{year_calendar.source.title}'"
-        f"{replaced} -> {target.path_for(year_calendar.year)}"
+        f"{replaced} -> {store or 'database'}"
     )
 
 
 @calendar_app.command("years")
-def years(store: Path = StoreOption) -> None:
+def years(store: Path | None = StoreOption) -> None:
     """List the years with calendar data and where each comes from."""
     calendar = open_calendar(store)
     for year in sorted(calendar.years_with_data):
@@ -87,7 +104,7 @@ def years(store: Path = StoreOption) -> None:
 def show(
     year: int = typer.Argument(..., help="Calendar year."),
     output: str = typer.Option("text", "--format", help="text or json."),
-    store: Path = StoreOption,
+    store: Path | None = StoreOption,
 ) -> None:
     """Show a year's holidays and working weekend days."""
     if output not in ("text", "json"):
@@ -123,7 +140,7 @@ def show(
 def workdays(
     after: str = typer.Argument(..., help="Start date YYYY-MM-DD (not counted)."),
     until: str = typer.Argument(..., help="End date YYYY-MM-DD (counted)."),
-    store: Path = StoreOption,
+    store: Path | None = StoreOption,
 ) -> None:
     """Count working days d with AFTER < d <= UNTIL (and say whether a year without data was crossed)."""
     try:

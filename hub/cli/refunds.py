@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from hub.cli.calendar import DEFAULT_STORE, fail, open_calendar
+from hub.cli.calendar import fail, open_calendar
 from hub.config import ROOT
 from refunds.deadline import DeadlineRequest, compute_deadline
 from refunds.report import Report, ReportInputError, build_report
@@ -34,7 +34,10 @@ ProfilesDirOption = typer.Option(
     None, "--profiles-dir", envvar="HUB_REFUND_PROFILES_DIR", help="Extra directory of profile YAML files."
 )
 StoreOption = typer.Option(
-    DEFAULT_STORE, "--calendar-store", envvar="HUB_CALENDAR_DIR", help="Directory of loaded notice years."
+    None,
+    "--calendar-store",
+    envvar="HUB_CALENDAR_DIR",
+    help="Directory of loaded notice years (default: the hub database).",
 )
 
 
@@ -75,7 +78,7 @@ def deadline(
     reputable: bool = typer.Option(False, "--reputable", help="Reputable enterprise (信誉好)."),
     profile: str = ProfileOption,
     profiles_dir: Path | None = ProfilesDirOption,
-    store: Path = StoreOption,
+    store: Path | None = StoreOption,
 ) -> None:
     """Print the deadline of one application as JSON: deadline, rule, working_days, provisional, profile."""
     sla = _profile(profile, profiles_dir)
@@ -129,7 +132,7 @@ def report(
     ),
     profile: str = ProfileOption,
     profiles_dir: Path | None = ProfilesDirOption,
-    store: Path = StoreOption,
+    store: Path | None = StoreOption,
 ) -> None:
     """SLA report per class, rule and stage, with the portfolio average against its target.
 
@@ -173,7 +176,7 @@ def generate(
     seed: int = typer.Option(20260101, "--seed", help="Random seed (same seed, same data)."),
     profile: str = ProfileOption,
     profiles_dir: Path | None = ProfilesDirOption,
-    store: Path = StoreOption,
+    store: Path | None = StoreOption,
 ) -> None:
     """Write a synthetic applications table (invented distributions: for demos and load, not statistics)."""
     first = _parse_day(start, "--start")

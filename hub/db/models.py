@@ -214,8 +214,10 @@ class CalendarYear(Base):
     __tablename__ = "calendar_year"
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    holidays: Mapped[list[str]] = mapped_column(default=list)  # ISO dates
-    working_weekends: Mapped[list[str]] = mapped_column(default=list)  # ISO dates (调休)
+    # Notice data as parsed by refunds.notice: holiday runs {name, start, end}, working weekend days
+    # {date, name} (调休), and the source notice {title, document_number, issued, text} as JSON text.
+    holidays: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    working_weekends: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(Text, default="")
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     loaded_by: Mapped[str] = mapped_column(String(64), default="")
