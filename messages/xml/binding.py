@@ -18,6 +18,7 @@ but still never raises anything other than MessageError subclasses.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -238,3 +239,61 @@ def _emit(parent: etree._Element, obj: Any, nodes: tuple[Node, ...], ns: str) ->
                     _sub(parent, node.tag, ns)
                 continue
             _emit(_sub(parent, node.tag, ns), value, node.binding.nodes, ns)
+
+
+# ------------------------------------------------------------------------------ lossless check
+
+
+_ATTRS_CACHE: dict[int, dict[str, Binding | None]] = {}
+
+
+def bound_attrs(binding: Binding) -> dict[str, Binding | None]:
+    """Dataclass attributes a binding writes -> nested binding (None for scalars)."""
+    key = id(binding)
+    found = _ATTRS_CACHE.get(key)
+    if found is None:
+        found = _ATTRS_CACHE[key] = _collect(binding.nodes)
+    return found
+
+
+def _collect(nodes: tuple[Node, ...]) -> dict[str, Binding | None]:
+    out: dict[str, Binding | None] = {}
+    for node in nodes:
+        if isinstance(node, Group):
+            out.update(_collect(node.members))
+        elif isinstance(node, Child):
+            out[node.attr] = node.binding
+        else:
+            out[node.attr] = None
+            if isinstance(node, Leaf):
+                out.update((attr, None) for _, attr in node.xml_attrs)
+    return out
+
+
+def _default_of(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def unbound_fields(obj: Any, binding: Binding, path: str, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """Paths of model fields that hold data the target XML cannot carry (the encoder would drop
+    them silently). Encoders refuse such models instead of losing data."""
+    attrs = bound_attrs(binding)
+    lost: list[str] = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.name in attrs:
+            nested = attrs[f.name]
+            if nested is None or value is None:
+                continue
+            if isinstance(value, list):
+                for i, item in enumerate(value, start=1):
+                    lost += unbound_fields(item, nested, f"{path}.{f.name}[{i}]")
+            else:
+                lost += unbound_fields(value, nested, f"{path}.{f.name}")
+        elif f.name not in ignore and not _empty(value) and value != _default_of(f):
+            lost.append(f"{path}.{f.name}")
+    return lost

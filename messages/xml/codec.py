@@ -15,6 +15,7 @@ from lxml import etree
 
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.xml import safe
+from messages.xml.binding import Binding, unbound_fields
 from messages.xml.schemas import MANIFEST_NS_PREFIX, validate_tree
 
 
@@ -29,6 +30,8 @@ class Family:
     schema_key: Callable[[Any], str]  # model -> schema key (manifests depend on message_type)
     semantic: Callable[[Any], list[ValidationIssue]] = _none  # rules on the bound model
     tree_check: Callable[[etree._Element], list[ValidationIssue]] = _none  # rules on the valid tree
+    binding_of: Callable[[Any], Binding] | None = None  # for the "no silent data loss" check on encode
+    ignore: frozenset[str] = frozenset()  # model attributes written outside the binding (root attributes)
 
 
 def identify(root: etree._Element) -> str:
@@ -117,10 +120,21 @@ def decode(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Any:
     return model
 
 
+def lossless_issues(model: object, family: Family) -> list[ValidationIssue]:
+    if family.binding_of is None:
+        return []
+    key = family.schema_key(model)
+    return [
+        ValidationIssue(path, f"{key} has no element for this field: encoding would lose the value")
+        for path in unbound_fields(model, family.binding_of(model), "model", family.ignore)
+    ]
+
+
 def encode(model: object) -> bytes:
     family = family_for_model(model)
     root = family.build(model)
     issues = validate_tree(root, family.schema_key(model)) + family.semantic(model)
+    issues += lossless_issues(model, family)
     if issues:
         raise ValidationFailed(issues)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

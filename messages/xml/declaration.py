@@ -23,7 +23,7 @@ from messages.models.declaration import (
     LicenseDocu,
 )
 from messages.xml import safe
-from messages.xml.binding import Binding, Child, decode_into, encode_into
+from messages.xml.binding import Binding, Child, decode_into, encode_into, unbound_fields
 from messages.xml.codec import expect_root
 from messages.xml.schemas import DEC_NS, validate_tree
 from messages.xml.spec import leaves
@@ -147,6 +147,10 @@ def render_declaration(decl: Declaration) -> bytes:
     it is always schema-valid; a model that cannot be rendered validly raises ValidationFailed."""
     root = build_tree(decl)
     issues = validate_tree(root, "DecMessage") + semantic_issues(decl)
+    issues += [
+        ValidationIssue(path, "DecMessage has no element for this field: encoding would lose the value")
+        for path in unbound_fields(decl, DECLARATION, "model", frozenset({"version"}))
+    ]
     if issues:
         raise ValidationFailed(issues)
     return to_bytes(root)

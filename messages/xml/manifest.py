@@ -222,6 +222,21 @@ RESPONSE = Binding(ManifestResponse, (
 ))
 
 
+_WHOLE: dict[str, Binding] = {}
+
+
+def binding_of(model: Manifest | ManifestResponse) -> Binding:
+    """The whole-message binding (head + declaration) of a model, for the lossless check."""
+    if isinstance(model, ManifestResponse):
+        return RESPONSE
+    mt = model.head.message_type
+    if mt not in _WHOLE:
+        _WHOLE[mt] = Binding(Manifest, (
+            Child("Head", "head", HEAD), Child("Declaration", "declaration", DECLARATIONS[mt]),
+        ))
+    return _WHOLE[mt]
+
+
 def type_of(root: etree._Element) -> str:
     return etree.QName(root).namespace.removeprefix(MANIFEST_NS_PREFIX).removesuffix(":1")
 

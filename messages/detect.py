@@ -1,0 +1,119 @@
+"""Cheap format and message-type sniffing for inbound payloads, before any full decode.
+
+XML: a pull parser (same hardening as messages.xml.safe) reads only as far as the root element
+(and, for manifests without a recognisable namespace, Head/MessageType). EDIFACT: regexes over the
+first bytes find the UNA service characters and the UNH message type (S009/0065). Neither path
+imports the EDIFACT codec, so detection stays fast and dependency-free.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from lxml import etree
+
+from messages.errors import MalformedMessage, PayloadTooLarge, UnknownMessageType, UnsafeXml
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+_SNIFF_BYTES = 64 * 1024
+_CHUNK = 16 * 1024
+
+_DEC_NS = "http://www.chinaport.gov.cn/dec"
+_NOTICE_NS = "urn:swhub:notice:1"
+_MANIFEST_NS = re.compile(r"^urn:Declaration:datamodel:standard:CN:(MT[0-9]{4}):1$")
+_MESSAGE_TYPE = re.compile(r"^MT[0-9]{4}$")
+_DOCTYPE = re.compile(rb"<!\s*DOCTYPE|<!\s*ENTITY", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Detected:
+    format: Literal["xml", "edifact"]
+    message_type: str  # "DecMessage", "DEC_DATA", "DecImportResponse", "MT1101", ..., "CUSCAR", ...
+
+
+def detect(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Detected:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedMessage(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(len(data), max_bytes)
+    head = data[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"UNA", b"UNB")):
+        return Detected("edifact", _edifact_type(head))
+    if head.startswith(b"<"):
+        return Detected("xml", _xml_type(data))
+    raise UnknownMessageType("neither XML (starts with '<') nor EDIFACT (starts with UNA/UNB)")
+
+
+# ------------------------------------------------------------------------------------------ EDIFACT
+
+
+def _edifact_type(head: bytes) -> str:
+    text = head.decode("latin-1")  # tags and separators are ASCII in every EDIFACT syntax level
+    comp, elem, release, term = ":", "+", "?", "'"
+    if text.startswith("UNA"):
+        if len(text) < 9:
+            raise MalformedMessage("UNA service string advice is shorter than 6 characters")
+        comp, elem, release, term = text[3], text[4], text[6], text[8]
+    e, c, t, r = re.escape(elem), re.escape(comp), re.escape(term), re.escape(release)
+    # UNH+<ref>+<TYPE>:<version>...  preceded by a segment terminator (optionally a line break);
+    # the reference may contain released separators (M?+1).
+    ref = rf"(?:[^{e}{t}{r}]|{r}.)*"
+    pattern = re.compile(rf"{t}\s*UNH{e}{ref}{e}([A-Z0-9]{{1,6}})(?:{c}|{e}|{t})")
+    match = pattern.search(text)
+    if not match:
+        raise UnknownMessageType("EDIFACT interchange without a readable UNH message header")
+    return match.group(1)
+
+
+# ---------------------------------------------------------------------------------------------- XML
+
+
+def _xml_type(data: bytes) -> str:
+    if _DOCTYPE.search(data):
+        raise UnsafeXml("DOCTYPE/ENTITY declarations are not allowed (XXE and entity-expansion protection)")
+    parser = etree.XMLPullParser(
+        events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    root: tuple[str, str] | None = None
+    try:
+        for offset in range(0, len(data), _CHUNK):
+            parser.feed(data[offset : offset + _CHUNK])
+            for event, el in parser.read_events():
+                if not isinstance(el.tag, str):
+                    continue
+                qname = etree.QName(el)
+                if root is None:
+                    root = (qname.namespace or "", qname.localname)
+                    known = _known_root(*root)
+                    if known:
+                        return known
+                elif event == "end" and qname.localname == "MessageType" and root[1] == "Manifest":
+                    text = (el.text or "").strip()
+                    if _MESSAGE_TYPE.match(text):
+                        return text
+                    raise UnknownMessageType(f"manifest with unknown MessageType {text!r}")
+        parser.close()
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position if exc.position else (None, None)
+        raise MalformedMessage(f"not well-formed XML: {exc.msg}", line, column) from None
+    if root is None:
+        raise MalformedMessage("no root element")
+    ns, name = root
+    raise UnknownMessageType(f"unknown XML root {{{ns}}}{name}" if ns else f"unknown XML root {name}")
+
+
+def _known_root(ns: str, name: str) -> str:
+    if ns == _DEC_NS and name in ("DecMessage", "DecImportResponse"):
+        return name
+    if not ns and name == "DEC_DATA":
+        return name
+    if ns == _NOTICE_NS and name in ("InspectionNotice", "ReleaseNotice"):
+        return name
+    if name == "Manifest":
+        match = _MANIFEST_NS.match(ns)
+        if match:
+            return match.group(1)
+    return ""  # Manifest without a typed namespace: fall back to Head/MessageType
