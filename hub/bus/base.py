@@ -36,11 +36,22 @@ class BusError(Exception):
 
 
 class UnroutableError(BusError):
-    """The broker had no queue for a mandatory message."""
+    """The broker had no queue for a mandatory message.
+
+    From publish_many: `message_ids` are the unroutable ones; the other messages of the batch were
+    delivered and confirmed (as RabbitMQ does), so republishing them would create duplicates."""
+
+    def __init__(self, message: str, message_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message_ids = message_ids
 
 
 class PublishNacked(BusError):
-    """The broker refused (nacked) a published message."""
+    """The broker refused (nacked) a published message; `message_ids` lists the refused ones."""
+
+    def __init__(self, message: str, message_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message_ids = message_ids
 
 
 class BusUnavailable(BusError):

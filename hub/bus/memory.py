@@ -131,7 +131,8 @@ class InProcessBus(Bus):
                     unroutable.append(envelope.message_id)
         if unroutable:
             raise UnroutableError(
-                f"no queue bound on exchange {exchange!r} for message(s) {', '.join(unroutable)}"
+                f"no queue bound on exchange {exchange!r} for message(s) {', '.join(unroutable)}",
+                tuple(unroutable),
             )
 
     def _route(self, exchange: str, envelope: Envelope) -> bool:

@@ -251,29 +251,41 @@ class ConfirmedPublisher:
         self._closed = False
 
     def publish(self, exchange: str, envelopes: Sequence[Envelope], timeout: float) -> None:
+        """Return once every message is confirmed. Unroutable or nacked messages are reported after
+        the whole batch went out (the rest of it is delivered, as one broker round would do)."""
         deadline = time.monotonic() + timeout
+        returned: list[str] = []
+        details: list[str] = []
+        nacked: list[str] = []
         for start in range(0, len(envelopes), MAX_IN_FLIGHT):
-            self._publish_chunk(exchange, envelopes[start : start + MAX_IN_FLIGHT], deadline)
+            batch = self._publish_chunk(exchange, envelopes[start : start + MAX_IN_FLIGHT], deadline)
+            for envelope, outcome in zip(batch.envelopes, batch.outcomes, strict=True):
+                if outcome == _RETURNED:
+                    returned.append(envelope.message_id)
+                elif outcome == _NACKED:
+                    nacked.append(envelope.message_id)
+            details.extend(batch.details)
+        if returned:
+            raise UnroutableError(
+                f"no queue bound on exchange {exchange!r} for message(s) {', '.join(details)}",
+                tuple(returned),
+            )
+        if nacked:
+            raise PublishNacked(f"broker nacked message(s) {', '.join(nacked)}", tuple(nacked))
 
-    def _publish_chunk(self, exchange: str, envelopes: Sequence[Envelope], deadline: float) -> None:
+    def _publish_chunk(self, exchange: str, envelopes: Sequence[Envelope], deadline: float) -> _Batch:
         batch = _Batch(exchange, envelopes, [None] * len(envelopes), remaining=len(envelopes))
         if not envelopes:
-            return
+            return batch
         self._current_session(deadline).submit(batch)
         if not batch.done.wait(max(0.0, deadline - time.monotonic())):
             raise BusUnavailable(
                 f"{batch.remaining} of {len(envelopes)} message(s) not confirmed before the timeout"
             )
-        lost = [e.message_id for e, o in zip(envelopes, batch.outcomes, strict=True) if o == _LOST]
+        lost = sum(1 for outcome in batch.outcomes if outcome == _LOST)
         if lost:
-            raise BusUnavailable(f"connection lost before the broker confirmed {len(lost)} message(s)")
-        if _RETURNED in batch.outcomes:
-            raise UnroutableError(
-                f"no queue bound on exchange {exchange!r} for message(s) {', '.join(batch.details)}"
-            )
-        nacked = [e.message_id for e, o in zip(envelopes, batch.outcomes, strict=True) if o == _NACKED]
-        if nacked:
-            raise PublishNacked(f"broker nacked message(s) {', '.join(nacked)}")
+            raise BusUnavailable(f"connection lost before the broker confirmed {lost} message(s)")
+        return batch
 
     def _current_session(self, deadline: float) -> _Session:
         with self._lock:
