@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, UnroutableError
+from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
 from hub.clock import now
 from hub.db.models import OutboxMessage
 from hub.db.session import Database
@@ -103,8 +103,17 @@ class OutboxRelay:
                     sent.extend(r.id for r in group)
                 except BusUnavailable:
                     raise  # nothing is marked sent; the whole batch is retried once the broker is back
+                except (UnroutableError, PublishNacked) as exc:
+                    if not exc.message_ids:  # which ones failed is unknown: find out one by one
+                        sent.extend(self._publish_one_by_one(exchange, group))
+                        continue
+                    # The broker took the rest of the batch; only the named messages failed.
+                    failed = set(exc.message_ids)
+                    sent.extend(r.id for r in group if r.message_id not in failed)
+                    for row in group:
+                        if row.message_id in failed:
+                            self._record_failure(row, exc)
                 except BusError:
-                    # Unroutable or nacked: isolate the failing message(s) so they do not block the rest.
                     sent.extend(self._publish_one_by_one(exchange, group))
             if sent:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=now()))
@@ -116,14 +125,20 @@ class OutboxRelay:
             try:
                 self.bus.publish(exchange, _envelope(row))
                 sent.append(row.id)
+            except BusUnavailable:
+                raise
             except BusError as exc:
-                row.attempts += 1
-                row.last_error = f"{type(exc).__name__}: {exc}"
-                # Back off: unroutable means configuration is missing, a broker error may pass.
-                delay = min(300, 2 ** min(row.attempts, 8)) if isinstance(exc, UnroutableError) else 1
-                row.next_attempt_at = now() + timedelta(seconds=delay)
-                log.warning("outbox %s not published: %s", row.message_id, row.last_error)
+                self._record_failure(row, exc)
         return sent
+
+    @staticmethod
+    def _record_failure(row: OutboxMessage, exc: BusError) -> None:
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"
+        # Back off: unroutable means configuration is missing (may take a while to fix).
+        delay = min(300, 2 ** min(row.attempts, 8)) if isinstance(exc, UnroutableError) else 1
+        row.next_attempt_at = now() + timedelta(seconds=delay)
+        log.warning("outbox %s not published: %s", row.message_id, row.last_error)
 
     def drain(self, timeout: float = 30.0) -> int:
         """Relay until nothing is pending (tests, CLI)."""
