@@ -14,6 +14,10 @@ import yaml
 
 Path = tuple[str | int, ...]
 
+# libyaml's parser when available (10x faster on large rule sets); both report node line marks.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+
 
 @dataclass(slots=True)
 class YamlDoc:
@@ -39,7 +43,7 @@ class YamlSyntaxError(ValueError):
 
 def load_yaml(text: str) -> YamlDoc:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlSyntaxError(str(exc.problem or exc), mark.line + 1 if mark else None) from exc
@@ -62,7 +66,11 @@ def _walk(node: yaml.Node, path: Path, doc: YamlDoc, constructor: yaml.SafeLoade
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            key = (
+                key_node.value
+                if key_node.tag == _STR_TAG
+                else constructor.construct_object(key_node, deep=True)
+            )
             if not isinstance(key, str | int):
                 key = str(key)
             if key in result:
@@ -71,4 +79,6 @@ def _walk(node: yaml.Node, path: Path, doc: YamlDoc, constructor: yaml.SafeLoade
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, (*path, i), doc, constructor) for i, item in enumerate(node.value)]
+    if node.tag == _STR_TAG:
+        return node.value  # the common case, without the constructor's overhead
     return constructor.construct_object(node, deep=True)
