@@ -27,7 +27,7 @@ from typing import Any
 
 from lxml import etree
 
-from messages.errors import MalformedMessage
+from messages.errors import MalformedMessage, ValidationFailed, ValidationIssue
 
 Conv = str  # "str" | "dec" | "int" | "dt" (timezone-aware datetime as xs:dateTime)
 
@@ -188,6 +188,25 @@ def _sub(parent: etree._Element, tag: str, ns: str) -> etree._Element:
     return etree.SubElement(parent, f"{{{ns}}}{tag}" if ns else tag)
 
 
+def _xml_path(el: etree._Element) -> str:
+    names = [local(a.tag) for a in el.iterancestors()][::-1] + [local(el.tag)]
+    return "/" + "/".join(names)
+
+
+def set_text(el: etree._Element, text: str, xml_attr: str = "") -> None:
+    """Set text (or an attribute); characters XML 1.0 cannot carry become a typed error, not ValueError."""
+    try:
+        if xml_attr:
+            el.set(xml_attr, text)
+        else:
+            el.text = text
+    except ValueError:
+        where = _xml_path(el) + (f"/@{xml_attr}" if xml_attr else "")
+        raise ValidationFailed([ValidationIssue(
+            where, f"value {text!r} contains characters XML 1.0 cannot carry (NUL or control characters)"
+        )]) from None
+
+
 def _has_content(obj: Any, nodes: tuple[Node, ...]) -> bool:
     for node in nodes:
         if isinstance(node, Group):
@@ -206,25 +225,32 @@ def _emit(parent: etree._Element, obj: Any, nodes: tuple[Node, ...], ns: str) ->
             continue
         value = getattr(obj, node.attr)
         if isinstance(node, Leaf):
-            if _empty(value) and not node.required:
+            # An empty optional leaf is skipped, unless it carries attribute data (a package type
+            # code without a quantity): then the empty element is written so schema validation
+            # names it, rather than dropping the code silently.
+            if (
+                _empty(value)
+                and not node.required
+                and all(_empty(getattr(obj, attr)) for _, attr in node.xml_attrs)
+            ):
                 continue
             el = _sub(parent, node.tag, ns)
-            el.text = "" if value is None else _to_text(value, node.conv)
+            set_text(el, "" if value is None else _to_text(value, node.conv))
             for xml_attr, attr in node.xml_attrs:
                 attr_value = getattr(obj, attr)
                 if not _empty(attr_value):
-                    el.set(xml_attr, str(attr_value))
+                    set_text(el, str(attr_value), xml_attr)
             for xml_attr, const in node.const_attrs:
                 el.set(xml_attr, const)
         elif isinstance(node, LeafList):
             for item in value:
                 el = _sub(parent, node.tag, ns)
-                (_sub(el, node.inner, ns) if node.inner else el).text = item
+                set_text(_sub(el, node.inner, ns) if node.inner else el, item)
         elif isinstance(node, Choice):
             if _empty(value):
                 continue
             tag = next((t for t, pred in node.options if pred(value)), node.options[-1][0])
-            _sub(parent, tag, ns).text = value
+            set_text(_sub(parent, tag, ns), value)
         elif node.many or node.wrapper:
             if not value:
                 if node.required and node.wrapper:

@@ -23,7 +23,7 @@ from messages.models.declaration import (
     LicenseDocu,
 )
 from messages.xml import safe
-from messages.xml.binding import Binding, Child, decode_into, encode_into, unbound_fields
+from messages.xml.binding import Binding, Child, decode_into, encode_into, set_text, unbound_fields
 from messages.xml.codec import expect_root
 from messages.xml.schemas import DEC_NS, validate_tree
 from messages.xml.spec import leaves
@@ -61,7 +61,7 @@ SIGN = Binding(DecSign, leaves("""
     OperType! ICCode CopCode OperName ClientSeqNo Sign SignDate Certificate HostId BillSeqNo DomainId Note
 """))
 EDOC = Binding(EdocRealation, leaves("""
-    EdocID=edoc_id EdocCode EdocFomatType OpNote EdocCopId EdocOwnerCode SignUnit SignTime
+    EdocID!=edoc_id EdocCode EdocFomatType OpNote EdocCopId EdocOwnerCode SignUnit SignTime
     EdocOwnerName EdocSize
 """))
 COP_PROMISE = Binding(DecCopPromise, leaves("DeclaratioMaterialCode!"))
@@ -119,7 +119,7 @@ def decode_tree(root: etree._Element) -> Declaration:
 
 def build_tree(decl: Declaration) -> etree._Element:
     root = etree.Element(f"{{{DEC_NS}}}DecMessage", nsmap={None: DEC_NS})
-    root.set("Version", decl.version)
+    set_text(root, decl.version, "Version")
     encode_into(root, decl, DECLARATION, DEC_NS)
     return root
 
