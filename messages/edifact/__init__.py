@@ -72,8 +72,9 @@ def validate(data: bytes, *, encoding: str | None = None) -> list[ValidationIssu
         try:
             definition = load(directory, message.type)
         except DirectoryNotFound as exc:
-            issues.append(ValidationIssue(f"message {message.ref} segment 1 (UNH)",
-                                          f"{exc}; structure not validated"))
+            issues.append(
+                ValidationIssue(f"message {message.ref} segment 1 (UNH)", f"{exc}; structure not validated")
+            )
             continue
         _tree, problems = build_tree(message.segments, definition)
         issues.extend(ValidationIssue(segment_location(p, t, message.ref), text) for p, t, text in problems)

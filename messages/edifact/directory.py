@@ -46,6 +46,9 @@ class Level:
     positions: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # entries to check when moving past / closing: index > 0 with min > 0, or any with min > 1
     required: tuple[int, ...] = ()
+    # follow[cur][tag] = (k, max of entry k, group of entry k or None, must check skipped entries):
+    # the first entry k >= cur matching tag, precomputed so the parser's hot path is one dict lookup
+    follow: list[dict[str, tuple[int, int, Level | None, bool]]] = field(default_factory=list)
 
     @property
     def trigger(self) -> str:
@@ -101,7 +104,7 @@ def _compile(raw: Any, path: Path) -> MessageDefinition:
         raise DirectoryFormatError(f"{path}: expected a mapping with a 'structure' list")
     groups: dict[str, Level] = {}
     tags: set[str] = set()
-    root = _level(str(raw.get("message", path.stem)), raw["structure"], path, groups, tags)
+    root = _level(str(raw.get("message", path.stem)), raw["structure"], path, groups, tags, is_root=True)
     if root.entries[0].tag != "UNH" or root.entries[-1].tag != "UNT":
         raise DirectoryFormatError(f"{path}: structure must start with UNH and end with UNT")
     return MessageDefinition(
@@ -114,7 +117,15 @@ def _compile(raw: Any, path: Path) -> MessageDefinition:
     )
 
 
-def _level(name: str, items: list[Any], path: Path, groups: dict[str, Level], tags: set[str]) -> Level:
+def _level(
+    name: str,
+    items: list[Any],
+    path: Path,
+    groups: dict[str, Level],
+    tags: set[str],
+    *,
+    is_root: bool = False,
+) -> Level:
     entries: list[Entry] = []
     for item in items:
         if isinstance(item, list) and len(item) == 3:
@@ -143,4 +154,16 @@ def _level(name: str, items: list[Any], path: Path, groups: dict[str, Level], ta
     for index, entry in enumerate(entries):
         positions.setdefault(entry.tag, []).append(index)
     required = tuple(i for i, entry in enumerate(entries) if (i > 0 and entry.min > 0) or entry.min > 1)
-    return Level(name, entries, {tag: tuple(found) for tag, found in positions.items()}, required)
+    follow: list[dict[str, tuple[int, int, Level | None, bool]]] = []
+    for cur in range(len(entries)):
+        table: dict[str, tuple[int, int, Level | None, bool]] = {}
+        for k in range(len(entries) - 1, cur - 1, -1):  # backwards: the first k >= cur wins
+            if k == 0 and not is_root:
+                # a group's trigger never repeats inside its instance: the same tag again means the
+                # next instance, found one level up (so it is left out of the group's own table)
+                continue
+            entry = entries[k]
+            check = entries[cur].min > 1 or any(cur < r < k for r in required)
+            table[entry.tag] = (k, entry.max, entry.group, check)
+        follow.append(table)
+    return Level(name, entries, {tag: tuple(found) for tag, found in positions.items()}, required, follow)

@@ -26,7 +26,7 @@ class GroupNode:
     of the trigger segment.
     """
 
-    __slots__ = ("_count", "_cur", "_level", "children", "name", "position", "segments", "trigger")
+    __slots__ = ("_count", "_cur", "_follow", "_level", "children", "name", "position", "segments", "trigger")
 
     def __init__(self, name: str, trigger: str, position: int, level: Level | None = None) -> None:
         self.name = name
@@ -41,6 +41,7 @@ class GroupNode:
         self._level = level
         self._cur = 0
         self._count = 1
+        self._follow = level.follow[0] if level is not None else {}
 
     def groups(self, key: str) -> list[GroupNode]:
         """Child instances of group ``key``: a group name (``"SG4"``) or its trigger tag (``"CNI"``)."""
@@ -70,8 +71,10 @@ class GroupNode:
             yield from child.walk()
 
     def __repr__(self) -> str:
-        return f"GroupNode({self.name} {self.trigger}@{self.position}, {len(self.segments)} segs, " \
-               f"{len(self.children)} groups)"
+        return (
+            f"GroupNode({self.name} {self.trigger}@{self.position}, {len(self.segments)} segs, "
+            f"{len(self.children)} groups)"
+        )
 
 
 Problem = tuple[int, str, str]  # (segment number from UNH, tag, message)
@@ -83,65 +86,67 @@ def build_tree(segments: list[Segment], definition: MessageDefinition) -> tuple[
     report = problems.append
     root_node = GroupNode(definition.message, "UNH", 1, definition.root)
     stack: list[GroupNode] = [root_node]  # open group instances, innermost last
-    prev_tag = "UNH"
     n = len(segments)
     new_node = GroupNode
 
-    for index in range(n + 1):
-        if index < n:
-            segment: Segment | None = segments[index]
-            tag = segment.tag  # type: ignore[union-attr]
-        else:
-            segment, tag = None, "UNT"
+    # UNT closes the message like any segment (its mandatory checks run); it is removed afterwards
+    unt = Segment("UNT")
+    for position, segment in enumerate([*segments, unt], 2):
+        tag = segment.tag
 
-        # Fast path: the segment continues the innermost open group (the usual case).
-        node = stack[-1]
-        level = node._level
-        ks = level.positions.get(tag)  # type: ignore[union-attr]
-        if ks is not None:
-            cur = node._cur
-            for k in ks:
-                if k >= cur:
-                    break
-            else:
-                k = -1
-            if k == cur:
-                if node._count < level.entries[k].max:  # type: ignore[union-attr]
-                    node._count += 1
-                    node.segments.append(segment)  # type: ignore[arg-type]
-                    prev_tag = tag
-                    continue
-            elif k > cur:
-                if level.required:  # type: ignore[union-attr]
-                    _leave(node, k, index + 2, tag, report)
-                node._cur = k
-                node._count = 1
-                group = level.entries[k].group  # type: ignore[union-attr]
-                if group is None:
-                    if segment is not None:
-                        node.segments.append(segment)
+        # Fast path: the first open level (innermost outwards) whose precomputed table knows the tag.
+        depth = len(stack) - 1
+        node = stack[depth]
+        act = node._follow.get(tag)
+        while act is None and depth:
+            depth -= 1
+            node = stack[depth]
+            act = node._follow.get(tag)
+        if act is not None:
+            k, k_max, group, check = act
+            if k != node._cur or node._count < k_max:
+                while len(stack) - 1 > depth:
+                    closing = stack.pop()
+                    if closing._level.required:  # type: ignore[union-attr]
+                        _close(closing, position, tag, report)
+                if k == node._cur:
+                    node._count += 1  # another repeat of a segment, or a new instance of a group
                 else:
-                    child = new_node(group.name, tag, index + 2, group)
-                    child.segments.append(segment)  # type: ignore[arg-type]
+                    if check:
+                        _leave(node, k, position, tag, report)
+                    node._cur = k
+                    node._count = 1
+                    node._follow = node._level.follow[k]  # type: ignore[union-attr]
+                if group is None:
+                    node.segments.append(segment)
+                else:
+                    child = new_node(group.name, tag, position, group)
+                    child.segments.append(segment)
                     if node.children:
                         node.children.append(child)  # type: ignore[union-attr]
                     else:
                         node.children = [child]
                     stack.append(child)
-                prev_tag = tag
                 continue
 
-        if _general_step(stack, tag, segment, index + 2, prev_tag, definition, report):
-            prev_tag = tag
+        prev_tag = segments[position - 3].tag if position > 2 else "UNH"
+        _general_step(stack, tag, segment, position, prev_tag, definition, report)
 
     while len(stack) > 1:
         _close(stack.pop(), n + 2, "UNT", report)
+    if root_node.segments and root_node.segments[-1] is unt:
+        root_node.segments.pop()
     return root_node, problems
 
 
 def _general_step(
-    stack: list[GroupNode], tag: str, segment: Segment | None, position: int, prev_tag: str,
-    definition: MessageDefinition, report,  # type: ignore[no-untyped-def]
+    stack: list[GroupNode],
+    tag: str,
+    segment: Segment,
+    position: int,
+    prev_tag: str,
+    definition: MessageDefinition,
+    report,  # type: ignore[no-untyped-def]
 ) -> bool:
     """Search outer levels, close groups, handle exhausted repeats and unexpected segments.
     Returns False when the segment was rejected (not placed in the tree)."""
@@ -179,8 +184,13 @@ def _general_step(
             if tag in definition.tags:
                 report((position, tag, f"segment {tag} out of order: not allowed after {prev_tag} in {top}"))
             else:
-                report((position, tag, f"unexpected segment {tag}: not part of {definition.message} "
-                                       f"{definition.directory}"))
+                report(
+                    (
+                        position,
+                        tag,
+                        f"unexpected segment {tag}: not part of {definition.message} {definition.directory}",
+                    )
+                )
             return False
         chosen_depth, chosen_k, exceeded = over_depth, over_k, True
 
@@ -193,6 +203,7 @@ def _general_step(
         _leave(node, chosen_k, position, tag, report)
         node._cur = chosen_k
         node._count = 1
+        node._follow = level.follow[chosen_k]
     else:
         node._count += 1
     entry = level.entries[chosen_k]
@@ -205,10 +216,9 @@ def _general_step(
             node.children.append(child)  # type: ignore[union-attr]
         else:
             node.children = [child]
-        if segment is not None:
-            child.segments.append(segment)
+        child.segments.append(segment)
         stack.append(child)
-    elif segment is not None:
+    else:
         node.segments.append(segment)
     return True
 
@@ -221,14 +231,24 @@ def _leave(node: GroupNode, k: int, position: int, tag: str, report) -> None:  #
     entries = level.entries
     entry = entries[cur]
     if node._count < entry.min:
-        report((position, tag, f"{entry.label} occurs {node._count} time(s) in {level.name}, "
-                               f"at least {entry.min} required"))
+        report(
+            (
+                position,
+                tag,
+                f"{entry.label} occurs {node._count} time(s) in {level.name}, at least {entry.min} required",
+            )
+        )
     for skipped in level.required:
         if cur < skipped < k:
             missing = entries[skipped]
             kind = "group" if missing.group else "segment"
-            report((position, tag, f"mandatory {kind} {missing.label} missing in {level.name} "
-                                   "before this segment"))
+            report(
+                (
+                    position,
+                    tag,
+                    f"mandatory {kind} {missing.label} missing in {level.name} before this segment",
+                )
+            )
 
 
 def _close(node: GroupNode, position: int, tag: str, report) -> None:  # type: ignore[no-untyped-def]
@@ -241,11 +261,23 @@ def _close(node: GroupNode, position: int, tag: str, report) -> None:  # type: i
     entries = level.entries
     entry = entries[cur]
     if node._count < entry.min:
-        report((position, tag, f"{entry.label} occurs {node._count} time(s) in {level.name} started at "
-                               f"segment {node.position}, at least {entry.min} required"))
+        report(
+            (
+                position,
+                tag,
+                f"{entry.label} occurs {node._count} time(s) in {level.name} started at "
+                f"segment {node.position}, at least {entry.min} required",
+            )
+        )
     for later in level.required:
         if later > cur:
             missing = entries[later]
             kind = "group" if missing.group else "segment"
-            report((position, tag, f"mandatory {kind} {missing.label} missing in {level.name} started at "
-                                   f"segment {node.position}"))
+            report(
+                (
+                    position,
+                    tag,
+                    f"mandatory {kind} {missing.label} missing in {level.name} started at "
+                    f"segment {node.position}",
+                )
+            )

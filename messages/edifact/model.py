@@ -35,11 +35,13 @@ class Segment:
     components; a simple data element is a one-item list. In syntax version 4 a repeated data
     element keeps its first repetition in ``elements[i]`` and all repetitions in ``repeats[i]``.
 
-    Segments produced by the reader keep their raw text and split it into elements only when first
-    accessed: structure validation needs only tags, and most mappings read a fraction of the data.
+    Segments produced by the reader keep their raw text. `get` works on a compact form (the raw
+    text split on the element separator only, components split per call) so a mapping that reads a
+    few values per segment never builds the full list-of-lists; ``elements`` builds (and caches)
+    the full form on first use. Structure validation needs only tags.
     """
 
-    __slots__ = ("_ctx", "_els", "_raw", "_reps", "tag")
+    __slots__ = ("_ctx", "_els", "_esc", "_parts", "_raw", "_reps", "tag")
 
     def __init__(
         self, tag: str, elements: list[Element] | None = None, repeats: dict[int, list[Element]] | None = None
@@ -49,6 +51,8 @@ class Segment:
         self._reps = repeats
         self._raw: str | None = None
         self._ctx: SegmentContext | None = None
+        self._parts: list[str] | None = None
+        self._esc = False
 
     @classmethod
     def of(cls, tag: str, *values: str | list[str] | tuple[str, ...]) -> Segment:
@@ -66,6 +70,7 @@ class Segment:
     def elements(self, value: list[Element]) -> None:
         self._els = value
         self._raw = None
+        self._parts = None
 
     @property
     def repeats(self) -> dict[int, list[Element]] | None:
@@ -78,6 +83,20 @@ class Segment:
         if self._els is None:
             self._split()
         self._reps = value
+
+    def _split_parts(self) -> list[str] | None:
+        """Compact form: data elements as raw strings (components still joined). ``None`` when the
+        segment uses v4 repetitions, which always take the full form."""
+        raw, ctx = self._raw, self._ctx
+        assert raw is not None and ctx is not None
+        if ctx.repetition and ctx.repetition in raw:
+            self._split()
+            return None
+        parts = raw.split(ctx.element)
+        del parts[0]
+        self._esc = ctx.restore is not None and ctx.sentinels.search(raw) is not None
+        self._parts = parts
+        return parts
 
     def _split(self) -> list[Element]:
         raw, ctx = self._raw, self._ctx
@@ -102,8 +121,9 @@ class Segment:
         if restore is not None and ctx.sentinels.search(raw) is not None:
             els = [[c.translate(restore) for c in element] for element in els]
             if self._reps:
-                self._reps = {i: [[c.translate(restore) for c in r] for r in reps_]
-                              for i, reps_ in self._reps.items()}
+                self._reps = {
+                    i: [[c.translate(restore) for c in r] for r in reps_] for i, reps_ in self._reps.items()
+                }
                 for i, reps_ in self._reps.items():
                     els[i] = reps_[0]
         self._els = els
@@ -113,7 +133,26 @@ class Segment:
         """Component ``j`` of data element ``i`` (both 0-based), or ``default`` when absent/empty."""
         elements = self._els
         if elements is None:
-            elements = self._split()
+            parts = self._parts
+            if parts is None:
+                parts = self._split_parts()
+                if parts is None:
+                    return self.get(i, j, default)
+            if i >= len(parts):
+                return default
+            value = parts[i]
+            ctx = self._ctx
+            cs = ctx.component  # type: ignore[union-attr]
+            if cs in value:
+                comps = value.split(cs)
+                if j >= len(comps):
+                    return default
+                value = comps[j]
+            elif j:
+                return default
+            if not value:
+                return default
+            return value.translate(ctx.restore) if self._esc else value  # type: ignore[union-attr, arg-type]
         if i < len(elements):
             element = elements[i]
             if j < len(element):
@@ -121,6 +160,14 @@ class Segment:
                 if value:
                     return value
         return default
+
+    def count(self) -> int:
+        """Number of data elements (trailing empty ones omitted by the sender are not counted)."""
+        if self._els is None:
+            parts = self._parts if self._parts is not None else self._split_parts()
+            if parts is not None:
+                return len(parts)
+        return len(self.elements)
 
     def element(self, i: int) -> Element:
         """Data element ``i`` (0-based) as a component list; ``[]`` when absent."""
@@ -140,7 +187,7 @@ class Segment:
         return (
             self.tag == other.tag
             and _trim(self.elements) == _trim(other.elements)
-            and (self.repeats or None) == (other.repeats or None)
+            and _trim_repeats(self.repeats) == _trim_repeats(other.repeats)
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
@@ -160,9 +207,26 @@ class _ReadSegment(Segment):
         self._ctx = ctx
         self._els = None
         self._reps = None
+        self._parts = None
 
 
 lazy_segment = _ReadSegment
+
+
+def _trim_repeats(repeats: dict[int, list[Element]] | None) -> dict[int, list[Element]] | None:
+    if not repeats:
+        return None
+    return {i: _trim_components(reps) for i, reps in repeats.items()}
+
+
+def _trim_components(elements: list[Element]) -> list[Element]:
+    out = []
+    for element in elements:
+        comps = list(element)
+        while comps and comps[-1] == "":
+            comps.pop()
+        out.append(comps)
+    return out
 
 
 def _trim(elements: list[Element]) -> list[Element]:

@@ -182,8 +182,15 @@ def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -
         raise EdifactEncodingError(reason, offset=start + exc.start, segment=segment) from None
     if charset.repertoire is not None:
         allowed = "".join(
-            c for c in (delimiters.component, delimiters.element, delimiters.release,
-                        delimiters.repetition, delimiters.terminator) if c
+            c
+            for c in (
+                delimiters.component,
+                delimiters.element,
+                delimiters.release,
+                delimiters.repetition,
+                delimiters.terminator,
+            )
+            if c
         )
         bad_match = charset.invalid_char(text, allowed)
         if bad_match is not None:
@@ -214,8 +221,9 @@ def _parse_datetime(date: str, time: str) -> datetime | None:
         if time:
             if len(time) not in (4, 6) or not time.isdigit():
                 return None
-            day = day.replace(hour=int(time[:2]), minute=int(time[2:4]),
-                              second=int(time[4:6]) if len(time) == 6 else 0)
+            day = day.replace(
+                hour=int(time[:2]), minute=int(time[2:4]), second=int(time[4:6]) if len(time) == 6 else 0
+            )
         return day
     except ValueError:
         return None
@@ -272,8 +280,7 @@ def _envelope(segments: list[Segment], delimiters: Delimiters, issues: _Issues) 
             break
         if tag == "UNH":
             if open_msg is not None:
-                issues.add(position, tag,
-                           f"UNH before UNT of message {open_msg.message.ref!r} (missing UNT)")
+                issues.add(position, tag, f"UNH before UNT of message {open_msg.message.ref!r} (missing UNT)")
                 close_message(index)
             open_msg = _OpenMessage(_unh(segment, position, issues), index)
         elif tag == "UNT":
@@ -283,13 +290,18 @@ def _envelope(segments: list[Segment], delimiters: Delimiters, issues: _Issues) 
             expected = index - open_msg.start + 1
             declared = _count(segment)
             if declared != expected:
-                issues.add(position, tag,
-                           f"UNT segment count {segment.get(0)!r} does not match the {expected} segments "
-                           f"UNH..UNT of message {open_msg.message.ref!r}")
+                issues.add(
+                    position,
+                    tag,
+                    f"UNT segment count {segment.get(0)!r} does not match the {expected} segments "
+                    f"UNH..UNT of message {open_msg.message.ref!r}",
+                )
             if segment.get(1) != open_msg.message.ref:
-                issues.add(position, tag,
-                           f"UNT message reference {segment.get(1)!r} does not match UNH "
-                           f"{open_msg.message.ref!r}")
+                issues.add(
+                    position,
+                    tag,
+                    f"UNT message reference {segment.get(1)!r} does not match UNH {open_msg.message.ref!r}",
+                )
             close_message(index)
         elif open_msg is not None:
             issues.add(position, tag, f"{tag} inside message {open_msg.message.ref!r} (missing UNT)")
@@ -308,12 +320,16 @@ def _envelope(segments: list[Segment], delimiters: Delimiters, issues: _Issues) 
                 continue
             declared = _count(segment)
             if declared != len(group.messages):
-                issues.add(position, tag,
-                           f"UNE message count {segment.get(0)!r} does not match the {len(group.messages)} "
-                           f"message(s) in group {group.ref!r}")
+                issues.add(
+                    position,
+                    tag,
+                    f"UNE message count {segment.get(0)!r} does not match the {len(group.messages)} "
+                    f"message(s) in group {group.ref!r}",
+                )
             if segment.get(1) != group.ref:
-                issues.add(position, tag,
-                           f"UNE group reference {segment.get(1)!r} does not match UNG {group.ref!r}")
+                issues.add(
+                    position, tag, f"UNE group reference {segment.get(1)!r} does not match UNG {group.ref!r}"
+                )
             group = None
         elif tag == "UNZ":
             if group is not None:
@@ -324,13 +340,18 @@ def _envelope(segments: list[Segment], delimiters: Delimiters, issues: _Issues) 
             what = "functional group(s)" if interchange.groups else "message(s)"
             declared = _count(segment)
             if declared != counted:
-                issues.add(position, tag,
-                           f"UNZ count {segment.get(0)!r} does not match the {counted} {what} in the "
-                           "interchange")
+                issues.add(
+                    position,
+                    tag,
+                    f"UNZ count {segment.get(0)!r} does not match the {counted} {what} in the interchange",
+                )
             if segment.get(1) != interchange.control_ref:
-                issues.add(position, tag,
-                           f"UNZ control reference {segment.get(1)!r} does not match UNB "
-                           f"{interchange.control_ref!r}")
+                issues.add(
+                    position,
+                    tag,
+                    f"UNZ control reference {segment.get(1)!r} does not match UNB "
+                    f"{interchange.control_ref!r}",
+                )
         elif tag == "UNB":
             issues.add(position, tag, "second UNB inside an interchange (missing UNZ)")
 
@@ -392,8 +413,9 @@ def _unh(segment: Segment, position: int, issues: _Issues) -> EdifactMessage:
         issues.add(position, "UNH", "0062 message reference number is missing")
     s009 = segment.element(1)
     if len(s009) < 4 or not all(s009[:4]):
-        issues.add(position, "UNH",
-                   f"S009 message identifier {':'.join(s009)!r} must be type:version:release:agency")
+        issues.add(
+            position, "UNH", f"S009 message identifier {':'.join(s009)!r} must be type:version:release:agency"
+        )
     s009 = s009 + [""] * (5 - len(s009))
     return EdifactMessage(
         ref=ref,

@@ -15,13 +15,33 @@ from messages.edifact.model import EdifactMessage, Interchange, Segment
 from messages.edifact.writer import write
 
 _CN_COMPANIES = [
-    "青岛海丰国际物流有限公司", "山东港口集团日照港", "烟台万华化学进出口公司", "济南重型汽车贸易有限公司",
-    "潍坊+临沂联合纺织品公司", "威海蓝色海洋食品:冷链部", "淄博陶瓷出口集团", "东营石化设备?有限公司",
+    "青岛海丰国际物流有限公司",
+    "山东港口集团日照港",
+    "烟台万华化学进出口公司",
+    "济南重型汽车贸易有限公司",
+    "潍坊+临沂联合纺织品公司",
+    "威海蓝色海洋食品:冷链部",
+    "淄博陶瓷出口集团",
+    "东营石化设备?有限公司",
 ]
-_FOREIGN = ["O'NEIL TRADING LTD", "HAMBURG IMPORT GMBH", "ROTTERDAM FOODS B.V.", "OSAKA MACHINERY K.K.",
-            "BUSAN ELECTRONICS CO:LTD", "SANTOS+CO IMPORTADORA", "DUBAI GENERAL TRADING LLC"]
-_GOODS = ["机械零件 MACHINE PARTS", "纺织品+服装 GARMENTS", "冷冻水产品 FROZEN FISH", "陶瓷餐具 CERAMICS",
-          "化工原料?非危险品", "轮胎 TYRES 295/80R22.5", "家具 FURNITURE: OAK"]
+_FOREIGN = [
+    "O'NEIL TRADING LTD",
+    "HAMBURG IMPORT GMBH",
+    "ROTTERDAM FOODS B.V.",
+    "OSAKA MACHINERY K.K.",
+    "BUSAN ELECTRONICS CO:LTD",
+    "SANTOS+CO IMPORTADORA",
+    "DUBAI GENERAL TRADING LLC",
+]
+_GOODS = [
+    "机械零件 MACHINE PARTS",
+    "纺织品+服装 GARMENTS",
+    "冷冻水产品 FROZEN FISH",
+    "陶瓷餐具 CERAMICS",
+    "化工原料?非危险品",
+    "轮胎 TYRES 295/80R22.5",
+    "家具 FURNITURE: OAK",
+]
 _CITIES = ["QINGDAO", "YANTAI", "RIZHAO", "WEIHAI", "JINAN", "HAMBURG", "ROTTERDAM", "OSAKA"]
 
 
@@ -39,8 +59,17 @@ def cuscar_message(consignments: int = 5000, *, seed: int = 1101, ref: str = "1"
         Segment.of("DTM", ["137", "202611221200", "203"]),
         Segment.of("RFF", ["VON", "V2611E"]),
         Segment.of("NAD", "CA", ["COSCO", "160", "ZZZ"]),
-        Segment.of("TDT", "20", "V2611E", "1", "", ["COSCO", "172", "20"], "", "",
-                   ["9300001", "146", "", "COSCO QINGDAO"]),
+        Segment.of(
+            "TDT",
+            "20",
+            "V2611E",
+            "1",
+            "",
+            ["COSCO", "172", "20"],
+            "",
+            "",
+            ["9300001", "146", "", "COSCO QINGDAO"],
+        ),
         Segment.of("LOC", "5", ["CNTAO", "139", "6"]),
         Segment.of("DTM", ["133", "202611230800", "203"]),
     ]
@@ -61,8 +90,18 @@ def cuscar_message(consignments: int = 5000, *, seed: int = 1101, ref: str = "1"
         body += [
             Segment.of("CNI", str(n), bill),
             Segment.of("RFF", ["BM", bill]),
-            Segment.of("NAD", "CZ", f"9137{rng.randrange(10**7, 10**8)}", "", shipper, "",
-                       rng.choice(_CITIES[:5]), "", "", "CN"),
+            Segment.of(
+                "NAD",
+                "CZ",
+                f"9137{rng.randrange(10**7, 10**8)}",
+                "",
+                shipper,
+                "",
+                rng.choice(_CITIES[:5]),
+                "",
+                "",
+                "CN",
+            ),
             Segment.of("NAD", "CN", "", "", consignee, "", rng.choice(_CITIES[5:]), "", "", "DE"),
             Segment.of("GID", "1", [str(packages), "CT"]),
             Segment.of("FTX", "AAA", "", "", rng.choice(_GOODS)),
@@ -75,15 +114,22 @@ def cuscar_message(consignments: int = 5000, *, seed: int = 1101, ref: str = "1"
         Segment.of("CNT", ["16", str(len(containers))]),
         *body,
     ]
-    return EdifactMessage(ref=ref, type="CUSCAR", version="D", release="95B", agency="UN",
-                          association="LOT10", segments=segs)
+    return EdifactMessage(
+        ref=ref, type="CUSCAR", version="D", release="95B", agency="UN", association="LOT10", segments=segs
+    )
 
 
 def cuscar_interchange(consignments: int = 5000, *, seed: int = 1101) -> Interchange:
     return Interchange(
-        sender="SENDERQD", recipient="CNCUSTOMS", control_ref=f"IC{seed:08d}", syntax_id="UNOY",
-        syntax_version=3, prepared=datetime(2026, 11, 22, 12, 0), sender_qualifier="ZZZ",
-        recipient_qualifier="ZZZ", messages=[cuscar_message(consignments, seed=seed)],
+        sender="SENDERQD",
+        recipient="CNCUSTOMS",
+        control_ref=f"IC{seed:08d}",
+        syntax_id="UNOY",
+        syntax_version=3,
+        prepared=datetime(2026, 11, 22, 12, 0),
+        sender_qualifier="ZZZ",
+        recipient_qualifier="ZZZ",
+        messages=[cuscar_message(consignments, seed=seed)],
     )
 
 

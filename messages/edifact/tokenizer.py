@@ -91,9 +91,7 @@ def tokenize(text: str, delimiters: Delimiters, repetition: bool) -> list[Segmen
 
     # Tag = first 3 characters when the 4th is the element separator (virtually every segment);
     # anything else goes through the general path.
-    segments = [
-        lazy_segment(p[:3], p, ctx) if p[3:4] == es else _odd_segment(p, ctx) for p in pieces
-    ]
+    segments = [lazy_segment(p[:3], p, ctx) if p[3:4] == es else _odd_segment(p, ctx) for p in pieces]
     return segments
 
 

@@ -38,16 +38,23 @@ def write(interchange: Interchange, *, una: bool = True, newline: bool = False) 
         raise EdifactSyntaxError("an interchange holds either functional groups or messages, not both")
     if interchange.groups:
         for group in interchange.groups:
-            lines.append(enc(Segment("UNG", [
-                [group.group_id],
-                [group.sender, group.sender_qualifier],
-                [group.recipient, group.recipient_qualifier],
-                _date_time(group.prepared, version) if group.prepared else [],
-                [group.ref],
-                [group.agency],
-                [group.version, group.release, group.association],
-                *group.extra,
-            ])))
+            lines.append(
+                enc(
+                    Segment(
+                        "UNG",
+                        [
+                            [group.group_id],
+                            [group.sender, group.sender_qualifier],
+                            [group.recipient, group.recipient_qualifier],
+                            _date_time(group.prepared, version) if group.prepared else [],
+                            [group.ref],
+                            [group.agency],
+                            [group.version, group.release, group.association],
+                            *group.extra,
+                        ],
+                    )
+                )
+            )
             for message in group.messages:
                 _write_message(message, enc, lines)
             lines.append(enc(Segment("UNE", [[str(len(group.messages))], [group.ref]])))
@@ -70,14 +77,23 @@ def write(interchange: Interchange, *, una: bool = True, newline: bool = False) 
 
     if charset.repertoire is not None:
         allowed = "".join(
-            c for c in (delimiters.component, delimiters.element, delimiters.release,
-                        delimiters.repetition, delimiters.terminator, "\n") if c
+            c
+            for c in (
+                delimiters.component,
+                delimiters.element,
+                delimiters.release,
+                delimiters.repetition,
+                delimiters.terminator,
+                "\n",
+            )
+            if c
         )
         bad = charset.invalid_char(text, allowed)
         if bad is not None:
             raise EdifactEncodingError(
                 f"character {bad.group()!r} cannot be written in {interchange.syntax_id}",
-                offset=None, segment=segment_at(bad.start()),
+                offset=None,
+                segment=segment_at(bad.start()),
             )
     try:
         return text.encode(charset.codec)
@@ -106,14 +122,17 @@ def _date_time(when: datetime, version: int) -> list[str]:
 def _unb(interchange: Interchange) -> Segment:
     if interchange.prepared is None:
         raise EdifactSyntaxError("Interchange.prepared (UNB S004 date/time) is required for writing")
-    return Segment("UNB", [
-        [interchange.syntax_id, str(interchange.syntax_version), *interchange.syntax_extra],
-        [interchange.sender, interchange.sender_qualifier],
-        [interchange.recipient, interchange.recipient_qualifier],
-        _date_time(interchange.prepared, interchange.syntax_version),
-        [interchange.control_ref],
-        *interchange.unb_extra,
-    ])
+    return Segment(
+        "UNB",
+        [
+            [interchange.syntax_id, str(interchange.syntax_version), *interchange.syntax_extra],
+            [interchange.sender, interchange.sender_qualifier],
+            [interchange.recipient, interchange.recipient_qualifier],
+            _date_time(interchange.prepared, interchange.syntax_version),
+            [interchange.control_ref],
+            *interchange.unb_extra,
+        ],
+    )
 
 
 class _SegmentEncoder:

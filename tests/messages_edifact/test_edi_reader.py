@@ -37,7 +37,13 @@ def test_default_delimiters_and_envelope_fields() -> None:
     assert ic.control_ref == "IC1"
     (msg,) = ic.messages
     assert (msg.ref, msg.type, msg.version, msg.release, msg.agency, msg.association) == (
-        "1", "CODECO", "D", "95B", "UN", "ITG13")
+        "1",
+        "CODECO",
+        "D",
+        "95B",
+        "UN",
+        "ITG13",
+    )
     assert [s.tag for s in msg.segments] == ["BGM", "NAD", "EQD", "CNT"]
     eqd = msg.segments[2]
     assert eqd.get(2, 0) == "22G1" and eqd.get(2, 2) == "5" and eqd.get(3) == "" and eqd.get(5) == "5"
@@ -47,8 +53,15 @@ def test_default_delimiters_and_envelope_fields() -> None:
 
 @pytest.mark.parametrize(
     ("escaped", "value"),
-    [("A?+B", "A+B"), ("A?:B", "A:B"), ("O?'NEIL", "O'NEIL"), ("50?? OFF", "50? OFF"), ("???+", "?+"),
-     ("END??", "END?"), ("?:?+?'??", ":+'?")],
+    [
+        ("A?+B", "A+B"),
+        ("A?:B", "A:B"),
+        ("O?'NEIL", "O'NEIL"),
+        ("50?? OFF", "50? OFF"),
+        ("???+", "?+"),
+        ("END??", "END?"),
+        ("?:?+?'??", ":+'?"),
+    ],
 )
 def test_release_character(escaped: str, value: str) -> None:
     body = f"UNH+1+CUSCAR:D:95B:UN'FTX+AAA+++{escaped}:second'UNT+3+1'"
@@ -195,8 +208,10 @@ def test_segment_outside_message_and_bad_date() -> None:
 
 
 def test_unob_control_separators_without_una() -> None:
-    data = b"UNB\x1dUNOB\x1f3\x1dS\x1dR\x1d240101\x1f1200\x1d1\x1c" \
-           b"UNH\x1d1\x1dCUSCAR\x1fD\x1f95B\x1fUN\x1cBGM\x1d85\x1dDoc+1:x\x1cUNT\x1d3\x1d1\x1cUNZ\x1d1\x1d1\x1c"
+    data = (
+        b"UNB\x1dUNOB\x1f3\x1dS\x1dR\x1d240101\x1f1200\x1d1\x1c"
+        b"UNH\x1d1\x1dCUSCAR\x1fD\x1f95B\x1fUN\x1cBGM\x1d85\x1dDoc+1:x\x1cUNT\x1d3\x1d1\x1cUNZ\x1d1\x1d1\x1c"
+    )
     ic = edifact.read(data)
     assert ic.messages[0].segments[0].elements == [["85"], ["Doc+1:x"]]
 

@@ -15,8 +15,11 @@ def message(kind: str, body: str) -> EdifactMessage:
     """Parse a message body written as segments separated by "'" (UNH/UNT added)."""
     segments = [s for s in body.strip().split("'") if s.strip()]
     count = len(segments) + 2
-    text = (f"UNB+UNOY:3+S+R+240101:1200+1'UNH+1+{kind}:D:95B:UN'" + "'".join(s.strip() for s in segments)
-            + f"'UNT+{count}+1'UNZ+1+1'")
+    text = (
+        f"UNB+UNOY:3+S+R+240101:1200+1'UNH+1+{kind}:D:95B:UN'"
+        + "'".join(s.strip() for s in segments)
+        + f"'UNT+{count}+1'UNZ+1+1'"
+    )
     return edifact.read(text.encode()).messages[0]
 
 
@@ -115,8 +118,10 @@ def test_cuscar_tree_navigation() -> None:
 
 
 def test_cuscar_missing_goods_group_and_out_of_order() -> None:
-    body = CUSCAR.replace("GID+1+1:PK'", "").replace("BGM+85+M1+9'DTM+137:202401011200:203'NAD+CA+COSCO'",
-                                                    "BGM+85+M1+9'NAD+CA+COSCO'DTM+137:202401011200:203'")
+    body = CUSCAR.replace("GID+1+1:PK'", "").replace(
+        "BGM+85+M1+9'DTM+137:202401011200:203'NAD+CA+COSCO'",
+        "BGM+85+M1+9'NAD+CA+COSCO'DTM+137:202401011200:203'",
+    )
     assert issues_of(message("CUSCAR", body)) == [
         "segment 4 (DTM): segment DTM out of order: not allowed after NAD in CUSCAR",
         "segment 22 (AUT): mandatory group SG10 (GID) missing in SG5 started at segment 21",
@@ -189,7 +194,8 @@ def test_directory_definitions_load_and_are_cached() -> None:
     gid = cuscar.groups["SG10"]
     assert gid.trigger == "GID"
     assert [(e.tag, e.min, e.max) for e in cuscar.groups["SG5"].entries if e.group and e.tag == "GID"] == [
-        ("GID", 1, 9999)]
+        ("GID", 1, 9999)
+    ]
     assert len(load("D95B", "CUSDEC").groups) == 50
 
 

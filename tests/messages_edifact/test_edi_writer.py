@@ -22,8 +22,13 @@ WHEN = datetime(2026, 11, 22, 9, 30)
 
 def make(segments: list[Segment], **kwargs) -> Interchange:  # type: ignore[no-untyped-def]
     message = EdifactMessage(ref="M1", type="CUSCAR", segments=segments)
-    params = {"sender": "SND", "recipient": "RCV", "control_ref": "C1", "prepared": WHEN,
-              "messages": [message]}
+    params = {
+        "sender": "SND",
+        "recipient": "RCV",
+        "control_ref": "C1",
+        "prepared": WHEN,
+        "messages": [message],
+    }
     params.update(kwargs)
     return Interchange(**params)
 
@@ -83,13 +88,26 @@ def test_trailing_empty_elements_and_components_are_omitted() -> None:
 
 
 def test_counts_are_computed_for_groups() -> None:
-    g1 = FunctionalGroup(ref="G1", group_id="CUSCAR", sender="A", recipient="B", prepared=WHEN, messages=[
-        EdifactMessage(ref="1", type="CUSCAR", segments=[Segment.of("BGM", "85")]),
-        EdifactMessage(ref="2", type="CUSCAR", segments=[Segment.of("BGM", "85"), Segment.of("FTX", "AAA")]),
-    ])
-    g2 = FunctionalGroup(ref="G2", group_id="CUSRES", messages=[
-        EdifactMessage(ref="3", type="CUSRES", segments=[Segment.of("BGM", "962")]),
-    ])
+    g1 = FunctionalGroup(
+        ref="G1",
+        group_id="CUSCAR",
+        sender="A",
+        recipient="B",
+        prepared=WHEN,
+        messages=[
+            EdifactMessage(ref="1", type="CUSCAR", segments=[Segment.of("BGM", "85")]),
+            EdifactMessage(
+                ref="2", type="CUSCAR", segments=[Segment.of("BGM", "85"), Segment.of("FTX", "AAA")]
+            ),
+        ],
+    )
+    g2 = FunctionalGroup(
+        ref="G2",
+        group_id="CUSRES",
+        messages=[
+            EdifactMessage(ref="3", type="CUSRES", segments=[Segment.of("BGM", "962")]),
+        ],
+    )
     ic = Interchange(sender="S", recipient="R", control_ref="C9", prepared=WHEN, groups=[g1, g2])
     data = edifact.write(ic, una=False)
     assert b"UNT+3+1'" in data and b"UNT+4+2'" in data and b"UNE+2+G1'" in data and b"UNE+1+G2'" in data
@@ -129,7 +147,9 @@ def test_gbk_encoding_override_on_write() -> None:
 def test_full_round_trip_preserves_envelope() -> None:
     ic = make(
         [Segment.of("BGM", "85", "X"), Segment.of("DTM", ["137", "202611220930", "203"])],
-        sender_qualifier="ZZZ", recipient_qualifier="14", syntax_id="UNOC",
+        sender_qualifier="ZZZ",
+        recipient_qualifier="14",
+        syntax_id="UNOC",
         unb_extra=[[""], ["APP"], [""], [""], [""], ["1"]],
     )
     back = edifact.read(edifact.write(ic))
