@@ -117,64 +117,98 @@ def local(tag: Any) -> str:
 
 
 def decode_into(el: etree._Element, binding: Binding) -> Any:
+    ns = el.tag[1:].partition("}")[0] if el.tag[:1] == "{" else ""
+    return _decode(el, binding, ns)
+
+
+def _decode(el: etree._Element, binding: Binding, ns: str) -> Any:
     values: dict[str, Any] = {}
-    _fill(el, binding.nodes, values)
+    _fill(el, binding.nodes, values, ns)
     try:
         return binding.cls(**values)
     except TypeError as exc:  # a required model field had no element: only if validation was skipped
         raise MalformedMessage(f"<{local(el.tag)}> is incomplete: {exc}", el.sourceline) from exc
 
 
-def _index(nodes: Sequence[Node]) -> dict[str, Node]:
-    out: dict[str, Node] = {}
+# Node kinds, resolved once per binding so the hot loop dispatches on a small int.
+_LEAF, _LEAF_NUM, _LIST, _CHOICE, _GROUP, _WRAPPED, _MANY, _ONE = range(8)
+
+
+def _kind(node: Node) -> int:
+    if isinstance(node, Leaf):
+        plain = node.conv == "str" and not node.xml_attrs and not node.const_attrs
+        return _LEAF if plain else _LEAF_NUM
+    if isinstance(node, LeafList):
+        return _LIST
+    if isinstance(node, Choice):
+        return _CHOICE
+    if isinstance(node, Group):
+        return _GROUP
+    return _WRAPPED if node.wrapper else (_MANY if node.many else _ONE)
+
+
+def _index(nodes: Sequence[Node], ns: str) -> dict[str, tuple[int, Node]]:
+    """Clark tag ({ns}Local) -> (kind, node): the children a binding reads, matched without any
+    per-element string splitting."""
+    q = (lambda tag: f"{{{ns}}}{tag}") if ns else (lambda tag: tag)
+    out: dict[str, tuple[int, Node]] = {}
     for node in nodes:
         if isinstance(node, Choice):
             for tag, _ in node.options:
-                out[tag] = node
+                out[q(tag)] = (_CHOICE, node)
         else:
-            out[node.tag if not isinstance(node, Child) or not node.wrapper else node.wrapper] = node
+            tag = node.wrapper if isinstance(node, Child) and node.wrapper else node.tag
+            out[q(tag)] = (_kind(node), node)
     return out
 
 
-_INDEX_CACHE: dict[int, dict[str, Node]] = {}
+_INDEX_CACHE: dict[tuple[int, str], dict[str, tuple[int, Node]]] = {}
 
 
-def _lookup(nodes: tuple[Node, ...]) -> dict[str, Node]:
-    key = id(nodes)
+def _lookup(nodes: tuple[Node, ...], ns: str) -> dict[str, tuple[int, Node]]:
+    key = (id(nodes), ns)
     idx = _INDEX_CACHE.get(key)
     if idx is None:
-        idx = _INDEX_CACHE[key] = _index(nodes)
+        idx = _INDEX_CACHE[key] = _index(nodes, ns)
     return idx
 
 
-def _fill(el: etree._Element, nodes: tuple[Node, ...], values: dict[str, Any]) -> None:
-    idx = _lookup(nodes)
+def _fill(el: etree._Element, nodes: tuple[Node, ...], values: dict[str, Any], ns: str) -> None:
+    idx = _lookup(nodes, ns)
     for child in el:
-        name = local(child.tag)
-        node = idx.get(name)
-        if node is None:
-            continue  # not bound (schema allows it, model does not carry it)
-        if isinstance(node, Leaf):
-            values[node.attr] = _from_text(child.text or "", node.conv, name) if (
-                node.conv == "str" or (child.text or "").strip()
+        entry = idx.get(child.tag)
+        if entry is None:
+            continue  # not bound (schema allows it, model does not carry it), or a comment
+        kind, node = entry
+        if kind == _LEAF:
+            values[node.attr] = child.text or ""  # type: ignore[union-attr]
+        elif kind == _LEAF_NUM:
+            assert isinstance(node, Leaf)
+            text = child.text or ""
+            values[node.attr] = _from_text(text, node.conv, node.tag) if (
+                node.conv == "str" or text.strip()
             ) else None
             for xml_attr, attr in node.xml_attrs:
                 v = child.get(xml_attr)
                 if v is not None:
                     values[attr] = v
-        elif isinstance(node, LeafList):
+        elif kind == _LIST:
+            assert isinstance(node, LeafList)
             holder = next((c for c in child if local(c.tag) == node.inner), None) if node.inner else child
             values.setdefault(node.attr, []).append((holder.text if holder is not None else "") or "")
-        elif isinstance(node, Choice):
-            values[node.attr] = child.text or ""
-        elif isinstance(node, Group):
-            _fill(child, node.members, values)
-        elif node.wrapper:
-            values[node.attr] = [decode_into(c, node.binding) for c in child if local(c.tag) == node.tag]
-        elif node.many:
-            values.setdefault(node.attr, []).append(decode_into(child, node.binding))
+        elif kind == _CHOICE:
+            values[node.attr] = child.text or ""  # type: ignore[union-attr]
+        elif kind == _GROUP:
+            assert isinstance(node, Group)
+            _fill(child, node.members, values, ns)
         else:
-            values[node.attr] = decode_into(child, node.binding)
+            assert isinstance(node, Child)
+            if kind == _WRAPPED:
+                values[node.attr] = [_decode(c, node.binding, ns) for c in child if local(c.tag) == node.tag]
+            elif kind == _MANY:
+                values.setdefault(node.attr, []).append(_decode(child, node.binding, ns))
+            else:
+                values[node.attr] = _decode(child, node.binding, ns)
 
 
 # ----------------------------------------------------------------------------------------- encode
@@ -217,8 +251,30 @@ def _has_content(obj: Any, nodes: tuple[Node, ...]) -> bool:
     return False
 
 
+_PLAN_CACHE: dict[tuple[int, str], list[tuple[int, Node, str]]] = {}
+
+
+def _plan(nodes: tuple[Node, ...], ns: str) -> list[tuple[int, Node, str]]:
+    key = (id(nodes), ns)
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        plan = _PLAN_CACHE[key] = [
+            (_CHOICE, n, "") if isinstance(n, Choice) else (_kind(n), n, f"{{{ns}}}{n.tag}" if ns else n.tag)
+            for n in nodes
+        ]
+    return plan
+
+
 def _emit(parent: etree._Element, obj: Any, nodes: tuple[Node, ...], ns: str) -> None:
-    for node in nodes:
+    sub = etree.SubElement
+    for kind, node, clark in _plan(nodes, ns):
+        if kind == _LEAF:  # hot path: plain text element
+            value = getattr(obj, node.attr)  # type: ignore[union-attr]
+            if value:
+                set_text(sub(parent, clark), value)
+            elif node.required:  # type: ignore[union-attr]
+                sub(parent, clark).text = ""
+            continue
         if isinstance(node, Group):
             if node.required or _has_content(obj, node.members):
                 _emit(_sub(parent, node.tag, ns), obj, node.members, ns)
