@@ -84,14 +84,11 @@ def validate(data: bytes, *, encoding: str | None = None) -> list[ValidationIssu
 def _fatal_issue(exc: MessageError) -> list[ValidationIssue]:
     if isinstance(exc, EnvelopeError | StructureError):
         return list(exc.issues)
-    segment = getattr(exc, "segment", None)
-    offset = getattr(exc, "offset", None)
-    where = "interchange"
-    if segment is not None:
-        where = f"segment {segment}"
-    if offset is not None:
-        where += f" byte {offset}"
-    return [ValidationIssue(where, str(exc))]
+    where = getattr(exc, "where", "") or "interchange"
+    message = str(exc)
+    if message.startswith(f"{where}: "):
+        message = message[len(where) + 2 :]
+    return [ValidationIssue(where, message)]
 
 
 __all__ = [

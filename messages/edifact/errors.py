@@ -23,35 +23,40 @@ def segment_location(position: int, tag: str, message_ref: str | None = None) ->
     return f"message {message_ref} {where}" if message_ref is not None else where
 
 
+def _where(segment: int | None, tag: str | None, offset: int | None) -> str:
+    parts = []
+    if segment is not None:
+        parts.append(f"segment {segment}" + (f" ({tag})" if tag else ""))
+    if offset is not None:
+        parts.append(f"byte {offset}")
+    return ", ".join(parts)
+
+
 class EdifactSyntaxError(MalformedMessage):
     """Service-string level problem that prevents tokenising (no UNB, bad UNA, ...)."""
 
-    def __init__(self, message: str, *, offset: int | None = None, segment: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, offset: int | None = None, segment: int | None = None, tag: str | None = None
+    ) -> None:
         self.offset = offset
         self.segment = segment
-        where = []
-        if segment is not None:
-            where.append(f"segment {segment}")
-        if offset is not None:
-            where.append(f"byte {offset}")
-        prefix = f"{', '.join(where)}: " if where else ""
-        super().__init__(f"{prefix}{message}")
+        self.tag = tag
+        self.where = _where(segment, tag, offset)
+        super().__init__(f"{self.where}: {message}" if self.where else message)
 
 
 class EdifactEncodingError(EncodingError):
     """Bytes not decodable with the interchange's character set, or characters outside the
     repertoire of UNOA/UNOB. ``offset`` is the byte offset in the original payload."""
 
-    def __init__(self, message: str, *, offset: int | None, segment: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, offset: int | None, segment: int | None = None, tag: str | None = None
+    ) -> None:
         self.offset = offset
         self.segment = segment
-        where = []
-        if segment is not None:
-            where.append(f"segment {segment}")
-        if offset is not None:
-            where.append(f"byte {offset}")
-        prefix = f"{', '.join(where)}: " if where else ""
-        super().__init__(f"{prefix}{message}")
+        self.tag = tag
+        self.where = _where(segment, tag, offset)
+        super().__init__(f"{self.where}: {message}" if self.where else message)
 
 
 class UnsupportedCharset(EdifactEncodingError):

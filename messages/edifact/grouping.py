@@ -61,6 +61,14 @@ class GroupNode:
                 return seg
         return None
 
+    def value(
+        self, tag: str, i: int = 0, j: int = 0, *, qualifier: str | None = None, default: str = ""
+    ) -> str:
+        """Shortcut for mappings: component ``j`` of element ``i`` of the first ``tag`` segment
+        (optionally the one qualified by ``qualifier``) directly in this group, else ``default``."""
+        seg = self.segment(tag, qualifier)
+        return seg.get(i, j, default) if seg is not None else default
+
     def segments_of(self, tag: str) -> list[Segment]:
         return [seg for seg in self.segments if seg.tag == tag]
 

@@ -317,16 +317,16 @@ class FunctionalGroup:
 class Interchange:
     """UNB..UNZ: either a list of messages or a list of functional groups (ISO 9735 forbids mixing)."""
 
-    sender: str
-    recipient: str
-    control_ref: str
-    syntax_id: str = "UNOY"
-    syntax_version: int = 3
-    prepared: datetime | None = None
-    sender_qualifier: str = ""
-    recipient_qualifier: str = ""
+    syntax_id: str = "UNOY"  # S001 0001: decides the character set (see charsets.py)
+    syntax_version: int = 3  # S001 0002: 4 enables the repetition separator and CCYYMMDD dates
+    sender: str = ""  # S002 0004
+    recipient: str = ""  # S003 0010
+    prepared: datetime | None = None  # S004 date/time of preparation
+    control_ref: str = ""  # 0020, repeated in UNZ
     messages: list[EdifactMessage] = field(default_factory=list)
     groups: list[FunctionalGroup] = field(default_factory=list)
+    sender_qualifier: str = ""  # S002 0007
+    recipient_qualifier: str = ""  # S003 0007
     delimiters: Delimiters = DEFAULT_DELIMITERS
     syntax_extra: list[str] = field(default_factory=list)  # S001 components after the version (v4)
     unb_extra: list[Element] = field(default_factory=list)  # 0022 password ... 0035 test indicator

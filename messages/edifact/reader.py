@@ -171,6 +171,8 @@ def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -
     except UnicodeDecodeError as exc:
         bad = body[exc.start : exc.start + 1]
         segment = body[: exc.start].count(term) + 1
+        seg_start = body.rfind(term, 0, exc.start) + 1
+        tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
         if charset.repertoire is not None:
             reason = (
                 f"byte 0x{bad.hex().upper()} is outside the {charset.syntax_id} repertoire (7-bit ISO 646"
@@ -179,7 +181,7 @@ def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -
             )
         else:
             reason = f"cannot decode byte 0x{bad.hex().upper()} as {charset.codec} ({charset.syntax_id})"
-        raise EdifactEncodingError(reason, offset=start + exc.start, segment=segment) from None
+        raise EdifactEncodingError(reason, offset=start + exc.start, segment=segment, tag=tag) from None
     if charset.repertoire is not None:
         allowed = "".join(
             c
@@ -196,11 +198,14 @@ def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -
         if bad_match is not None:
             char = bad_match.group()
             segment = text[: bad_match.start()].count(delimiters.terminator) + 1
+            seg_start = text.rfind(delimiters.terminator, 0, bad_match.start()) + 1
+            tag = text[seg_start : seg_start + 8].lstrip("\r\n")[:3]
             hint = " (lower case is not allowed in UNOA; use UNOB/UNOC)" if char.islower() else ""
             raise EdifactEncodingError(
                 f"character {char!r} (U+{ord(char):04X}) is not allowed in {charset.syntax_id}{hint}",
                 offset=start + bad_match.start(),
                 segment=segment,
+                tag=tag,
             )
     return text
 

@@ -107,6 +107,8 @@ def write(interchange: Interchange, *, una: bool = True, newline: bool = False) 
 
 
 def _write_message(message: EdifactMessage, enc, lines: list[str]) -> None:  # type: ignore[no-untyped-def]
+    if not message.ref or not message.type:
+        raise EdifactSyntaxError(f"message ref and type are required for UNH (ref={message.ref!r})")
     s009 = [message.type, message.version, message.release, message.agency]
     if message.association:
         s009.append(message.association)
@@ -122,6 +124,9 @@ def _date_time(when: datetime, version: int) -> list[str]:
 def _unb(interchange: Interchange) -> Segment:
     if interchange.prepared is None:
         raise EdifactSyntaxError("Interchange.prepared (UNB S004 date/time) is required for writing")
+    missing = [name for name in ("sender", "recipient", "control_ref") if not getattr(interchange, name)]
+    if missing:
+        raise EdifactSyntaxError(f"Interchange.{', '.join(missing)} required for writing UNB")
     return Segment(
         "UNB",
         [

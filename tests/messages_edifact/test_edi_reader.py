@@ -248,7 +248,7 @@ def test_unoa_rejects_lower_case_with_position() -> None:
         edifact.read(data)
     err = caught.value
     assert isinstance(err, EncodingError)
-    assert err.offset == data.index(b"cme") and err.segment == 3
+    assert err.offset == data.index(b"cme") and err.segment == 3 and err.tag == "NAD"
     assert "'c'" in str(err) and "UNOA" in str(err) and "lower case" in str(err)
 
 
@@ -282,7 +282,9 @@ def test_invalid_utf8_reports_byte_offset_and_segment() -> None:
     with pytest.raises(EdifactEncodingError) as caught:
         edifact.read(bad)
     assert caught.value.offset == bad.index(b"\xff")
-    assert caught.value.segment == 3
+    assert caught.value.segment == 3 and caught.value.tag == "FTX"
+    offset = bad.index(b"\xff")
+    assert str(caught.value).startswith(f"segment 3 (FTX), byte {offset}: cannot decode byte 0xFF")
 
 
 def test_unknown_syntax_identifier() -> None:

@@ -221,7 +221,8 @@ def test_validate_turns_fatal_errors_into_issues() -> None:
     assert "no UNB" in issue.message
     data = b"UNB+UNOA:3+S+R+240101:1200+1'UNH+1+CUSCAR:D:95B:UN'BGM+85+x'UNT+3+1'UNZ+1+1'"
     (issue,) = edifact.validate(data)
-    assert issue.location == f"segment 3 byte {data.index(b'x')}" and "not allowed in UNOA" in issue.message
+    assert issue.location == f"segment 3 (BGM), byte {data.index(b'x')}"
+    assert issue.message.startswith("character 'x' (U+0078) is not allowed in UNOA")
 
 
 def test_generated_benchmark_cuscar_is_valid() -> None:
@@ -230,3 +231,45 @@ def test_generated_benchmark_cuscar_is_valid() -> None:
     tree = edifact.structure(edifact.read(data).messages[0])
     assert len(tree.groups("CNI")) == 300
     assert len(cuscar_message(300).segments) == len(edifact.read(data).messages[0].segments)
+
+
+VALID = {"COARRI": COARRI, "CODECO": CODECO, "CUSCAR": CUSCAR, "CUSDEC": CUSDEC, "CUSRES": CUSRES}
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_every_directory_message_valid_sample_and_missing_bgm(kind: str) -> None:
+    body = VALID[kind]
+    tree = edifact.structure(message(kind, body))
+    assert tree.name == kind and tree.segment("BGM") is not None
+    without_bgm = message(kind, body.replace(body[: body.index("'") + 1], "", 1))
+    first = without_bgm.segments[0].tag
+    assert issues_of(without_bgm)[0] == (
+        f"segment 2 ({first}): mandatory segment BGM missing in {kind} before this segment"
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_every_directory_message_bgm_out_of_order(kind: str) -> None:
+    body = VALID[kind].strip()
+    bgm = body[: body.index("'") + 1]
+    moved = body[len(bgm) :] + bgm  # BGM at the very end, after the last group
+    issues = issues_of(message(kind, moved))
+    last = len(message(kind, moved).segments) + 1
+    assert issues[0].startswith("segment 2 (")
+    assert "mandatory segment BGM missing" in issues[0]
+    assert f"segment {last} (BGM): segment BGM out of order" in issues[-1]
+
+
+def test_codeco_gid_beyond_limit() -> None:
+    gids = "".join(f"GID+{n}'" for n in range(1, 1001))
+    issues = issues_of(message("CODECO", f"BGM+34'NAD+MS+T'{gids}EQD+CN+C1'CNT+16:1'"))
+    assert issues == ["segment 1003 (GID): exceeds max repeat 999 in SG3"]
+
+
+def test_group_value_shortcut() -> None:
+    tree = edifact.structure(message("CUSCAR", CUSCAR))
+    bill = tree.groups("CNI")[0].group("RFF")
+    assert bill is not None
+    assert bill.value("RFF", 0, 1, qualifier="BM") == "B1"
+    assert bill.value("RFF", 0, 1, qualifier="AAQ", default="-") == "-"
+    assert bill.groups("NAD")[0].value("NAD", 3) == "青岛"

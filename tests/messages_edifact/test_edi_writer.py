@@ -161,3 +161,12 @@ def test_full_round_trip_preserves_envelope() -> None:
 def test_prepared_required() -> None:
     with pytest.raises(EdifactSyntaxError, match="prepared"):
         edifact.write(make([], prepared=None))
+
+
+def test_required_envelope_fields() -> None:
+    with pytest.raises(EdifactSyntaxError, match="control_ref"):
+        edifact.write(make([], control_ref=""))
+    ic = make([])
+    ic.messages[0].ref = ""
+    with pytest.raises(EdifactSyntaxError, match="ref and type"):
+        edifact.write(ic)
