@@ -49,47 +49,64 @@ def schema(key: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path)))
 
 
-_NS_IN_PATH = re.compile(r"\{[^}]*\}|[A-Za-z_][\w.-]*:(?=[A-Za-z_])")
-_NS_IN_MSG = re.compile(r"\{[^}]*\}")
+_NS_IN_MSG = re.compile(r"\{(?:https?|urn):[^}]*\}")  # Clark namespaces only, not "{'4', '5'}" sets
+_POSITIONAL = re.compile(r"^(/\*(\[\d+\])?)+$")
 
 
-def _path_of(el: etree._Element | None, fallback: str) -> str:
-    if el is None:
-        return _NS_IN_PATH.sub("", fallback or "/")
-    parts: list[str] = []
-    node: etree._Element | None = el
-    while node is not None:
-        name = etree.QName(node).localname
-        parent = node.getparent()
-        if parent is not None:
-            same = [c for c in parent if c.tag == node.tag]
-            if len(same) > 1:
-                name += f"[{same.index(node) + 1}]"
-        parts.append(name)
-        node = parent
-    return "/" + "/".join(reversed(parts))
+class _PathNamer:
+    """Turns libxml2's positional paths (/*/*[2]/*[8]) into readable ones
+    (/Manifest/Declaration/Consignment[7]/...). Children lists and same-name ordinals are computed
+    once per parent and cached, so thousands of errors in a 5,000-consignment manifest stay cheap."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        self._kids: dict[int, tuple[etree._Element, list[etree._Element], list[str]]] = {}
+
+    def _children(self, parent: etree._Element) -> tuple[list[etree._Element], list[str]]:
+        cached = self._kids.get(id(parent))
+        if cached is None:
+            kids = list(parent)
+            names = [etree.QName(k).localname for k in kids]
+            totals: dict[str, int] = {}
+            for name in names:
+                totals[name] = totals.get(name, 0) + 1
+            seen: dict[str, int] = {}
+            labels = []
+            for name in names:
+                seen[name] = seen.get(name, 0) + 1
+                labels.append(f"{name}[{seen[name]}]" if totals[name] > 1 else name)
+            cached = self._kids[id(parent)] = (parent, kids, labels)
+        return cached[1], cached[2]
+
+    def name(self, libxml_path: str) -> str:
+        if not libxml_path:
+            return "/"
+        if not _POSITIONAL.match(libxml_path):
+            return libxml_path  # no-namespace documents: libxml2 already writes names
+        steps = libxml_path.strip("/").split("/")
+        node = self.root
+        parts = [etree.QName(node).localname]
+        for step in steps[1:]:
+            position = int(step[2:-1]) if step.startswith("*[") else 1
+            kids, labels = self._children(node)
+            if not 0 < position <= len(kids):
+                break
+            node = kids[position - 1]
+            parts.append(labels[position - 1])
+        return "/" + "/".join(parts)
 
 
 def validate_tree(root: etree._Element, key: str) -> list[ValidationIssue]:
     xsd = schema(key)
     if xsd.validate(root):
         return []
-    issues: list[ValidationIssue] = []
-    tree = root.getroottree()
-    for entry in xsd.error_log:
-        el = None
-        if entry.path:
-            try:
-                found = tree.xpath(entry.path)
-                el = found[0] if isinstance(found, list) and found else None
-            except etree.XPathError:
-                el = None
-        issues.append(
-            ValidationIssue(
-                location=_path_of(el, entry.path or ""),
-                message=_NS_IN_MSG.sub("", entry.message),
-                line=entry.line or None,
-                column=entry.column or None,
-            )
+    namer = _PathNamer(root)
+    return [
+        ValidationIssue(
+            location=namer.name(entry.path or ""),
+            message=_NS_IN_MSG.sub("", entry.message),
+            line=entry.line or None,
+            column=entry.column or None,
         )
-    return issues
+        for entry in xsd.error_log
+    ]

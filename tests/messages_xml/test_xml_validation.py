@@ -131,3 +131,15 @@ def test_item_container_must_be_listed_in_consignment() -> None:
 def test_valid_documents_have_no_issues() -> None:
     for path in SAMPLES.glob("*.xml"):
         assert validate(path.read_bytes()) == [], path.name
+
+
+def test_every_error_of_a_large_manifest_is_reported_with_its_own_path() -> None:
+    data = encode(mt1101(300))
+    bad = data.replace(b"<FullnessCode>8</FullnessCode>", b"<FullnessCode>9</FullnessCode>")
+    issues = validate(bad)
+    assert len(issues) == 600
+    paths = {i.location for i in issues}
+    assert len(paths) == 600
+    assert "/Manifest/Declaration/Consignment[300]/TransportEquipment[2]/FullnessCode" in paths
+    assert all("{'4', '5', '7', '8'}" in i.message for i in issues)
+    assert len({i.line for i in issues}) == 600
