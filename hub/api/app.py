@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub.api import errors
-from hub.api.routes import health, messages, parties
+from hub.api.routes import health, messages, parties, refunds
 from hub.runtime import Hub
 
 API_TITLE = "swhub — single-window integration hub"
@@ -45,4 +45,5 @@ def create_app(
     errors.install(app)
     for module in (health, parties, messages):
         app.include_router(module.router)
+    refunds.install(app, hub)
     return app

@@ -232,6 +232,7 @@ def file_application(
             content_sha256=digest,
             message_id=message_id,
             profile=profile.name,
+            status="filed",
             filed_at=local(stamp),
             last_light=None,
             sweep_done=False,
@@ -243,7 +244,8 @@ def file_application(
         session.add(case)
         session.flush()
         _replace_lines(session, case, filing)
-        add_transition(session, case, "filed", stamp, "filing", detail={"message_id": message_id})
+        first = add_transition(session, case, "filed", stamp, "filing", detail={"message_id": message_id})
+        first.from_status = None
     enqueue(
         session,
         EVENT_EXCHANGE,
