@@ -251,7 +251,7 @@ def file_application(
         EVENT_EXCHANGE,
         f"{SUBMIT_KEY}.{case.application_no}",
         json.dumps({"application_no": case.application_no, "content_sha256": digest}).encode(),
-        message_id=f"submit:{case.application_no}:{digest}",
+        message_id=f"submit:{case.application_no}:{digest[:16]}",  # outbox ids are <= 64 chars
         content_type="application/json",
     )
     return Receipt(case.application_no, case.status, case.deadline, case.provisional)
@@ -303,7 +303,7 @@ def apply_tax_outcome(
             EVENT_EXCHANGE,
             f"{PAY_KEY}.{case.application_no}",
             json.dumps({"application_no": case.application_no}).encode(),
-            message_id=f"pay:{case.application_no}:{payment_order_no}",
+            message_id=f"pay:{case.application_no}:{hashlib.sha256(str(payment_order_no).encode()).hexdigest()[:16]}",
             content_type="application/json",
         )
     add_transition(session, case, target, at, "tax", source_id, detail)
