@@ -19,9 +19,9 @@ import uuid
 
 import pika
 import sqlalchemy as sa
-from hub.bus.rabbitmq import RabbitBus
 
 from hub.bus.base import Delivery, QueueSpec, Topology
+from hub.bus.rabbitmq import RabbitBus
 from hub.db.inbox import idempotent
 from hub.db.migrate import upgrade
 from hub.db.outbox import OutboxRelay, enqueue
@@ -94,7 +94,7 @@ def hub_path(amqp_url: str, database_url: str, n: int) -> float:
                 done.set()
 
     relay = OutboxRelay(db, bus, batch=500, poll_seconds=0.05)
-    consumer = bus.consume(queue.name, counted, prefetch=200)
+    consumer = bus.consume(queue.name, counted, prefetch=200, workers=8)
     started = time.perf_counter()
     relay.start()
     for start in range(0, n, 100):

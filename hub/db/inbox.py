@@ -7,7 +7,8 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.bus.base import Delivery, Handler
@@ -31,26 +32,32 @@ def already_processed(session: Session, consumer: str, message_id: str) -> bool:
     )
 
 
+def claim(session: Session, consumer: str, message_id: str) -> bool:
+    """Record `message_id` as processed by `consumer` in the current transaction, in one round trip.
+
+    False when it was already recorded (a duplicate). A concurrent claim of the same id waits for
+    the other transaction and then sees the conflict, so only one of them can commit effects."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxMessage)
+        .values(consumer=consumer, message_id=message_id, processed_at=now())
+        .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
+        .returning(InboxMessage.message_id)  # rowcount is unreliable for INSERTs across drivers
+    )
+    return session.execute(statement).scalar() is not None
+
+
 def idempotent(db: Database, consumer: str, handler: SessionHandler) -> Handler:
     """Wrap `handler` so it runs once per message id, in one transaction with the inbox record.
 
     The bus acks only after this returns, i.e. after the commit."""
 
     def run(delivery: Delivery) -> None:
-        message_id = delivery.envelope.message_id
-        try:
-            with db.unit_of_work() as session:
-                if already_processed(session, consumer, message_id):
-                    log.info("%s: duplicate %s ignored", consumer, message_id)
-                    return
-                session.add(InboxMessage(consumer=consumer, message_id=message_id, processed_at=now()))
-                session.flush()  # claim the id first: a concurrent duplicate fails here
-                handler(session, delivery)
-        except IntegrityError:
-            # A concurrent delivery of the same id committed first: its effect stands, ours is void.
-            with db.unit_of_work() as session:
-                if already_processed(session, consumer, message_id):
-                    return
-            raise
+        with db.unit_of_work() as session:
+            if not claim(session, consumer, delivery.envelope.message_id):
+                log.info("%s: duplicate %s ignored", consumer, delivery.envelope.message_id)
+                return
+            handler(session, delivery)
 
     return run

@@ -92,3 +92,13 @@ def test_bootstrap_file_errors_are_all_listed(tmp_path: Path) -> None:
     text = "\n".join(info.value.problems)
     assert "parties[0].uscc" in text and "parties[0].name" in text and "unknown role 'pilot'" in text
     assert "parties[1].credit_class" in text and "parties[1].keys[0]" in text
+
+
+def test_inbox_claim_is_true_once_then_false(db: Database) -> None:
+    from hub.db.inbox import claim
+
+    with db.unit_of_work() as session:
+        assert claim(session, "consumer-a", "m-1") is True
+    with db.unit_of_work() as session:
+        assert claim(session, "consumer-a", "m-1") is False  # a redelivery
+        assert claim(session, "consumer-b", "m-1") is True  # another consumer has its own record
