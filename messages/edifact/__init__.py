@@ -22,6 +22,7 @@ from messages.edifact.errors import (
     UnsupportedCharset,
     segment_location,
 )
+from messages.edifact.gcpause import gc_paused
 from messages.edifact.grouping import GroupNode, build_tree
 from messages.edifact.model import (
     DEFAULT_DELIMITERS,
@@ -41,7 +42,8 @@ def read(data: bytes, *, encoding: str | None = None, max_bytes: int = DEFAULT_M
     """Parse an interchange. ``encoding`` overrides the codec implied by the UNB syntax identifier
     (e.g. ``"gbk"`` for partners that declare UNOC but send GBK). Raises `EnvelopeError` listing all
     envelope/count problems, `EdifactSyntaxError`/`EdifactEncodingError`/`PayloadTooLarge` otherwise."""
-    return _read(data, encoding=encoding, max_bytes=max_bytes)
+    with gc_paused():
+        return _read(data, encoding=encoding, max_bytes=max_bytes)
 
 
 def write(interchange: Interchange, *, una: bool = True, newline: bool = False) -> bytes:
@@ -54,7 +56,8 @@ def structure(message: EdifactMessage, directory: str = "D95B") -> GroupNode:
     `StructureError` (a `ValidationFailed`) with every problem, each located as
     ``segment N (TAG)`` where N counts from UNH = 1; `DirectoryNotFound` for an unknown type."""
     definition = load(directory, message.type)
-    tree, problems = build_tree(message.segments, definition)
+    with gc_paused():
+        tree, problems = build_tree(message.segments, definition)
     if problems:
         raise StructureError([ValidationIssue(segment_location(p, t), text) for p, t, text in problems])
     return tree
@@ -63,6 +66,11 @@ def structure(message: EdifactMessage, directory: str = "D95B") -> GroupNode:
 def validate(data: bytes, *, encoding: str | None = None) -> list[ValidationIssue]:
     """Syntax + envelope + structure problems of an interchange, all at once (never raises a
     MessageError: a fatal syntax/encoding problem becomes a single issue)."""
+    with gc_paused():
+        return _validate(data, encoding)
+
+
+def _validate(data: bytes, encoding: str | None) -> list[ValidationIssue]:
     try:
         interchange, issues = parse(data, encoding=encoding)
     except MessageError as exc:
@@ -107,6 +115,7 @@ __all__ = [
     "StructureError",
     "UnsupportedCharset",
     "available",
+    "gc_paused",
     "load",
     "read",
     "structure",

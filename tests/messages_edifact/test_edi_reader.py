@@ -313,3 +313,23 @@ def test_segment_helpers() -> None:
 def test_errors_are_message_errors() -> None:
     assert issubclass(EdifactSyntaxError, MalformedMessage)
     assert issubclass(EnvelopeError, ValidationFailed)
+
+
+def test_gc_paused_restores_collector_state() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with edifact.gc_paused():
+        assert not gc.isenabled()
+        with edifact.gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    edifact.read(interchange_text(CODECO_BODY).encode())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        edifact.read(interchange_text(CODECO_BODY).encode())
+        assert not gc.isenabled()  # an application's choice to disable GC is kept
+    finally:
+        gc.enable()
