@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -46,18 +47,21 @@ def build_ruleset(total: int, workdir: Path):
     return rs, time.perf_counter() - t0
 
 
-def run(compiled: CompiledRuleSet, samples, naive: bool) -> tuple[list[int], list[str]]:
-    """Per-declaration latency (ns) for stage 1 + stage 2, and the outcomes (for the equality check)."""
-    lat: list[int] = []
+def run(compiled: CompiledRuleSet, samples, naive: bool) -> tuple[list[int], list[int], list[str]]:
+    """Per-declaration wall and CPU latency (ns) for stage 1 + stage 2, and the outcomes (for the equality
+    check). CPU time (this thread only) excludes time the scheduler gave to other processes."""
+    wall: list[int] = []
+    cpu: list[int] = []
     outcomes: list[str] = []
-    clock = time.perf_counter_ns
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     for s in samples:
-        t0 = clock()
+        c0, t0 = cpu_clock(), clock()
         d1 = screen(compiled, s.declaration, s.context, 1, naive=naive)
         d2 = screen(compiled, s.declaration, s.context, 2, naive=naive)
-        lat.append(clock() - t0)
+        wall.append(clock() - t0)
+        cpu.append(cpu_clock() - c0)
         outcomes.append(f"{d1.outcome}|{d2.outcome}|{len(d1.hits)}|{len(d2.hits)}")
-    return lat, outcomes
+    return wall, cpu, outcomes
 
 
 def pct(values: list[int], p: float) -> float:
@@ -79,6 +83,10 @@ def main() -> int:
     t0 = time.perf_counter()
     samples = list(generate(args.declarations, seed=args.seed))
     print(f"generated {len(samples)} declarations in {time.perf_counter() - t0:.1f}s", flush=True)
+    # The 100k-declaration input is benchmark scaffolding, not engine state: keep the cyclic GC from
+    # re-scanning it on every full collection (that would charge the engine for the harness's memory).
+    gc.collect()
+    gc.freeze()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
@@ -86,11 +94,11 @@ def main() -> int:
             compiled = CompiledRuleSet(rs)
             gc.collect()
             t0 = time.perf_counter()
-            lat, outcomes = run(compiled, samples, naive=False)
+            lat, cpu, outcomes = run(compiled, samples, naive=False)
             wall = time.perf_counter() - t0
             n_naive = max(200, min(len(samples), args.naive_budget // size))
             t0 = time.perf_counter()
-            nlat, noutcomes = run(compiled, samples[:n_naive], naive=True)
+            nlat, ncpu, noutcomes = run(compiled, samples[:n_naive], naive=True)
             nwall = time.perf_counter() - t0
             if noutcomes != outcomes[:n_naive]:
                 print(f"ERROR: naive and indexed decisions differ at {size} rules", file=sys.stderr)
@@ -102,17 +110,23 @@ def main() -> int:
                 "dps": len(samples) / wall,
                 "p50": pct(lat, 0.50),
                 "p99": pct(lat, 0.99),
-                "mean_ms": statistics.fmean(lat) / 1e6,
+                "cpu_p50": pct(cpu, 0.50),
+                "cpu_p99": pct(cpu, 0.99),
+                "cpu_dps": len(cpu) / (sum(cpu) / 1e9),
+                "mean_ms": statistics.fmean(cpu) / 1e6,
+                "naive_cpu_dps": len(ncpu) / (sum(ncpu) / 1e9),
+                "load": os.getloadavg()[0],
                 "naive_decl": n_naive,
                 "naive_dps": n_naive / nwall,
                 "naive_p50": pct(nlat, 0.50),
                 "naive_p99": pct(nlat, 0.99),
             }
-            row["speedup"] = row["dps"] / row["naive_dps"]
+            row["speedup"] = row["cpu_dps"] / row["naive_cpu_dps"]
             rows.append(row)
             print(
                 f"{row['rules']:>6} rules: indexed {row['dps']:>8.0f} decl/s p50 {row['p50']:.3f} ms "
-                f"p99 {row['p99']:.3f} ms | naive {row['naive_dps']:>7.0f} decl/s "
+                f"p99 {row['p99']:.3f} ms (cpu p50 {row['cpu_p50']:.3f} p99 {row['cpu_p99']:.3f}) "
+                f"| naive {row['naive_dps']:>7.0f} decl/s "
                 f"p50 {row['naive_p50']:.3f} ms p99 {row['naive_p99']:.3f} ms (on {n_naive}) "
                 f"| speedup x{row['speedup']:.1f} | load {load_s:.1f}s",
                 flush=True,
@@ -121,7 +135,8 @@ def main() -> int:
     cost_ratio = top["mean_ms"] / base["mean_ms"]
     goals = {
         f">= 10x naive at {top['rules']} rules": top["speedup"] >= 10,
-        f"p99 <= 2 ms at {top['rules']} rules": top["p99"] <= 2.0,
+        f"p99 <= 2 ms at {top['rules']} rules (CPU time)": top["cpu_p99"] <= 2.0,
+        f"p99 <= 2 ms at {top['rules']} rules (wall clock)": top["p99"] <= 2.0,
         f"cost at {top['rules']} <= 2x cost at {base['rules']} rules": cost_ratio <= 2.0,
     }
     print(f"cost ratio {top['rules']}/{base['rules']} rules: {cost_ratio:.2f}x")
@@ -145,15 +160,22 @@ def render(rows, cost_ratio, goals, args) -> str:
         "criteria. The naive evaluator checks every rule of the stage against the declaration; it runs in",
         f"the same process on the first N declarations (N = {args.naive_budget:,} / rules, at least 200: it",
         "is too slow for the full set), after asserting it yields the same decisions as the indexed engine.",
+        "The generated input is moved out of the cyclic GC's reach (`gc.freeze()`), so collections do not",
+        "charge the engine for the harness's 100k in-memory declarations.",
+        "",
+        "Latency is per declaration (both stages); wall clock and, in brackets, this thread's CPU time",
+        "(excludes time the scheduler gave to other processes on the shared machine; `load` = 1-min load",
+        "average when the size finished). Speedup and the cost ratio use CPU time.",
         "",
         "| rules | indexed decl/s | p50 ms | p99 ms | naive decl/s (N) | naive p50 ms | naive p99 ms "
-        "| speedup |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| speedup | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['rules']:,} | {r['dps']:,.0f} | {r['p50']:.3f} | {r['p99']:.3f} | {r['naive_dps']:,.0f} "
-            f"({r['naive_decl']:,}) | {r['naive_p50']:.3f} | {r['naive_p99']:.3f} | x{r['speedup']:.1f} |"
+            f"| {r['rules']:,} | {r['dps']:,.0f} | {r['p50']:.3f} ({r['cpu_p50']:.3f}) | {r['p99']:.3f} "
+            f"({r['cpu_p99']:.3f}) | {r['naive_dps']:,.0f} ({r['naive_decl']:,}) | {r['naive_p50']:.3f} "
+            f"| {r['naive_p99']:.3f} | x{r['speedup']:.1f} | {r['load']:.1f} |"
         )
     lines += [
         "",

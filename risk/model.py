@@ -7,7 +7,7 @@ Each outcome has a strictness rank inside its stage: when several rules hit, the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -170,7 +170,6 @@ class Decision:
     ruleset_version: str
     declaration_id: str = ""
     credit_class: str = ""
-    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly the public JSON fields of `swhub risk screen` / POST /api/v1/risk/screen."""

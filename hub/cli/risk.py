@@ -133,8 +133,9 @@ def simulate_cmd(
         0.9, "--scan-clear-rate", min=0.0, max=1.0, help="Simulated share of clear machine scans."
     ),
 ) -> None:
-    """Screen a generated population (mixed credit classes, goods, origins); print realised inspection
-    rates per credit class, per outcome and per lane as JSON."""
+    """Screen a generated population and print realised inspection rates per credit class, outcome, lane.
+
+    The population mixes credit classes, goods, origins and declaration errors (risk.population)."""
     from risk.population import generate
     from risk.report import simulate
 
