@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from messages.xml import decode, encode  # noqa: E402
-from messages.xml.safe import parse  # noqa: E402
-from messages.xml.samples import mt1101  # noqa: E402
-from messages.xml.schemas import XSD_DIR, schema, validate_tree  # noqa: E402
+from messages.xml import decode, encode
+from messages.xml.safe import parse
+from messages.xml.samples import mt1101
+from messages.xml.schemas import XSD_DIR, schema, validate_tree
 
 
 def best_of(repeat: int, fn: Callable[[], object]) -> float:
