@@ -14,6 +14,7 @@ import typer
 
 from hub.cli.calendar import fail, open_calendar
 from hub.config import ROOT
+from refunds.calendar import WorkingCalendar
 from refunds.deadline import DeadlineRequest, compute_deadline
 from refunds.report import Report, ReportInputError, build_report
 from refunds.sla import DEFAULT_PROFILE, STAGE_LABELS, ProfileError, ProfileRegistry, SlaProfile
@@ -90,6 +91,25 @@ def deadline(
     typer.echo(json.dumps(result.as_json(), ensure_ascii=False))
 
 
+def _frame_from_database(sla: SlaProfile, calendar: WorkingCalendar) -> pd.DataFrame:
+    """The refund cases of the hub database in the column layout refunds.report expects."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.config import get_settings
+    from hub.db.session import Database
+    from hub.services.refunds.queries import report_frame
+
+    db = Database(get_settings().database_url)
+    try:
+        with db.sessions() as session:
+            return report_frame(session, calendar, sla)
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot read refund cases from the database ({exc.__class__.__name__}): run `swhub db "
+                   "upgrade` first, or pass --input FILE") from None
+    finally:
+        db.dispose()
+
+
 def _render_table(report: Report) -> str:
     def fmt(frame: pd.DataFrame) -> str:
         return frame.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-")
@@ -124,8 +144,11 @@ def report(
     date_from: str | None = typer.Option(None, "--from", help="First acceptance date (YYYY-MM-DD)."),
     date_to: str | None = typer.Option(None, "--to", help="Last acceptance date (YYYY-MM-DD)."),
     output: str = typer.Option("table", "--format", help="table, csv or json."),
-    input_file: Path = typer.Option(
-        DEFAULT_APPLICATIONS, "--input", envvar="HUB_REFUND_APPLICATIONS", help="Applications CSV file."
+    input_file: Path | None = typer.Option(
+        None,
+        "--input",
+        envvar="HUB_REFUND_APPLICATIONS",
+        help="Applications CSV file (default: the refund cases in the hub database).",
     ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="ISO 8601 time: open applications past their deadline count as breaches."
@@ -145,16 +168,19 @@ def report(
         raise fail(f"--to {end} is before --from {start}")
     moment = _parse_moment(as_of, "--as-of") if as_of else None
     sla = _profile(profile, profiles_dir)
-    if not input_file.is_file():
-        raise fail(
-            f"no applications table at {input_file}: pass --input FILE (CSV, columns in docs/refunds.md) or "
-            "create one with `swhub refunds generate`",
-            1,
-        )
-    try:
-        frame = pd.read_csv(input_file)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise fail(f"cannot read {input_file}: {exc}") from None
+    if input_file is None:
+        frame = _frame_from_database(sla, open_calendar(store))
+    else:
+        if not input_file.is_file():
+            raise fail(
+                f"no applications table at {input_file}: pass --input FILE (CSV, columns in docs/refunds.md) "
+                "or create one with `swhub refunds generate`",
+                1,
+            )
+        try:
+            frame = pd.read_csv(input_file)
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise fail(f"cannot read {input_file}: {exc}") from None
     try:
         result = build_report(frame, sla, open_calendar(store), start, end, moment)
     except ReportInputError as exc:

@@ -252,3 +252,27 @@ def test_public_query_needs_number_and_uscc_and_hides_other_data(
     assert "山东" not in text and "account" not in text
     month = stats.json()["months"][0]
     assert month["month"] == "2025-03" and month["filed"] == 2
+
+
+def test_cli_report_reads_the_database_by_default(
+    client: TestClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app as cli
+    from hub.config import get_settings
+
+    number = app_no()
+    client.post("/api/v1/refunds", content=filing_xml(number), headers=auth("exporter"))
+    for event, day in (("ACCEPTED", 0), ("REVIEWED", 2), ("APPROVED", 4)):
+        tax_event(client, number, event, START + timedelta(days=day))
+    monkeypatch.setenv("HUB_DATABASE_URL", hub_of(client).settings.database_url)
+    monkeypatch.delenv("HUB_REFUND_APPLICATIONS", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["refunds", "report", "--format", "json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["portfolio"]["completed"] == 1 and report["portfolio"]["mean_wd"] == 4
