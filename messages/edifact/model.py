@@ -18,16 +18,23 @@ Element = list[str]
 class SegmentContext:
     """Shared by all segments of one tokenised interchange: how to split a raw segment lazily."""
 
-    __slots__ = ("component", "element", "repetition", "restore", "sentinels")
+    __slots__ = ("component", "delimiters", "element", "repetition", "restore", "sentinels")
 
     def __init__(
-        self, element: str, component: str, repetition: str, restore: dict[int, str] | None, sentinels: Any
+        self,
+        element: str,
+        component: str,
+        repetition: str,
+        restore: dict[int, str] | None,
+        sentinels: Any,
+        delimiters: Delimiters | None = None,
     ) -> None:
         self.element = element
         self.component = component
         self.repetition = repetition  # "" unless syntax v4
         self.restore = restore  # sentinel code point -> released service character
         self.sentinels = sentinels  # compiled regex finding any sentinel, or None
+        self.delimiters = delimiters  # as read (lets the writer pass unmodified segments through)
 
 
 class Segment:
@@ -85,16 +92,17 @@ class Segment:
         self._reps = value
 
     def _split_parts(self) -> list[str] | None:
-        """Compact form: data elements as raw strings (components still joined). ``None`` when the
-        segment uses v4 repetitions, which always take the full form."""
-        raw, ctx = self._raw, self._ctx
-        assert raw is not None and ctx is not None
-        if ctx.repetition and ctx.repetition in raw:
+        """Compact form: ``[tag, element, element, ...]`` as raw strings (components still joined).
+        ``None`` when the segment uses v4 repetitions, which always take the full form."""
+        raw = self._raw
+        ctx = self._ctx
+        rs = ctx.repetition  # type: ignore[union-attr]
+        if rs and rs in raw:  # type: ignore[operator]
             self._split()
             return None
-        parts = raw.split(ctx.element)
-        del parts[0]
-        self._esc = ctx.restore is not None and ctx.sentinels.search(raw) is not None
+        parts = raw.split(ctx.element)  # type: ignore[union-attr]
+        # sentinels are private-use (non-ASCII) code points, and isascii() is O(1)
+        self._esc = ctx.restore is not None and not raw.isascii() and ctx.sentinels.search(raw) is not None  # type: ignore[union-attr]
         self._parts = parts
         return parts
 
@@ -118,7 +126,7 @@ class Segment:
         else:
             els = [p.split(cs) for p in parts]
         restore = ctx.restore
-        if restore is not None and ctx.sentinels.search(raw) is not None:
+        if restore is not None and not raw.isascii() and ctx.sentinels.search(raw) is not None:
             els = [[c.translate(restore) for c in element] for element in els]
             if self._reps:
                 self._reps = {
@@ -138,6 +146,7 @@ class Segment:
                 parts = self._split_parts()
                 if parts is None:
                     return self.get(i, j, default)
+            i += 1  # parts[0] is the tag
             if i >= len(parts):
                 return default
             value = parts[i]
@@ -166,7 +175,7 @@ class Segment:
         if self._els is None:
             parts = self._parts if self._parts is not None else self._split_parts()
             if parts is not None:
-                return len(parts)
+                return len(parts) - 1
         return len(self.elements)
 
     def element(self, i: int) -> Element:

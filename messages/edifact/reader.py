@@ -68,12 +68,13 @@ def parse(
     if len(data) > max_bytes:
         raise PayloadTooLarge(len(data), max_bytes)
 
-    start, delimiters = _locate(data)
+    start, delimiters, una = _locate(data)
     body = data[start:]
     syntax_id, version = _sniff_syntax(body, delimiters)
     charset = _charset(syntax_id, encoding)
     text = _decode(body, start, charset, delimiters)
-    if version >= 4:
+    if version >= 4 and not una:
+        # v4 default repetition separator; an explicit UNA is taken literally (space = none)
         delimiters = delimiters.for_version(version)
     segments = tokenize(text, delimiters, repetition=version >= 4)
     issues = _Issues()
@@ -85,8 +86,8 @@ def parse(
 # --------------------------------------------------------------------------- service string advice
 
 
-def _locate(data: bytes) -> tuple[int, Delimiters]:
-    """Byte offset of UNB and the delimiters (from UNA, or the defaults)."""
+def _locate(data: bytes) -> tuple[int, Delimiters, bool]:
+    """Byte offset of UNB, the delimiters (from UNA, or the defaults) and whether UNA was given."""
     match = _START.search(data)
     if match is None:
         una_at = data.find(b"UNA")
@@ -116,7 +117,7 @@ def _locate(data: bytes) -> tuple[int, Delimiters]:
         raise EdifactSyntaxError(
             f"UNB is not followed by the data element separator {delimiters.element!r}", offset=unb_at + 3
         )
-    return unb_at, delimiters
+    return unb_at, delimiters, match.group(1) is not None
 
 
 def _una(raw: bytes, offset: int) -> Delimiters:

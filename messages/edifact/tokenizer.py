@@ -74,7 +74,7 @@ def tokenize(text: str, delimiters: Delimiters, repetition: bool) -> list[Segmen
         restore = {base + n: char for n, char in enumerate(specials)}
         text = _mark_released(text, rel, {char: chr(base + n) for n, char in enumerate(specials)})
         sentinel_re = re.compile(f"[{chr(base)}-{chr(base + len(specials) - 1)}]")
-    ctx = SegmentContext(es, delimiters.component, rs, restore, sentinel_re)
+    ctx = SegmentContext(es, delimiters.component, rs, restore, sentinel_re, delimiters)
 
     pieces = text.split(term)
     tail = pieces.pop()

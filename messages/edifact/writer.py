@@ -10,7 +10,14 @@ from datetime import datetime
 
 from messages.edifact.charsets import charset_for
 from messages.edifact.errors import EdifactEncodingError, EdifactSyntaxError, UnsupportedCharset
-from messages.edifact.model import DEFAULT_DELIMITERS, Delimiters, EdifactMessage, Interchange, Segment
+from messages.edifact.model import (
+    DEFAULT_DELIMITERS,
+    Delimiters,
+    EdifactMessage,
+    Interchange,
+    Segment,
+    SegmentContext,
+)
 
 
 def write(interchange: Interchange, *, una: bool = True, newline: bool = False) -> bytes:
@@ -144,6 +151,7 @@ class _SegmentEncoder:
     """Builds one segment string (without terminator), escaping service characters."""
 
     def __init__(self, delimiters: Delimiters, version: int) -> None:
+        self.delimiters = delimiters
         self.cs = delimiters.component
         self.es = delimiters.element
         self.rs = delimiters.repetition if version >= 4 and delimiters.repetition != " " else ""
@@ -151,11 +159,46 @@ class _SegmentEncoder:
         specials = [delimiters.component, delimiters.element, delimiters.terminator]
         if self.rs:
             specials.append(self.rs)
-        if rel:
-            self.table: dict[int, str] | None = {ord(c): rel + c for c in [rel, *specials]}
-        else:
-            self.table = None
-            self.specials = specials
+        self.specials = specials
+        self.table: dict[int, str] | None = {ord(c): rel + c for c in [rel, *specials]} if rel else None
+        # per reader context: can its raw segments be emitted as they are, and how to re-escape
+        self._passthrough: dict[int, tuple[SegmentContext, dict[int, str] | None] | None] = {}
+
+    def _raw_table(self, ctx: SegmentContext) -> tuple[SegmentContext, dict[int, str] | None] | None:
+        key = id(ctx)
+        if key not in self._passthrough:
+            same = (
+                ctx.delimiters is not None and ctx.delimiters == self.delimiters and ctx.repetition == self.rs
+            )
+            table = None
+            if same and ctx.restore is not None:
+                rel = self.delimiters.release
+                table = {code: rel + char for code, char in ctx.restore.items()}
+            self._passthrough[key] = (ctx, table) if same else None
+        return self._passthrough[key]
+
+    def encode(self, segment: Segment) -> str:
+        raw = segment._raw
+        if raw is not None and segment._els is None:
+            # Read and never expanded (get() cannot modify): re-emit the received text, re-escaped.
+            entry = self._raw_table(segment._ctx)  # type: ignore[arg-type]
+            if entry is not None:
+                table = entry[1]
+                return raw.translate(table) if table is not None and not raw.isascii() else raw
+        repeats = segment.repeats
+        table = self.table
+        if repeats or table is None:
+            return self._encode_general(segment)
+        cs = self.cs
+        parts = [segment.tag]
+        append = parts.append
+        for components in segment.elements:
+            if components and not components[-1]:
+                components = _trimmed(components)
+            append(cs.join([c.translate(table) for c in components]))
+        while len(parts) > 1 and not parts[-1]:
+            parts.pop()
+        return self.es.join(parts)
 
     def _component(self, value: str) -> str:
         if self.table is not None:
@@ -165,13 +208,10 @@ class _SegmentEncoder:
         return value
 
     def _element(self, components: list[str]) -> str:
-        end = len(components)
-        while end and not components[end - 1]:
-            end -= 1
         comp = self._component
-        return self.cs.join([comp(c) for c in components[:end]])
+        return self.cs.join([comp(c) for c in _trimmed(components)])
 
-    def encode(self, segment: Segment) -> str:
+    def _encode_general(self, segment: Segment) -> str:
         parts = [segment.tag]
         repeats = segment.repeats
         if repeats and not self.rs:
@@ -185,3 +225,10 @@ class _SegmentEncoder:
         while len(parts) > 1 and not parts[-1]:
             parts.pop()
         return self.es.join(parts)
+
+
+def _trimmed(components: list[str]) -> list[str]:
+    end = len(components)
+    while end and not components[end - 1]:
+        end -= 1
+    return components[:end]

@@ -64,14 +64,16 @@ def build(segments: list[Segment], version: int, delimiters: Delimiters | None =
 @given(st.lists(segment_v3, max_size=8), st.booleans())
 def test_round_trip_v3(segments: list[Segment], newline: bool) -> None:
     data = edifact.write(build(segments, 3), newline=newline)
-    back = edifact.read(data).messages[0].segments
-    assert back == segments
+    interchange = edifact.read(data)
+    assert interchange.messages[0].segments == segments
+    assert edifact.write(interchange, newline=newline) == data  # pass-through of unexpanded segments
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(segment_v4(), max_size=6))
 def test_round_trip_v4_with_repetitions(segments: list[Segment]) -> None:
     data = edifact.write(build(segments, 4))
+    assert edifact.write(edifact.read(data)) == data
     back = edifact.read(data).messages[0].segments
     assert back == segments
     assert [_repetitions(s) for s in back] == [_repetitions(s) for s in segments]

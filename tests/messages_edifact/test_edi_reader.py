@@ -333,3 +333,10 @@ def test_gc_paused_restores_collector_state() -> None:
         assert not gc.isenabled()  # an application's choice to disable GC is kept
     finally:
         gc.enable()
+
+
+def test_v4_with_explicit_una_space_has_no_repetition_separator() -> None:
+    body = "UNH+1+CUSCAR:D:95B:UN'RFF+X*Y'UNT+3+1'"
+    text = f"UNA:+.? 'UNB+UNOY:4+S+R+20240101:1200+1'{body}UNZ+1+1'"
+    seg = edifact.read(text.encode()).messages[0].segments[0]
+    assert seg.get(0) == "X*Y" and seg.repeats is None

@@ -170,3 +170,21 @@ def test_required_envelope_fields() -> None:
     ic.messages[0].ref = ""
     with pytest.raises(EdifactSyntaxError, match="ref and type"):
         edifact.write(ic)
+
+
+def test_read_then_write_is_byte_identical_and_respects_edits() -> None:
+    original = edifact.write(
+        make([Segment.of("FTX", "AAA", "", "", "青岛?+测试", "A:B'C"), Segment.of("BGM", "85", "X")]),
+        newline=False,
+    )
+    ic = edifact.read(original)
+    assert edifact.write(ic) == original  # unexpanded segments are re-emitted from their raw text
+    ftx, bgm = ic.messages[0].segments
+    assert ftx.get(4) == "A:B'C"  # get() does not expand: still passed through
+    assert edifact.write(ic) == original
+    bgm.elements[1][0] = "Y+Z"  # expanding + editing must be written from the model
+    assert b"BGM+85+Y?+Z'" in edifact.write(ic)
+    ic.delimiters = Delimiters("|", "^", ".", "!", " ", "~")  # other delimiters: re-escaped properly
+    data = edifact.write(ic)
+    assert "FTX^AAA^^^青岛?+测试^A:B'C~".encode() in data  # ? + : ' are ordinary characters now
+    assert edifact.read(data).messages[0].segments[0].get(3) == "青岛?+测试"
