@@ -208,6 +208,30 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
 
 
+class DeadLetter(Base):
+    """A message the bus gave up on, kept with its reason until an operator replays or drops it."""
+
+    __tablename__ = "dead_letter"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the dead-lettered copy's message id
+    original_exchange: Mapped[str] = mapped_column(String(64))
+    original_routing_key: Mapped[str] = mapped_column(String(255))
+    original_queue: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_type: Mapped[str] = mapped_column(String(64), default="application/octet-stream")
+    correlation_id: Mapped[str | None] = mapped_column(String(64))
+    dead_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="dead")  # dead / replayed / discarded
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replayed_by: Mapped[str | None] = mapped_column(String(64))
+    replay_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_dead_letter_status", "status", "dead_at"),)
+
+
 class CalendarYear(Base):
     """A year of the official working-day calendar loaded from the State Council notice."""
 
@@ -229,6 +253,7 @@ __all__ = [
     "Base",
     "CalendarYear",
     "CreditClass",
+    "DeadLetter",
     "Direction",
     "InboxMessage",
     "Message",
