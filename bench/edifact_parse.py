@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from messages import edifact
-from messages.edifact.testing import cuscar_bytes
+from messages.edifact.testing import cuscar_bytes, cuscar_interchange
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 SECTION = "## EDIFACT parsing"
@@ -158,6 +158,8 @@ def main() -> None:
             f"{segments / best:>11,.0f} seg/s  {megabytes / best:6.2f} MB/s  peak {peak / 2**20:6.1f} MiB"
         )
 
+    writes = time_writers(data, args)
+
     peer = results["pydifact 0.2.3 from_str + get_messages"]["median"]
     ratios = {label: peer / r["median"] for label, r in results.items() if not label.startswith("pydifact")}
     for label, ratio in ratios.items():
@@ -170,7 +172,35 @@ def main() -> None:
     )
 
     if args.write_docs:
-        write_docs(args, data, segments, results, ratios, budget, used)
+        write_docs(args, data, segments, results, ratios, budget, used, writes)
+
+
+def time_writers(data: bytes, args: argparse.Namespace) -> dict[str, float]:
+    """Serialisation, for information: pydifact's serialize() of its parsed interchange vs our write()
+    of the generator's model (every component escaped) and of a read-back interchange (pass-through)."""
+    from pydifact.segmentcollection import Interchange as PeerInterchange
+
+    peer = PeerInterchange.from_str(data.decode("utf-8"))
+    model = cuscar_interchange(args.consignments)
+    read_back = edifact.read(data)
+    cases: dict[str, Callable[[], Any]] = {
+        "pydifact 0.2.3 serialize()": lambda: peer.serialize(break_lines=True),
+        "ours: write(model) (every value escaped)": lambda: edifact.write(model, newline=True),
+        "ours: write(read(bytes)) (unexpanded segments passed through)": lambda: edifact.write(
+            read_back, newline=True
+        ),
+    }
+    out: dict[str, float] = {}
+    for label, fn in cases.items():
+        times = []
+        for _ in range(max(2, args.peer_repeat)):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        out[label] = statistics.median(times)
+        print(f"{label:66s} median {out[label] * 1000:8.1f} ms")
+    return out
 
 
 def write_docs(
@@ -181,6 +211,7 @@ def write_docs(
     ratios: dict[str, float],
     budget: float,
     used: float,
+    writes: dict[str, float],
 ) -> None:
     megabytes = len(data) / 1e6
     lines = [
@@ -203,6 +234,8 @@ def write_docs(
         )
     lines += ["", "| speed-up vs pydifact (median) | |", "|---|---|"]
     lines += [f"| {label} | **{ratio:.1f}x** |" for label, ratio in ratios.items()]
+    lines += ["", "| serialisation (same CUSCAR) | median |", "|---|---|"]
+    lines += [f"| {label} | {t * 1000:.0f} ms |" for label, t in writes.items()]
     lines += [
         "",
         f"Conversion budget for the later EDIFACT -> MT1101 benchmark (1/3 of pydifact's parse time): "
