@@ -130,7 +130,7 @@ PROFILES: tuple[GoodsProfile, ...] = (
     GoodsProfile("seeds", 0.005, ("1209919000",), ("NLD", "USA", "JPN"), 50.0),
 )
 
-APPROVED_SITE = "QD-QIANWAN-CR01"
+APPROVED_SITE = "QDQW-CR01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +233,7 @@ def _one(rng: random.Random, seed: int, i: int) -> Sample:
         sign=DecSign(client_seq_no=f"C{seed % 1000:03d}{i:014d}"),
         tp_access=DecTpAccess(
             conditional_liftoff_apply="1",
-            transition_site=APPROVED_SITE if rng.random() < 0.85 else "UNLISTED-SITE-9",
+            transition_site=APPROVED_SITE if rng.random() < 0.85 else "QDXX-9999",
         )
         if applies
         else None,

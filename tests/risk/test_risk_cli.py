@@ -149,3 +149,19 @@ def test_what_if_on_xml_files(tmp_path, fruit_xml):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["stages"]["2"]["declarations"] == 1 and out["stages"]["2"]["changed_decisions"] == 0
+
+
+def test_screen_conditional_removal_from_xml(tmp_path):
+    path = tmp_path / "formula.xml"
+    formula = decl(item("1901101000", "NZL", qty="8000", price="12"), licences=("A",),
+                   conditional_removal_site="QDQW-CR01")  # fmt: skip
+    path.write_bytes(render_declaration(formula))  # DecTpAccess travels through the real XML codec
+    out = json.loads(run("screen", str(path), "--credit", "certified", "--seed", "1").stdout)
+    assert (
+        out["outcome"] == "conditional_removal"
+        and out["lane"] == "blue"
+        and out["location"] == "approved_site"
+    )
+    refused = json.loads(run("screen", str(path), "--credit", "discredited", "--seed", "1").stdout)
+    assert refused["outcome"] == "port_inspection"
+    assert "S1-LAB-003" in [h["rule_id"] for h in refused["hits"]]

@@ -75,7 +75,7 @@ def test_port_inspection_for_dangerous_goods(rules_only):
 
 def test_conditional_removal_when_eligible_and_lab_failure_disposes(rules_only):
     formula = decl(item("1901101000", "NZL", qty="8000", price="12"), licences=("A",),
-                   conditional_removal_site="QD-QIANWAN-CR01")  # fmt: skip
+                   conditional_removal_site="QDQW-CR01")  # fmt: skip
     d = rules_only.screen(formula, ctx("general"), 1)
     assert d.outcome is Outcome.CONDITIONAL_REMOVAL and d.lane is Lane.BLUE
     assert d.location == "approved_site"
@@ -88,8 +88,8 @@ def test_conditional_removal_when_eligible_and_lab_failure_disposes(rules_only):
 @pytest.mark.parametrize(
     ("credit", "site", "expected_rule"),
     [
-        ("discredited", "QD-QIANWAN-CR01", "S1-LAB-003"),  # trader discredited
-        ("general", "SOME-WAREHOUSE", "S1-LAB-004"),  # site not approved
+        ("discredited", "QDQW-CR01", "S1-LAB-003"),  # trader discredited
+        ("general", "QDWH-0001", "S1-LAB-004"),  # site not approved
         ("general", None, "S1-LAB-001"),  # not applied for
     ],
 )
