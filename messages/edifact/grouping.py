@@ -86,6 +86,7 @@ class GroupNode:
 
 
 Problem = tuple[int, str, str]  # (segment number from UNH, tag, message)
+MAX_PROBLEMS = 1000  # per message; the rest is summarised (a garbage message would list every segment)
 
 
 def build_tree(segments: list[Segment], definition: MessageDefinition) -> tuple[GroupNode, list[Problem]]:
@@ -144,6 +145,10 @@ def build_tree(segments: list[Segment], definition: MessageDefinition) -> tuple[
         _close(stack.pop(), n + 2, "UNT", report)
     if root_node.segments and root_node.segments[-1] is unt:
         root_node.segments.pop()
+    if len(problems) > MAX_PROBLEMS:
+        extra = len(problems) - MAX_PROBLEMS
+        del problems[MAX_PROBLEMS:]
+        problems.append((n + 2, "UNT", f"{extra} further structure issue(s) not listed"))
     return root_node, problems
 
 

@@ -33,6 +33,9 @@ from messages.edifact.tokenizer import tokenize
 from messages.errors import PayloadTooLarge, ValidationIssue
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# A garbage payload could otherwise yield one issue per segment (millions); the first thousand
+# locate the problem, the rest is summarised in one closing issue.
+MAX_ISSUES = 1000
 
 # Start of the interchange: an optional UNA (exactly 6 characters, possibly followed by line breaks)
 # immediately before UNB. Anything earlier (BOM, mail headers, whitespace) is skipped.
@@ -46,9 +49,21 @@ class _Issues:
 
     def __init__(self) -> None:
         self.items: list[ValidationIssue] = []
+        self.suppressed = 0
 
     def add(self, position: int, tag: str, message: str) -> None:
-        self.items.append(ValidationIssue(segment_location(position, tag), message))
+        if len(self.items) < MAX_ISSUES:
+            self.items.append(ValidationIssue(segment_location(position, tag), message))
+        else:
+            self.suppressed += 1
+
+    def finish(self) -> list[ValidationIssue]:
+        if self.suppressed:
+            self.items.append(
+                ValidationIssue("interchange", f"{self.suppressed} further issue(s) not listed")
+            )
+            self.suppressed = 0
+        return self.items
 
 
 def read(data: bytes, *, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Interchange:
@@ -80,7 +95,7 @@ def parse(
     issues = _Issues()
     interchange = _envelope(segments, delimiters, issues)
     interchange.encoding = charset.codec if encoding else None
-    return interchange, issues.items
+    return interchange, issues.finish()
 
 
 # --------------------------------------------------------------------------- service string advice

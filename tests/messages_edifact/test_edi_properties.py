@@ -196,3 +196,27 @@ def test_get_on_compact_form_matches_full_elements(segments: list[Segment], vers
                 want = elements[i][j] if i < len(elements) and j < len(elements[i]) else ""
                 assert compact.get(i, j, "") == want
                 assert compact.get(i, j, "-") == (want or "-")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("?+:'*ab ")), max_size=40))
+def test_release_marking_strategies_agree(raw: str) -> None:
+    from messages.edifact.tokenizer import _mark_released
+
+    sentinels = {"?": "\ue000", "'": "\ue001", "+": "\ue002", ":": "\ue003"}
+    assert _mark_released(raw, "?", sentinels, bulk=True) == _mark_released(raw, "?", sentinels, bulk=False)
+
+
+def test_structure_issue_list_is_capped() -> None:
+    from messages.edifact import StructureError
+
+    msg = EdifactMessage(
+        ref="1", type="CUSCAR", segments=[Segment.of("BGM", "85")] + [Segment.of("XYZ")] * 1500
+    )
+    try:
+        edifact.structure(msg)
+    except StructureError as exc:
+        assert len(exc.issues) == 1001
+        assert exc.issues[-1].message == "500 further structure issue(s) not listed"
+    else:
+        raise AssertionError("expected StructureError")

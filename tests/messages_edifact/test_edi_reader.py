@@ -340,3 +340,22 @@ def test_v4_with_explicit_una_space_has_no_repetition_separator() -> None:
     text = f"UNA:+.? 'UNB+UNOY:4+S+R+20240101:1200+1'{body}UNZ+1+1'"
     seg = edifact.read(text.encode()).messages[0].segments[0]
     assert seg.get(0) == "X*Y" and seg.repeats is None
+
+
+def test_release_heavy_text_uses_same_semantics() -> None:
+    # more than 1/64 of the text is release characters: the replace-based path is taken
+    value = "?" * 7 + "+:'" * 20
+    escaped = "".join("?" + c for c in value)
+    body = f"UNH+1+CUSCAR:D:95B:UN'FTX+AAA+++{escaped}:X??'UNT+3+1'"
+    seg = edifact.read(interchange_text(body).encode()).messages[0].segments[0]
+    assert seg.elements[3] == [value, "X?"]
+
+
+def test_issue_list_is_capped_for_garbage() -> None:
+    data = b"UNB+UNOY:3+S+R+240101:1200+1'" + b"XYZ+1'" * 5000 + b"UNZ+0+1'"
+    with pytest.raises(EnvelopeError) as caught:
+        edifact.read(data)
+    issues = caught.value.issues
+    assert len(issues) == 1001
+    assert str(issues[0]) == "segment 2 (XYZ): segment outside any UNH..UNT message"
+    assert issues[-1].message == "4000 further issue(s) not listed"
