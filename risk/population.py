@@ -128,6 +128,12 @@ PROFILES: tuple[GoodsProfile, ...] = (
     GoodsProfile("scrap", 0.003, ("7204490000", "3915100000"), ("JPN", "USA"), 0.3),
     GoodsProfile("cigarettes", 0.004, ("2402200000",), ("KOR", "IDN"), 30.0),
     GoodsProfile("seeds", 0.005, ("1209919000",), ("NLD", "USA", "JPN"), 50.0),
+    # ordinary manufactured goods: the bulk of real import trade, rarely hit by a rule
+    GoodsProfile("auto_parts", 0.12, ("8708299000", "8708409900"), ("DEU", "JPN", "KOR", "USA"), 25.0),
+    GoodsProfile("furniture", 0.08, ("9403600000", "9401610000"), ("VNM", "ITA", "MYS"), 4.0),
+    GoodsProfile("plastic_articles", 0.08, ("3926909090",), ("KOR", "JPN", "DEU", "THA"), 5.0),
+    GoodsProfile("steel_structures", 0.06, ("7308900000",), ("KOR", "JPN", "DEU"), 2.0),
+    GoodsProfile("machine_parts", 0.10, ("8483409000", "8481804090"), ("DEU", "JPN", "USA", "ITA"), 30.0),
 )
 
 APPROVED_SITE = "QDQW-CR01"
