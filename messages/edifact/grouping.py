@@ -72,6 +72,19 @@ class GroupNode:
     def segments_of(self, tag: str) -> list[Segment]:
         return [seg for seg in self.segments if seg.tag == tag]
 
+    def descendants(self, key: str) -> list[GroupNode]:
+        """All instances of group ``key`` (name or trigger tag) at any depth below this node, in
+        message order: ``tree.descendants("GID")`` lists every goods item of every consignment."""
+        out: list[GroupNode] = []
+        todo = list(reversed(self.children))
+        while todo:
+            node = todo.pop()
+            if node.name == key or node.trigger == key:
+                out.append(node)
+            if node.children:
+                todo.extend(reversed(node.children))
+        return out
+
     def walk(self) -> Iterator[GroupNode]:
         """This node and all descendants, depth first in message order."""
         yield self

@@ -89,6 +89,7 @@ def tokenize(text: str, delimiters: Delimiters, repetition: bool) -> list[Segmen
         raise EdifactSyntaxError(
             f"data after the last segment terminator {term!r} (truncated interchange?): {tail[:40]!r}",
             segment=len(pieces) + 1,
+            tag=tail.lstrip("\r\n")[:3],
         )
     if "\n" in text or "\r" in text:
         # Segment terminators are often followed by CR/LF; those line breaks are not data.

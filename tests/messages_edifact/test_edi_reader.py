@@ -117,8 +117,10 @@ def test_missing_unb() -> None:
 
 def test_truncated_interchange() -> None:
     data = interchange_text(CODECO_BODY).encode()[:-5]
-    with pytest.raises(EdifactSyntaxError, match="after the last segment terminator"):
+    with pytest.raises(EdifactSyntaxError, match="after the last segment terminator") as caught:
         edifact.read(data)
+    assert caught.value.segment == 8 and caught.value.tag == "UNZ"
+    assert str(caught.value).startswith("segment 8 (UNZ): data after the last segment terminator")
 
 
 def test_syntax_v3_space_is_not_repetition_and_star_is_data() -> None:

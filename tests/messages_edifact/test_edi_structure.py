@@ -115,6 +115,9 @@ def test_cuscar_tree_navigation() -> None:
     assert goods[0].segment("FTX").get(3) == "机械"  # type: ignore[union-attr]
     assert tree.group("SG13").position == 23  # type: ignore[union-attr]
     assert [n.name for n in tree.walk()][:4] == ["CUSCAR", "SG1", "SG2", "SG4"]
+    all_goods = tree.descendants("GID")
+    assert [(g.position, g.value("GID")) for g in all_goods] == [(15, "1"), (19, "2"), (22, "1")]
+    assert tree.descendants("SG10") == all_goods and tree.descendants("CTA")[0].position == 12
 
 
 def test_cuscar_missing_goods_group_and_out_of_order() -> None:
