@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from hub.bus.base import Bus, Consumer, Handler, QueueSpec, Topology
 from hub.config import Settings, get_settings
@@ -23,6 +24,17 @@ class ConsumerSpec:
     queue: QueueSpec
     handler: Handler
     prefetch: int = 50
+    declare: bool = True  # False for queues the bus declares itself (the dead-letter queue)
+
+
+class HubService(Protocol):
+    """A workflow living in the hub: registers its consumers, runs background work while started."""
+
+    def register(self) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Hub:
@@ -38,6 +50,14 @@ class Hub:
         self._consumer_specs: list[ConsumerSpec] = []
         self._consumers: list[Consumer] = []
         self.first_run_keys: dict[str, str] = {}
+        self.services: dict[str, HubService] = {}
+
+    def install(self, name: str, service: HubService) -> HubService:
+        """Add a workflow once (API process and workers alike); its consumers start with the hub."""
+        if name not in self.services:
+            service.register()
+            self.services[name] = service
+        return self.services[name]
 
     def add_consumer(self, spec: ConsumerSpec) -> None:
         self._consumer_specs.append(spec)
@@ -45,7 +65,7 @@ class Hub:
     def topology(self) -> Topology:
         from hub.bus.topology import default_topology
 
-        return default_topology(Topology(queues=tuple(s.queue for s in self._consumer_specs)))
+        return default_topology(Topology(queues=tuple(s.queue for s in self._consumer_specs if s.declare)))
 
     def migrate(self) -> None:
         upgrade(self.settings.database_url)
@@ -68,9 +88,13 @@ class Hub:
         if consumers:
             for spec in self._consumer_specs:
                 self._consumers.append(self.bus.consume(spec.queue.name, spec.handler, spec.prefetch))
+            for service in self.services.values():
+                service.start()
         return self
 
     def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
         for consumer in self._consumers:
             consumer.stop()
         self._consumers.clear()

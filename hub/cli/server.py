@@ -56,7 +56,9 @@ def register(app: typer.Typer) -> None:
         from hub.runtime import Hub
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        hub = Hub()
+        from hub.services.catalog import install_workflows
+
+        hub = install_workflows(Hub())
         hub.start()
         hub.bootstrap_parties()
         stop = threading.Event()

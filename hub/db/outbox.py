@@ -21,6 +21,10 @@ from hub.db.session import Database
 
 log = logging.getLogger(__name__)
 
+# Set on an outbox row whose bus message id must differ from the row's own unique id (a replay
+# re-publishes a message whose original publish is already in the outbox table).
+BUS_MESSAGE_ID_HEADER = "x-swhub-bus-message-id"
+
 
 def enqueue(
     session: Session,
@@ -49,11 +53,12 @@ def enqueue(
 
 
 def _envelope(row: OutboxMessage) -> Envelope:
+    headers = dict(row.headers or {})
     return Envelope(
         body=row.body,
         routing_key=row.routing_key,
-        message_id=row.message_id,
-        headers=dict(row.headers or {}),
+        message_id=str(headers.pop(BUS_MESSAGE_ID_HEADER, row.message_id)),
+        headers=headers,
         content_type=row.content_type,
         correlation_id=row.correlation_id,
     )

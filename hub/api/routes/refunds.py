@@ -4,8 +4,6 @@ public query (阳光公开, no login). `install(app, hub)` wires the service, it
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +35,12 @@ LEVELS = ("province", "city", "county")
 
 
 def install(app: FastAPI, hub: Hub) -> RefundService:
-    """Include the routes; register the consumers; run the sweep thread with the app's lifespan."""
-    service = RefundService(hub)
-    service.register()
-    hub.refunds = service  # type: ignore[attr-defined]
+    """Include the routes; the service (consumers, sweep) is installed on the hub and runs with it."""
+    from hub.services.catalog import install_workflows
+
+    install_workflows(hub)
     app.include_router(router)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        async with inner(a) as state:
-            service.start_sweep()
-            try:
-                yield state
-            finally:
-                service.stop()
-
-    app.router.lifespan_context = lifespan
-    return service
+    return hub.refunds  # type: ignore[attr-defined, no-any-return]
 
 
 def service_of(hub: Hub = Depends(get_hub)) -> RefundService:

@@ -1,0 +1,90 @@
+"""Dead letters for operators: list them with their reasons, replay one (audited)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from hub.api.auth import get_hub, require_roles
+from hub.api.errors import ApiError
+from hub.db.models import DeadLetter
+from hub.runtime import Hub
+from hub.services import deadletters
+from hub.services.parties import Principal
+
+router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
+OPERATORS = ("admin", "customs")
+
+
+class DeadLetterOut(BaseModel):
+    id: str
+    message_id: str | None
+    original_exchange: str
+    original_routing_key: str
+    original_queue: str
+    reason: str
+    attempts: int
+    content_type: str
+    correlation_id: str | None
+    dead_at: datetime
+    status: str
+    replayed_at: datetime | None
+    replayed_by: str | None
+    replay_count: int
+    body_base64: str
+
+    @classmethod
+    def of(cls, row: DeadLetter) -> DeadLetterOut:
+        data = {k: getattr(row, k) for k in cls.model_fields if hasattr(DeadLetter, k)}
+        return cls(
+            **data, message_id=row.headers.get("message_id"), body_base64=base64.b64encode(row.body).decode()
+        )
+
+
+@router.get("", response_model=list[DeadLetterOut], summary="Dead-lettered messages with their reasons")
+def list_dead_letters(
+    status: str | None = Query("dead", description="dead, replayed or all"),
+    queue: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    _: Principal = Depends(require_roles(*OPERATORS)),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    query = select(DeadLetter).order_by(DeadLetter.dead_at.desc()).limit(limit)
+    if status and status != "all":
+        query = query.where(DeadLetter.status == status)
+    if queue:
+        query = query.where(DeadLetter.original_queue == queue)
+    with hub.db.sessions() as session:
+        return [DeadLetterOut.of(row) for row in session.scalars(query)]
+
+
+@router.get("/{dead_letter_id}", response_model=DeadLetterOut, summary="One dead letter")
+def get_dead_letter(
+    dead_letter_id: str, _: Principal = Depends(require_roles(*OPERATORS)), hub: Hub = Depends(get_hub)
+) -> Any:
+    with hub.db.sessions() as session:
+        row = session.get(DeadLetter, dead_letter_id)
+    if row is None:
+        raise ApiError(404, f"dead letter {dead_letter_id} not found")
+    return DeadLetterOut.of(row)
+
+
+@router.post("/{dead_letter_id}/replay", status_code=202, summary="Re-inject into the queue it died in")
+def replay_dead_letter(
+    dead_letter_id: str,
+    principal: Principal = Depends(require_roles(*OPERATORS)),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    try:
+        with hub.db.unit_of_work() as session:
+            done = deadletters.replay(session, dead_letter_id, principal.uscc)
+    except LookupError:
+        raise ApiError(404, f"dead letter {dead_letter_id} not found") from None
+    except deadletters.ReplayRefused as exc:
+        raise ApiError(409, str(exc)) from None
+    return {"dead_letter_id": done.dead_letter_id, "queue": done.queue, "message_id": done.outbox_message_id}

@@ -1,0 +1,46 @@
+"""Every workflow the hub runs, installed the same way in the API process and in workers."""
+
+from __future__ import annotations
+
+from hub.runtime import Hub
+
+
+class _DeadLetterService:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def register(self) -> None:
+        from hub.services import deadletters
+
+        self.hub.add_consumer(deadletters.consumer_spec(self.hub.db))
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class _RefundLifecycle:
+    """Adapts RefundService (register / start_sweep / stop) to the hub's service lifecycle."""
+
+    def __init__(self, hub: Hub) -> None:
+        from hub.services.refunds.service import RefundService
+
+        self.service = RefundService(hub)
+        hub.refunds = self.service  # type: ignore[attr-defined]
+
+    def register(self) -> None:
+        self.service.register()
+
+    def start(self) -> None:
+        self.service.start_sweep()
+
+    def stop(self) -> None:
+        self.service.stop()
+
+
+def install_workflows(hub: Hub) -> Hub:
+    hub.install("dead-letters", _DeadLetterService(hub))
+    hub.install("refunds", _RefundLifecycle(hub))
+    return hub

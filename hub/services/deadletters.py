@@ -1,0 +1,170 @@
+"""Dead letters: every message the bus gave up on is copied into the database with its reason, so
+operators can list them and replay one (re-injected into the queue it died in, audited)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.bus.base import (
+    ATTEMPTS_HEADER,
+    DEAD_LETTER_QUEUE,
+    ERROR_HEADER,
+    ORIGINAL_EXCHANGE_HEADER,
+    ORIGINAL_QUEUE_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER,
+    Delivery,
+    QueueSpec,
+)
+from hub.clock import now
+from hub.db import audit
+from hub.db.inbox import claim
+from hub.db.models import DeadLetter
+from hub.db.outbox import BUS_MESSAGE_ID_HEADER, enqueue
+from hub.db.session import Database
+from hub.runtime import ConsumerSpec, Hub
+
+CONSUMER = "hub.dead-letters"
+REPLAY_HEADER = "x-swhub-replay"
+# Headers describing the death; stripped before a replay so the message looks as it did originally.
+DEATH_HEADERS = (
+    ERROR_HEADER,
+    ORIGINAL_EXCHANGE_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER,
+    ORIGINAL_QUEUE_HEADER,
+    ATTEMPTS_HEADER,
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-delivery-count",
+)
+DEFAULT_EXCHANGE = ""  # AMQP default exchange: the routing key names the queue
+
+
+class ReplayRefused(Exception):
+    pass
+
+
+def _broker_death(headers: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(reason, exchange, routing key, queue) from RabbitMQ's own x-death (broker-side delivery limit)."""
+    deaths = headers.get("x-death") or [{}]
+    first = deaths[0] if isinstance(deaths, list) and deaths else {}
+    keys = first.get("routing-keys") or [""]
+    return (
+        f"broker dead-lettered: {first.get('reason', 'unknown')}",
+        str(first.get("exchange", "")),
+        str(keys[0]),
+        str(first.get("queue", "")),
+    )
+
+
+def store(session: Session, delivery: Delivery) -> DeadLetter:
+    envelope = delivery.envelope
+    headers = dict(envelope.headers)
+    if ERROR_HEADER in headers:
+        reason = str(headers[ERROR_HEADER])
+        exchange = str(headers.get(ORIGINAL_EXCHANGE_HEADER, ""))
+        routing_key = str(headers.get(ORIGINAL_ROUTING_KEY_HEADER, envelope.routing_key))
+        queue = str(headers.get(ORIGINAL_QUEUE_HEADER, ""))
+    else:
+        reason, exchange, routing_key, queue = _broker_death(headers)
+    row = DeadLetter(
+        id=str(uuid.uuid4()),
+        original_exchange=exchange,
+        original_routing_key=routing_key,
+        original_queue=queue,
+        reason=reason,
+        attempts=int(headers.get(ATTEMPTS_HEADER, 0) or 0),
+        body=envelope.body,
+        headers={
+            **{k: v for k, v in headers.items() if isinstance(v, str | int | float | bool)},
+            "message_id": envelope.message_id,
+        },
+        content_type=envelope.content_type,
+        correlation_id=envelope.correlation_id,
+        dead_at=now(),
+    )
+    session.add(row)
+    audit.record(
+        session,
+        "bus",
+        "message.dead",
+        "dead_letter",
+        row.id,
+        {"message_id": envelope.message_id, "queue": queue, "reason": reason[:500]},
+        envelope.correlation_id,
+    )
+    return row
+
+
+def consumer_spec(db: Database) -> ConsumerSpec:
+    def handle(delivery: Delivery) -> None:
+        headers = delivery.envelope.headers
+        # The same message may die again after a replay, or in two queues of a fan-out: key on all three.
+        queue, replays = headers.get(ORIGINAL_QUEUE_HEADER, ""), headers.get(REPLAY_HEADER, 0)
+        key = f"{delivery.envelope.message_id}|{queue}|{replays}"
+        with db.unit_of_work() as session:
+            if claim(session, CONSUMER, key[:128]):
+                store(session, delivery)
+
+    # The dead-letter queue is declared by the bus itself; its own consumer never dead-letters again.
+    return ConsumerSpec(
+        queue=QueueSpec(name=DEAD_LETTER_QUEUE, bindings=(), dead_letter=False), handler=handle, declare=False
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    dead_letter_id: str
+    queue: str
+    outbox_message_id: str
+
+
+def replay(session: Session, dead_letter_id: str, actor: str) -> Replayed:
+    """Re-inject a dead message into the queue it died in (via the outbox), once per request."""
+    row = session.scalar(select(DeadLetter).where(DeadLetter.id == dead_letter_id).with_for_update())
+    if row is None:
+        raise LookupError(dead_letter_id)
+    if row.status != "dead":
+        raise ReplayRefused(f"dead letter {dead_letter_id} is {row.status}, not dead")
+    if not row.original_queue:
+        raise ReplayRefused("the queue the message died in is unknown; it cannot be replayed")
+    headers = {k: v for k, v in row.headers.items() if k not in DEATH_HEADERS and k != "message_id"}
+    headers[REPLAY_HEADER] = int(headers.get(REPLAY_HEADER, 0)) + 1
+    message_id = str(row.headers.get("message_id") or row.id)
+    # The bus message id stays the original one (consumers' inboxes key on it); the outbox row needs
+    # its own unique id, since the original publish may already sit in the outbox table.
+    headers[BUS_MESSAGE_ID_HEADER] = message_id
+    enqueue(
+        session,
+        DEFAULT_EXCHANGE,
+        row.original_queue,
+        row.body,
+        message_id=f"replay-{row.id}",
+        headers=headers,
+        content_type=row.content_type,
+        correlation_id=row.correlation_id,
+    )
+    row.status = "replayed"
+    row.replayed_at = now()
+    row.replayed_by = actor
+    row.replay_count += 1
+    audit.record(
+        session,
+        actor,
+        "dead_letter.replay",
+        "dead_letter",
+        row.id,
+        {"queue": row.original_queue, "message_id": message_id, "replay": headers[REPLAY_HEADER]},
+        row.correlation_id,
+    )
+    return Replayed(row.id, row.original_queue, message_id)
+
+
+def install(hub: Hub) -> None:
+    hub.add_consumer(consumer_spec(hub.db))

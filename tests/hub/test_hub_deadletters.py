@@ -1,0 +1,99 @@
+"""A message that keeps failing is dead-lettered with its reason, listed by the API, and replayed
+(audited) into the queue it died in, where the now-healthy consumer applies it once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from hub.api.app import create_app
+from hub.bus.base import INBOUND_EXCHANGE, Delivery, QueueSpec
+from hub.bus.memory import InProcessBus
+from hub.db import audit
+from hub.db.inbox import idempotent
+from hub.db.models import AuditEntry
+from hub.db.outbox import enqueue
+from hub.runtime import ConsumerSpec, Hub
+from tests.hub.hubfixtures import KEYS, settings_for
+
+
+class FlakyConsumer:
+    """Fails every delivery until healed; records an audit entry per applied message."""
+
+    def __init__(self) -> None:
+        self.healthy = False
+
+    def __call__(self, session: Session, delivery: Delivery) -> None:
+        if not self.healthy:
+            raise ValueError(f"cannot parse {delivery.envelope.body[:20]!r}")
+        audit.record(session, "test", "applied", "message", delivery.envelope.message_id)
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Hub, FlakyConsumer, str]]:
+    hub = Hub(settings_for(db_url, tmp_path), bus=InProcessBus())
+    flaky = FlakyConsumer()
+    queue = f"test.flaky.{uuid.uuid4().hex[:6]}"
+    hub.add_consumer(
+        ConsumerSpec(
+            QueueSpec(queue, ((INBOUND_EXCHANGE, "flaky.#"),), delivery_limit=3),
+            idempotent(hub.db, queue, flaky),
+        )
+    )
+    with TestClient(create_app(hub)) as client:
+        yield client, hub, flaky, queue
+
+
+def wait(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_dead_letter_listed_with_reason_then_replayed_once(env) -> None:  # type: ignore[no-untyped-def]
+    client, hub, flaky, queue = env
+    with hub.db.unit_of_work() as session:
+        enqueue(session, INBOUND_EXCHANGE, "flaky.mt1101", b"<Manifest>broken", message_id="msg-flaky-1")
+    operator = {"X-API-Key": KEYS["admin"]}
+
+    def listed() -> list[dict]:  # type: ignore[type-arg]
+        rows = client.get("/api/v1/dead-letters", headers=operator).json()
+        return [r for r in rows if r["original_queue"] == queue]
+
+    assert wait(lambda: len(listed()) == 1)
+    dead = listed()[0]
+    assert dead["message_id"] == "msg-flaky-1" and dead["attempts"] == 3
+    assert dead["reason"].startswith("ValueError: cannot parse")
+    assert dead["original_routing_key"] == "flaky.mt1101"
+
+    assert client.get("/api/v1/dead-letters", headers={"X-API-Key": KEYS["broker"]}).status_code == 403
+    assert client.post("/api/v1/dead-letters/nope/replay", headers=operator).status_code == 404
+
+    flaky.healthy = True
+    replay = client.post(f"/api/v1/dead-letters/{dead['id']}/replay", headers=operator)
+    assert replay.status_code == 202 and replay.json()["queue"] == queue
+    again = client.post(f"/api/v1/dead-letters/{dead['id']}/replay", headers=operator)
+    assert again.status_code == 409  # one replay per dead letter
+
+    def applied() -> list[str]:
+        with hub.db.sessions() as session:
+            return list(
+                session.scalars(sa.select(AuditEntry.subject_id).where(AuditEntry.action == "applied"))
+            )
+
+    assert wait(lambda: applied() == ["msg-flaky-1"])  # same message id as the original
+    with hub.db.sessions() as session:
+        replays = session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "dead_letter.replay")
+        ).all()
+    assert len(replays) == 1 and replays[0].actor == "91370200MA3C0ADM1N"
+    shown = client.get(f"/api/v1/dead-letters/{dead['id']}", headers=operator).json()
+    assert shown["status"] == "replayed" and shown["replay_count"] == 1
