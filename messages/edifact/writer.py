@@ -6,6 +6,7 @@ is consistent by construction.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from messages.edifact.charsets import charset_for
@@ -161,6 +162,7 @@ class _SegmentEncoder:
             specials.append(self.rs)
         self.specials = specials
         self.table: dict[int, str] | None = {ord(c): rel + c for c in [rel, *specials]} if rel else None
+        self.special = re.compile("[" + "".join(re.escape(c) for c in [rel, *specials] if c) + "]")
         # per reader context: can its raw segments be emitted as they are, and how to re-escape
         self._passthrough: dict[int, tuple[SegmentContext, dict[int, str] | None] | None] = {}
 
@@ -189,16 +191,23 @@ class _SegmentEncoder:
         table = self.table
         if repeats or table is None:
             return self._encode_general(segment)
-        cs = self.cs
-        parts = [segment.tag]
-        append = parts.append
-        for components in segment.elements:
-            if components and not components[-1]:
-                components = _trimmed(components)
-            append(cs.join([c.translate(table) for c in components]))
-        while len(parts) > 1 and not parts[-1]:
-            parts.pop()
-        return self.es.join(parts)
+        # Join with placeholders (NUL between components, SOH between elements), escape the whole
+        # segment in one pass only if it holds a service character, then put the separators in.
+        # The counts guard against values that themselves contain NUL/SOH (general path then).
+        elements = segment.elements
+        body = "\x01".join(["\x00".join(components) for components in elements])
+        if body.count("\x01") != len(elements) - 1 or body.count("\x00") != sum(map(len, elements)) - len(
+            elements
+        ):
+            return self._encode_general(segment)
+        if "\x00\x01" in body or body.endswith("\x00"):
+            body = _TRAILING_EMPTY_COMPONENTS.sub("", body)
+        body = body.rstrip("\x01")
+        if not body:
+            return segment.tag
+        if self.special.search(body) is not None:
+            body = body.translate(table)
+        return f"{segment.tag}{self.es}{body.replace(chr(0), self.cs).replace(chr(1), self.es)}"
 
     def _component(self, value: str) -> str:
         if self.table is not None:
@@ -225,6 +234,9 @@ class _SegmentEncoder:
         while len(parts) > 1 and not parts[-1]:
             parts.pop()
         return self.es.join(parts)
+
+
+_TRAILING_EMPTY_COMPONENTS = re.compile("\x00+(?=\x01|\\Z)")
 
 
 def _trimmed(components: list[str]) -> list[str]:

@@ -220,3 +220,19 @@ def test_structure_issue_list_is_capped() -> None:
         assert exc.issues[-1].message == "500 further structure issue(s) not listed"
     else:
         raise AssertionError("expected StructureError")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(element, max_size=6), st.sampled_from([3, 4]))
+def test_fast_segment_encoder_equals_general_path(elements: list[list[str]], version: int) -> None:
+    from messages.edifact.writer import _SegmentEncoder
+
+    encoder = _SegmentEncoder(Delimiters().for_version(version), version)
+    segment = Segment("FTX", elements)
+    assert encoder.encode(segment) == encoder._encode_general(segment)
+
+
+def test_placeholder_characters_in_values_survive() -> None:
+    segments = [Segment.of("FTX", "A\x00B", ["\x01", ""], ""), Segment.of("NAD", ["", "\x00"], "x\x01")]
+    data = edifact.write(build(segments, 3))
+    assert edifact.read(data).messages[0].segments == segments
