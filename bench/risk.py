@@ -179,7 +179,7 @@ def render(rows, cost_ratio, goals, args) -> str:
         )
     lines += [
         "",
-        f"Mean cost at {rows[-1]['rules']:,} rules / at {rows[0]['rules']:,} rules: {cost_ratio:.2f}x.",
+        f"Mean CPU cost at {rows[-1]['rules']:,} rules / at {rows[0]['rules']:,} rules: {cost_ratio:.2f}x.",
         "",
     ]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {goal}" for goal, ok in goals.items()]
