@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub.api import errors
-from hub.api.routes import deadletters, health, messages, parties, refunds
+from hub.api.routes import deadletters, health, messages, parties, refunds, risk
 from hub.runtime import Hub
 
 API_TITLE = "swhub — single-window integration hub"
@@ -43,7 +43,7 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
-    for module in (health, parties, messages, deadletters):
+    for module in (health, parties, messages, deadletters, risk):
         app.include_router(module.router)
     refunds.install(app, hub)
     return app

@@ -1,0 +1,54 @@
+"""Risk screening for customs officers: the active rule set, and screening a declaration on demand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from hub.api.auth import get_hub, require_roles
+from hub.api.errors import ApiError
+from hub.runtime import Hub
+from hub.services.parties import Principal
+from hub.services.screening import engine_for, trader_profile
+from messages.errors import MessageError, ValidationFailed
+from messages.xml.declaration import parse_declaration
+from risk import CreditClass, RiskError, ScreeningContext
+
+router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
+
+
+@router.get("/rules", summary="The active rule set: version, rules with reasons, sampling rates")
+def rules(_: Principal = Depends(require_roles("customs")), hub: Hub = Depends(get_hub)) -> Any:
+    return engine_for(hub).ruleset.describe()
+
+
+@router.post("/screen", summary="Screen a declaration (DecMessage XML body) at stage 1 or 2")
+async def screen(
+    request: Request,
+    stage: int = Query(1, ge=1, le=2),
+    credit: CreditClass | None = Query(None, description="Override the trader's credit class"),
+    seed: int | None = Query(None, description="Sampling seed (default: the rule set's)"),
+    _: Principal = Depends(require_roles("customs")),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    body = await request.body()
+    if len(body) > hub.settings.max_message_bytes:
+        raise ApiError(413, "declaration too large")
+    try:
+        declaration = parse_declaration(body, max_bytes=hub.settings.max_message_bytes)
+    except ValidationFailed as exc:
+        details = [{"location": i.location, "message": i.message, "line": i.line} for i in exc.issues]
+        raise ApiError(422, "declaration is not valid", details=details) from None
+    except MessageError as exc:
+        raise ApiError(400, str(exc)) from None
+    with hub.db.sessions() as session:
+        trader = trader_profile(session, declaration)
+    if credit is not None:
+        trader = replace(trader, credit_class=credit)
+    try:
+        decision = engine_for(hub).screen(declaration, ScreeningContext(trader=trader), stage, seed=seed)
+    except RiskError as exc:
+        raise ApiError(422, str(exc)) from None
+    return decision.to_dict()
