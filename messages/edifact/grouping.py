@@ -110,6 +110,7 @@ def build_tree(segments: list[Segment], definition: MessageDefinition) -> tuple[
     stack: list[GroupNode] = [root_node]  # open group instances, innermost last
     n = len(segments)
     new_node = GroupNode
+    pop = stack.pop
 
     # UNT closes the message like any segment (its mandatory checks run); it is removed afterwards
     unt = Segment("UNT")
@@ -117,20 +118,23 @@ def build_tree(segments: list[Segment], definition: MessageDefinition) -> tuple[
         tag = segment.tag
 
         # Fast path: the first open level (innermost outwards) whose precomputed table knows the tag.
-        depth = len(stack) - 1
-        node = stack[depth]
+        node = stack[-1]
         act = node._follow.get(tag)
-        while act is None and depth:
-            depth -= 1
-            node = stack[depth]
-            act = node._follow.get(tag)
+        depth = -1
+        if act is None:
+            depth = len(stack) - 1
+            while act is None and depth:
+                depth -= 1
+                node = stack[depth]
+                act = node._follow.get(tag)
         if act is not None:
             k, k_max, group, check = act
             if k != node._cur or node._count < k_max:
-                while len(stack) - 1 > depth:
-                    closing = stack.pop()
-                    if closing._level.required:  # type: ignore[union-attr]
-                        _close(closing, position, tag, report)
+                if depth >= 0:
+                    while len(stack) - 1 > depth:
+                        closing = pop()
+                        if closing._level.required:  # type: ignore[union-attr]
+                            _close(closing, position, tag, report)
                 if k == node._cur:
                     node._count += 1  # another repeat of a segment, or a new instance of a group
                 else:
