@@ -17,7 +17,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{ROOT / 'var' / 'swhub.db'}"
     amqp_url: str | None = None  # unset -> embedded in-process bus
-    api_keys_file: Path = ROOT / "config" / "api_keys.yaml"
+    api_keys_file: Path = ROOT / "var" / "parties.yaml"  # created with fresh keys on first run
     partners_file: Path = ROOT / "config" / "partners.yaml"
     timezone: str = "Asia/Shanghai"
     max_message_bytes: int = 10 * 1024 * 1024
