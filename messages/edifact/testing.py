@@ -50,8 +50,11 @@ def _container(rng: random.Random) -> str:
     return f"{owner}{rng.randrange(1_000_000, 9_999_999)}"
 
 
-def cuscar_message(consignments: int = 5000, *, seed: int = 1101, ref: str = "1") -> EdifactMessage:
-    """One CUSCAR message with ``consignments`` CNI groups (8 segments each) plus header."""
+def cuscar_message(
+    consignments: int = 5000, *, seed: int = 1101, ref: str = "1", release: str = "95B"
+) -> EdifactMessage:
+    """One CUSCAR message with ``consignments`` CNI groups (8 segments each) plus header. The
+    segment sequence is valid for both D.95B and D.96B (``release``)."""
     rng = random.Random(seed)
     containers = [_container(rng) for _ in range(max(1, consignments // 25))]
     segs: list[Segment] = [
@@ -115,11 +118,11 @@ def cuscar_message(consignments: int = 5000, *, seed: int = 1101, ref: str = "1"
         *body,
     ]
     return EdifactMessage(
-        ref=ref, type="CUSCAR", version="D", release="95B", agency="UN", association="LOT10", segments=segs
+        ref=ref, type="CUSCAR", version="D", release=release, agency="UN", association="LOT10", segments=segs
     )
 
 
-def cuscar_interchange(consignments: int = 5000, *, seed: int = 1101) -> Interchange:
+def cuscar_interchange(consignments: int = 5000, *, seed: int = 1101, release: str = "95B") -> Interchange:
     return Interchange(
         sender="SENDERQD",
         recipient="CNCUSTOMS",
@@ -129,10 +132,12 @@ def cuscar_interchange(consignments: int = 5000, *, seed: int = 1101) -> Interch
         prepared=datetime(2026, 11, 22, 12, 0),
         sender_qualifier="ZZZ",
         recipient_qualifier="ZZZ",
-        messages=[cuscar_message(consignments, seed=seed)],
+        messages=[cuscar_message(consignments, seed=seed, release=release)],
     )
 
 
-def cuscar_bytes(consignments: int = 5000, *, seed: int = 1101, newline: bool = True) -> bytes:
-    """The benchmark payload: ~1 MB and ~40,000 segments for 5,000 consignments."""
-    return write(cuscar_interchange(consignments, seed=seed), una=True, newline=newline)
+def cuscar_bytes(
+    consignments: int = 5000, *, seed: int = 1101, newline: bool = True, release: str = "95B"
+) -> bytes:
+    """The benchmark payload: ~1.2 MB and ~40,000 segments for 5,000 consignments."""
+    return write(cuscar_interchange(consignments, seed=seed, release=release), una=True, newline=newline)

@@ -276,3 +276,36 @@ def test_group_value_shortcut() -> None:
     assert bill.value("RFF", 0, 1, qualifier="BM") == "B1"
     assert bill.value("RFF", 0, 1, qualifier="AAQ", default="-") == "-"
     assert bill.groups("NAD")[0].value("NAD", 3) == "青岛"
+
+
+def test_d96b_cuscar_uses_its_own_directory() -> None:
+    data = cuscar_bytes(20, release="96B")
+    assert edifact.validate(data) == []  # directory taken from UNH: D + 96B
+    msg = edifact.read(data).messages[0]
+    tree = edifact.structure(msg, "D96B")
+    assert [c.name for c in tree.children][:3] == ["SG1", "SG2", "SG4"]  # header RFF and NAD are groups
+    assert len(tree.groups("CNI")) == 20 and tree.groups("SG7")[0].groups("SG8")[0].groups("SG14")
+    # the D.95B reading of the same message puts the consignments in SG4
+    assert len(edifact.structure(msg, "D95B").groups("SG4")) == 20
+
+
+def test_d96b_cusres_document_groups() -> None:
+    body = (
+        "BGM+962+R1+9'DTM+137:20240101:102'NAD+DT+X'CTA+IC+:LI'COM+123:TE'ERP+1'ERC+E01'FTX+AAO+++BAD'"
+        "DOC+830+D1'RFF+ABT:1'CST+1'TAX+7+VAT'MOA+161:100'ERP+2'ERC+E02'CNT+5:1'"
+    )
+    segments = [s for s in body.split("'") if s]
+    text = (
+        "UNB+UNOY:3+S+R+240101:1200+1'UNH+1+CUSRES:D:96B:UN'"
+        + "'".join(segments)
+        + f"'UNT+{len(segments) + 2}+1'UNZ+1+1'"
+    )
+    assert edifact.validate(text.encode()) == []
+    tree = edifact.structure(edifact.read(text.encode()).messages[0], "D96B")
+    doc = tree.group("DOC")
+    assert doc is not None and doc.group("CST").group("TAX").value("MOA", 0, 1) == "100"  # type: ignore[union-attr]
+    assert doc.group("ERP").value("ERC") == "E02"  # type: ignore[union-attr]
+    assert tree.group("ERP").value("FTX", 3) == "BAD"  # type: ignore[union-attr]
+    # D.95B requires the reference group that D.96B made optional
+    issues = [i.message for i in edifact.validate(text.replace("96B", "95B").encode())]
+    assert "mandatory group SG5 (RFF) missing in CUSRES before this segment" in issues
