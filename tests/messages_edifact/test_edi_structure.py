@@ -309,3 +309,30 @@ def test_d96b_cusres_document_groups() -> None:
     # D.95B requires the reference group that D.96B made optional
     issues = [i.message for i in edifact.validate(text.replace("96B", "95B").encode())]
     assert "mandatory group SG5 (RFF) missing in CUSRES before this segment" in issues
+
+
+@pytest.mark.parametrize("directory", ["D96B", "D00B"])
+@pytest.mark.parametrize("kind", ["COARRI", "CODECO"])
+def test_container_messages_in_later_directories(directory: str, kind: str) -> None:
+    body = VALID[kind]
+    segments = [s.strip() for s in body.strip().split("'") if s.strip()]
+    text = (
+        f"UNB+UNOY:3+S+R+240101:1200+1'UNH+1+{kind}:D:{directory[1:]}:UN:SMDG20'"
+        + "'".join(segments)
+        + f"'UNT+{len(segments) + 2}+1'UNZ+1+1'"
+    )
+    assert edifact.validate(text.encode()) == []
+    tree = edifact.structure(edifact.read(text.encode()).messages[0], directory)
+    assert len(tree.groups("EQD")) >= 1 and tree.group("NAD") is not None
+
+
+def test_d00b_differences_from_d95b() -> None:
+    without_equipment = message("COARRI", COARRI.split("EQD+")[0] + "CNT+16:0'")
+    assert edifact.structure(without_equipment, "D00B").groups("EQD") == []  # EQD optional in D.00B
+    assert any("SG3 (EQD)" in i for i in issues_of(without_equipment))  # mandatory in D.95B
+    eqd = "".join(f"EQD+CN+C{n:07d}'" for n in range(1000))
+    many = message("CODECO", f"BGM+34'NAD+MS+T'{eqd}CNT+16:1000'")
+    assert len(edifact.structure(many, "D00B").groups("EQD")) == 1000  # 9999 allowed in D.00B
+    stowage = message("COARRI", COARRI.replace("LOC+147+0100102::5'", "LOC+147+0100102::5'DTM+178:2024'"))
+    cell = edifact.structure(stowage, "D00B").groups("EQD")[0].group("LOC")
+    assert cell is not None and cell.value("DTM", 0, 1) == "2024"  # LOC is a group with DTM in D.00B
