@@ -256,12 +256,11 @@ def _count(segment: Segment) -> int | None:
 
 
 class _OpenMessage:
-    __slots__ = ("message", "position", "start")
+    __slots__ = ("message", "start")
 
     def __init__(self, message: EdifactMessage, start: int) -> None:
         self.message = message
         self.start = start  # index of UNH in the segment list
-        self.position = start + 1
 
 
 def _envelope(segments: list[Segment], delimiters: Delimiters, issues: _Issues) -> Interchange:

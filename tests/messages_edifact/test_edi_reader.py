@@ -361,3 +361,9 @@ def test_issue_list_is_capped_for_garbage() -> None:
     assert len(issues) == 1001
     assert str(issues[0]) == "segment 2 (XYZ): segment outside any UNH..UNT message"
     assert issues[-1].message == "4000 further issue(s) not listed"
+
+
+def test_override_relaxes_unoa_repertoire_for_sloppy_partners() -> None:
+    body = "UNH+1+CUSCAR:D:95B:UN'NAD+CZ+++Acme Ltd'UNT+3+1'"
+    data = interchange_text(body, syntax="UNOA:3").encode()
+    assert edifact.read(data, encoding="ascii").messages[0].segments[0].get(3) == "Acme Ltd"
