@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub.api import errors
-from hub.api.routes import deadletters, health, messages, parties, refunds, risk
+from hub.api.routes import convert, deadletters, health, messages, parties, refunds, risk
 from hub.runtime import Hub
 
 API_TITLE = "swhub — single-window integration hub"
@@ -45,5 +45,6 @@ def create_app(
     errors.install(app)
     for module in (health, parties, messages, deadletters, risk):
         app.include_router(module.router)
+    app.include_router(convert.router)
     refunds.install(app, hub)
     return app
