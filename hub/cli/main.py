@@ -22,6 +22,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli.refunds",
     "hub.cli.calendar",
     "hub.cli.risk",
+    "hub.cli.convert",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,148 @@
+"""POST /api/v1/convert and /api/v1/validate: the `swhub convert/validate` commands over HTTP.
+
+Body = the message bytes. `Content-Type` says what was sent (XML or EDIFACT types; the format and
+message type are still detected from the bytes), `target` (query) the wanted format. Any
+authenticated role may call these. Errors: 413 oversize, 415 unknown content type, 422 with every
+issue in error.details ({location, message, line}).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from hub.api.auth import current_principal, get_hub
+from hub.api.errors import ApiError
+from hub.runtime import Hub
+from hub.services.parties import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["conversion"])
+
+XML_TYPES = {"application/xml", "text/xml"}
+EDIFACT_TYPES = {
+    "application/edifact",
+    "application/edi-x12",
+    "application/edi-consent",
+    "text/plain",
+    "application/octet-stream",
+}
+MEDIA = {"xml": "application/xml", "edifact": "application/EDIFACT"}
+
+
+def _content_type(request: Request) -> None:
+    raw = request.headers.get("content-type", "")
+    media = raw.split(";", 1)[0].strip().lower()
+    if media not in XML_TYPES | EDIFACT_TYPES:
+        raise ApiError(
+            415,
+            f"unsupported Content-Type {raw or '(none)'!r}: send application/xml or application/EDIFACT",
+        )
+
+
+async def _body(request: Request, hub: Hub) -> bytes:
+    _content_type(request)
+    limit = hub.settings.max_message_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"payload of {declared} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"payload exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _partner(name: str | None) -> Any:
+    if not name:
+        return None
+    from messages.errors import ValidationFailed
+    from messages.partners import load_partners_file
+
+    path = Path(os.environ.get("SWHUB_PARTNERS_FILE", "config/partners.yaml"))
+    try:
+        partners = load_partners_file(path)
+    except (OSError, ValidationFailed) as exc:
+        raise ApiError(503, f"partner profiles unavailable: {exc}") from None
+    if name not in partners:
+        raise ApiError(
+            422, f"unknown partner {name!r}", details=[{"location": "partner", "message": "unknown"}]
+        )
+    return partners[name]
+
+
+def _details(issues: list[Any]) -> list[dict[str, Any]]:
+    return [{"location": i.location, "message": i.message, "line": i.line} for i in issues]
+
+
+def _invalid(exc: Exception) -> ApiError:
+    from messages.errors import PayloadTooLarge, ValidationFailed
+
+    if isinstance(exc, PayloadTooLarge):
+        return ApiError(413, str(exc))
+    if isinstance(exc, ValidationFailed):
+        return ApiError(422, f"{len(exc.issues)} problem(s) in the message", details=_details(exc.issues))
+    return ApiError(422, str(exc), details=[{"location": "input", "message": str(exc), "line": None}])
+
+
+@router.post("/convert", summary="Convert single-window XML <-> UN/EDIFACT")
+async def convert_message(
+    request: Request,
+    target: str | None = Query(None, description="xml or edifact (default: the other format)"),
+    encoding: str | None = Query(None, description="codec override for EDIFACT input, e.g. gbk"),
+    partner: str | None = Query(None, description="partner profile name"),
+    hub: Hub = Depends(get_hub),
+    _: Principal = Depends(current_principal),
+) -> Response:
+    from messages.convert import convert
+    from messages.errors import MessageError
+
+    data = await _body(request, hub)
+    if target is not None and target not in MEDIA:
+        raise ApiError(422, f"unknown target {target!r}: expected xml or edifact")
+    profile = _partner(partner)
+    try:
+        documents = convert(data, to=target, encoding=encoding, partner=profile)
+    except MessageError as exc:
+        raise _invalid(exc) from None
+    except LookupError as exc:
+        raise ApiError(422, f"unknown encoding: {exc}") from None
+    if len(documents) == 1:
+        doc = documents[0]
+        media = MEDIA["xml"] if doc.name.endswith(".xml") else MEDIA["edifact"]
+        return Response(doc.content, media_type=media, headers={"X-Message-Type": doc.message_type})
+    return JSONResponse(
+        {
+            "documents": [
+                {"name": d.name, "message_type": d.message_type, "content": d.content.decode("utf-8")}
+                for d in documents
+            ]
+        }
+    )
+
+
+@router.post("/validate", summary="Validate a single-window XML or UN/EDIFACT message")
+async def validate_message(
+    request: Request,
+    encoding: str | None = Query(None),
+    partner: str | None = Query(None),
+    hub: Hub = Depends(get_hub),
+    _: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    from messages.convert import validate
+
+    data = await _body(request, hub)
+    profile = _partner(partner)
+    try:
+        issues = validate(data, encoding=encoding, partner=profile)
+    except LookupError as exc:
+        raise ApiError(422, f"unknown encoding: {exc}") from None
+    if issues:
+        raise ApiError(422, f"{len(issues)} problem(s) in the message", details=_details(issues))
+    return {"valid": True, "issues": []}

@@ -1,0 +1,133 @@
+"""Conversion and validation facade: single-window XML <-> UN/EDIFACT, detected from the bytes.
+
+    convert(data, *, to=None, encoding=None, partner=None) -> list[ConvertedDocument]
+    validate(data, *, encoding=None, partner=None) -> list[ValidationIssue]
+
+EDIFACT -> XML: read (envelope), per message structure validation + mapping to the canonical model,
+then `messages.xml.encode` (XSD + semantic validation). One XML document per message.
+XML -> EDIFACT: `messages.xml.decode` (XSD + semantic), mapping, lossless check, one interchange.
+Every failure is a `MessageError`; `ValidationFailed.issues` lists all problems with locations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from messages import edifact, xml
+from messages.detect import detect
+from messages.edifact import gc_paused
+from messages.errors import MessageError, UnknownMessageType, ValidationFailed, ValidationIssue
+from messages.mapping import PAIRS, XML_TO_EDIFACT, message_to_model, model_to_interchange
+from messages.partners import DEFAULT_PARTNER, Partner
+
+FORMATS = ("xml", "edifact")
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertedDocument:
+    name: str  # file name suggestion, e.g. "1-MT1101.xml" / "MT1101.edi"
+    content: bytes
+    message_type: str  # type of the produced document (MT1101, CUSCAR, ...)
+
+
+def _target(source: str, to: str | None) -> str:
+    if to is None:
+        return "edifact" if source == "xml" else "xml"
+    if to not in FORMATS:
+        raise UnknownMessageType(f"unknown target format {to!r}: expected 'xml' or 'edifact'")
+    return to
+
+
+def convert(
+    data: bytes, *, to: str | None = None, encoding: str | None = None, partner: Partner | None = None
+) -> list[ConvertedDocument]:
+    partner = partner or DEFAULT_PARTNER
+    found = detect(data)
+    target = _target(found.format, to)
+    if target == found.format:
+        raise UnknownMessageType(f"input is already {found.format}; nothing to convert (use --to)")
+    with gc_paused():
+        if found.format == "edifact":
+            return _edifact_to_xml(data, encoding or partner.encoding, partner)
+        return _xml_to_edifact(data, found.message_type, partner)
+
+
+def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list[ConvertedDocument]:
+    interchange = edifact.read(data, encoding=encoding)
+    out: list[ConvertedDocument] = []
+    issues: list[ValidationIssue] = []
+    for message in interchange.all_messages():
+        try:
+            model = message_to_model(message, interchange, partner)
+            content = xml.encode(model)
+        except ValidationFailed as exc:
+            issues += [_in_message(i, message.ref) for i in exc.issues]
+            continue
+        except MessageError as exc:
+            issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
+            continue
+        kind = _xml_type(model)
+        out.append(ConvertedDocument(f"{message.ref}-{kind}.xml", content, kind))
+    if issues:
+        raise ValidationFailed(issues)
+    return out
+
+
+def _in_message(issue: ValidationIssue, ref: str) -> ValidationIssue:
+    if issue.location.startswith("message "):
+        return issue
+    # XSD issues of the produced XML: say which message they came from
+    return ValidationIssue(f"message {ref} -> {issue.location}", issue.message, issue.line, issue.column)
+
+
+def _xml_type(model: object) -> str:
+    head = getattr(model, "head", None)
+    mt = getattr(head, "message_type", None)
+    if type(model).__name__ == "ManifestResponse":
+        return "MT9999"
+    if mt:
+        return str(mt)
+    return {"Declaration": "DecMessage", "DecResultReceipt": "DEC_DATA"}.get(type(model).__name__, "XML")
+
+
+def _xml_to_edifact(data: bytes, message_type: str, partner: Partner) -> list[ConvertedDocument]:
+    if message_type not in XML_TO_EDIFACT:
+        raise UnknownMessageType(
+            f"no EDIFACT mapping for {message_type} (mapped: {', '.join(XML_TO_EDIFACT)})"
+        )
+    model = xml.decode(data)
+    interchange = model_to_interchange([model], partner)
+    content = edifact.write(interchange, una=True, newline=True)
+    kind = interchange.messages[0].type
+    return [ConvertedDocument(f"{message_type}.edi", content, kind)]
+
+
+def validate(
+    data: bytes, *, encoding: str | None = None, partner: Partner | None = None
+) -> list[ValidationIssue]:
+    """All problems of the input: XML = XSD + semantic; EDIFACT = syntax + envelope + structure +
+    mapping + XSD of the mapped result. [] when valid. Never raises a MessageError."""
+    partner = partner or DEFAULT_PARTNER
+    try:
+        found = detect(data)
+    except MessageError as exc:
+        return [ValidationIssue("input", str(exc))]
+    with gc_paused():
+        if found.format == "xml":
+            try:
+                return xml.validate(data)
+            except MessageError as exc:
+                return [ValidationIssue("input", str(exc))]
+        issues = edifact.validate(data, encoding=encoding or partner.encoding)
+        if issues:
+            return issues
+        try:
+            _edifact_to_xml(data, encoding or partner.encoding, partner)
+        except ValidationFailed as exc:
+            return exc.issues
+        except MessageError as exc:
+            return [ValidationIssue("interchange", str(exc))]
+        return []
+
+
+__all__ = ["FORMATS", "PAIRS", "ConvertedDocument", "convert", "validate"]

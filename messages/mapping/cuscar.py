@@ -1,0 +1,339 @@
+"""CUSCAR (BGM 85, customs cargo report) <-> MT1101 original manifest.
+
+CNI group = Consignment (B/L in CNI and RFF+BM), its parties NAD+CZ/CN/N1 (+CS consolidator), its
+goods GID/FTX/MEA/PCI/CST/DGS/SGP = ConsignmentItem, containers EQD/SEL at message level linked to
+goods by SGP = TransportEquipment. Field table: docs/mappings.md, "CUSCAR <-> MT1101".
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from messages.edifact import GroupNode, Segment
+from messages.mapping.common import Issues, at, fmt_decimal, fmt_int, joined, text_chunks
+from messages.mapping.manifest_header import (
+    apply_header_nads,
+    apply_remark,
+    apply_top_refs,
+    apply_transport_group,
+    bgm,
+    head_from,
+    header_nads,
+    remark,
+    top_refs,
+    transport_group,
+)
+from messages.models.manifest import (
+    Communication,
+    Consignment,
+    ConsignmentItem,
+    Manifest,
+    ManifestDeclaration,
+    Party,
+    TransportEquipment,
+)
+
+PARTY_ROLES = (("CZ", "consignor"), ("CN", "consignee"), ("N1", "notify_party"))
+_ROLE_ATTR = dict(PARTY_ROLES)
+
+
+def pad_send_time(value: str) -> str:
+    """EDIFACT dates carry minutes (203) or seconds (204); the manifest wants 17 digits."""
+    if value.isdigit() and len(value) in (12, 14):
+        return value.ljust(17, "0")
+    return value
+
+
+# ------------------------------------------------------------------------------ EDIFACT -> model
+
+
+def party_from(nad: Segment, node: GroupNode | None) -> Party:
+    party = Party(
+        name=joined(nad, 3),
+        id=nad.get(1),
+        address_line=joined(nad, 4, 0, 4),
+        city_name=nad.get(5),
+        country_sub_entity_id=nad.get(6),
+        country_sub_entity_name=nad.get(6, 1),
+        postcode_id=nad.get(7),
+        country_code=nad.get(8),
+    )
+    if node is not None:
+        for contact in node.groups("CTA"):
+            party.contact_name = contact.segments[0].get(1, 1)
+            party.communications += [
+                Communication(com.get(0), com.get(0, 1)) for com in contact.segments[1:] if com.tag == "COM"
+            ]
+    return party
+
+
+def equipment_from(eqd: GroupNode) -> TransportEquipment:
+    seg = eqd.segments[0]
+    return TransportEquipment(
+        equipment_id=seg.get(1),
+        characteristic_code=seg.get(2),
+        supplier_party_type_code=seg.get(3),
+        fullness_code=seg.get(5),
+        seal_ids=[s.get(0) for s in eqd.segments[1:] if s.tag == "SEL"],
+    )
+
+
+def item_from(gid: GroupNode, issues: Issues) -> ConsignmentItem:
+    seg = gid.segments[0]
+    where = at(gid)
+    seq = issues.integer(seg.get(0), where, "goods item number") or 0
+    item = ConsignmentItem(
+        sequence_numeric=seq,
+        package_quantity=issues.integer(seg.get(1), where, "number of packages"),
+        package_type_code=seg.get(1, 1),
+    )
+    equipment: list[str] = []
+    for s in gid.segments[1:]:
+        tag = s.tag
+        if tag == "FTX" and s.get(0) == "AAA":
+            item.cargo_description = joined(s, 3)
+        elif tag == "MEA" and s.get(0) == "AAE":
+            item.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
+        elif tag == "SGP":
+            equipment.append(s.get(0))
+        elif tag == "PCI":
+            item.marks_numbers = joined(s, 1, 0, 10)
+        elif tag == "CST":
+            item.hs_code = s.get(1)
+        elif tag == "DGS":
+            item.undg_code = s.get(2)
+    item.equipment_ids = equipment
+    return item
+
+
+def consignment_from(
+    cni: GroupNode, containers: dict[str, TransportEquipment], issues: Issues
+) -> Consignment:
+    head = cni.segments[0]
+    where = at(cni)
+    c = Consignment(bill_no=head.get(1), condition_code=head.get(1, 1))
+    for s in cni.segments[1:]:
+        if s.tag == "CNT":
+            q = s.get(0)
+            if q == "11":
+                c.package_quantity = issues.integer(s.get(0, 1), where, "total packages")
+                c.package_type_code = s.get(0, 2)
+            elif q == "7":
+                c.gross_mass = issues.decimal(s.get(0, 1), where, "total gross mass")
+            elif q == "15":
+                c.gross_volume = issues.decimal(s.get(0, 1), where, "gross volume")
+    bill_seen = False
+    for ref in cni.children:
+        if ref.trigger != "RFF":
+            continue
+        q = ref.segments[0].get(0)
+        if q == "BH":
+            c.house_bill_no = ref.segments[0].get(0, 1)
+            continue
+        if q != "BM" or bill_seen:
+            continue
+        bill_seen = True
+        bill = ref.segments[0].get(0, 1)
+        if not c.bill_no:
+            c.bill_no = bill
+        elif bill and bill != c.bill_no:
+            issues.add(at(ref), f"RFF+BM {bill!r} differs from the CNI bill {c.bill_no!r}")
+        _bill_details(ref, c, issues)
+        for party in ref.groups("NAD"):
+            nad = party.segments[0]
+            role = nad.get(0)
+            if role in _ROLE_ATTR:
+                setattr(c, _ROLE_ATTR[role], party_from(nad, party))
+            elif role == "CS":
+                c.consolidator_id = nad.get(1)
+        c.items = [item_from(g, issues) for g in ref.groups("GID")]
+    _default_totals(c)
+    if not c.bill_no:
+        issues.add(where, "consignment without a bill of lading number (CNI 1004 / RFF+BM)")
+    seen: dict[str, None] = {}
+    for item in c.items:
+        for eid in item.equipment_ids:
+            seen.setdefault(eid, None)
+    for eid in seen:
+        box = containers.get(eid)
+        if box is None:
+            issues.add(where, f"SGP refers to container {eid!r} that has no EQD segment")
+            box = TransportEquipment(eid)
+        c.transport_equipment.append(_copy(box))
+    return c
+
+
+def _default_totals(c: Consignment) -> None:
+    """Without CNT+11 / CNT+7 the bill totals are the sums over its goods items (MT1101 needs them)."""
+    if c.package_quantity is None and any(i.package_quantity is not None for i in c.items):
+        c.package_quantity = sum(i.package_quantity or 0 for i in c.items)
+        c.package_type_code = c.package_type_code or next((i.package_type_code for i in c.items), "")
+    if c.gross_mass is None and any(i.gross_mass is not None for i in c.items):
+        c.gross_mass = sum((i.gross_mass for i in c.items if i.gross_mass is not None), Decimal(0))
+
+
+def _copy(box: TransportEquipment) -> TransportEquipment:
+    return TransportEquipment(
+        box.equipment_id,
+        box.characteristic_code,
+        box.supplier_party_type_code,
+        box.fullness_code,
+        list(box.seal_ids),
+    )
+
+
+def _bill_details(ref: GroupNode, c: Consignment, issues: Issues) -> None:
+    where = at(ref)
+    for s in ref.segments[1:]:
+        q = s.get(0)
+        if s.tag == "MOA" and q == "44":
+            c.value_amount = issues.decimal(s.get(0, 1), where, "value amount")
+            c.value_currency = s.get(0, 2)
+        elif s.tag == "LOC":
+            if q == "9":
+                c.loading_location_id = s.get(1)
+            elif q == "11":
+                c.unloading_location_id = s.get(1)
+            elif q == "88":
+                c.goods_receipt_place_id = s.get(1)
+                c.goods_receipt_place_name = s.get(1, 3)
+        elif s.tag == "GIS":
+            if s.get(0, 1) == "AMD":
+                c.change_reason_code = q
+            else:
+                c.customs_status_code = q
+        elif s.tag == "CPI":
+            c.freight_payment_method_code = s.get(1)
+
+
+def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Manifest:
+    decl = ManifestDeclaration()
+    apply_top_refs(tree.segments_of("RFF"), decl)
+    apply_remark(tree.segments_of("FTX"), decl)
+    ms, mr = apply_header_nads(tree.segments_of("NAD"), decl)
+    send_time = apply_transport_group(tree.group("TDT"), decl)
+    for d in tree.segments_of("DTM"):
+        if d.get(0) == "137":
+            send_time = d.get(0, 1)
+    head = head_from(tree.segment("BGM"), "MT1101", pad_send_time(send_time), ms or sender, mr or receiver)
+    containers: dict[str, TransportEquipment] = {}
+    for eqd in tree.groups("EQD"):
+        box = equipment_from(eqd)
+        containers.setdefault(box.equipment_id, box)
+    decl.consignments = [consignment_from(cni, containers, issues) for cni in tree.groups("CNI")]
+    return Manifest(head, decl)
+
+
+# ------------------------------------------------------------------------------ model -> EDIFACT
+
+
+def party_segments(role: str, p: Party) -> list[Segment]:
+    sub = (
+        [p.country_sub_entity_id, p.country_sub_entity_name]
+        if p.country_sub_entity_name
+        else [p.country_sub_entity_id]
+    )
+    segs = [
+        Segment.of(
+            "NAD",
+            role,
+            p.id,
+            "",
+            text_chunks(p.name, 35, 5),
+            text_chunks(p.address_line, 35, 4),
+            p.city_name,
+            sub,
+            p.postcode_id,
+            p.country_code,
+        )
+    ]
+    if p.contact_name or p.communications:
+        segs.append(Segment.of("CTA", "IC", ["", p.contact_name]))
+        segs += [Segment.of("COM", [com.id, com.type_id]) for com in p.communications]
+    return segs
+
+
+def equipment_segment(box: TransportEquipment) -> Segment:
+    size = [box.characteristic_code, "102", "5"] if box.characteristic_code else [""]
+    return Segment.of(
+        "EQD", "CN", box.equipment_id, size, box.supplier_party_type_code, "", box.fullness_code
+    )
+
+
+def item_segments(item: ConsignmentItem) -> list[Segment]:
+    segs = [
+        Segment.of(
+            "GID", str(item.sequence_numeric), [fmt_int(item.package_quantity), item.package_type_code]
+        )
+    ]
+    if item.cargo_description:
+        segs.append(Segment.of("FTX", "AAA", "", "", text_chunks(item.cargo_description, 512, 5)))
+    if item.gross_mass is not None:
+        segs.append(Segment.of("MEA", "AAE", "G", ["KGM", fmt_decimal(item.gross_mass)]))
+    segs += [Segment.of("SGP", eid) for eid in item.equipment_ids]
+    if item.undg_code:
+        segs.append(Segment.of("DGS", "IMD", "", item.undg_code))
+    if item.marks_numbers:
+        segs.append(Segment.of("PCI", "24", text_chunks(item.marks_numbers, 35, 10)))
+    if item.hs_code:
+        segs.append(Segment.of("CST", "", item.hs_code))
+    return segs
+
+
+def consignment_segments(n: int, c: Consignment) -> list[Segment]:
+    segs = [Segment.of("CNI", str(n), [c.bill_no, c.condition_code] if c.condition_code else c.bill_no)]
+    if c.package_quantity is not None or c.package_type_code:
+        segs.append(Segment.of("CNT", ["11", fmt_int(c.package_quantity), c.package_type_code]))
+    if c.gross_mass is not None:
+        segs.append(Segment.of("CNT", ["7", fmt_decimal(c.gross_mass), "KGM"]))
+    if c.gross_volume is not None:
+        segs.append(Segment.of("CNT", ["15", fmt_decimal(c.gross_volume), "MTQ"]))
+    segs.append(Segment.of("RFF", ["BM", c.bill_no]))
+    if c.value_amount is not None or c.value_currency:
+        segs.append(Segment.of("MOA", ["44", fmt_decimal(c.value_amount), c.value_currency]))
+    if c.loading_location_id:
+        segs.append(Segment.of("LOC", "9", c.loading_location_id))
+    if c.unloading_location_id:
+        segs.append(Segment.of("LOC", "11", c.unloading_location_id))
+    if c.goods_receipt_place_id or c.goods_receipt_place_name:
+        segs.append(Segment.of("LOC", "88", [c.goods_receipt_place_id, "", "", c.goods_receipt_place_name]))
+    if c.customs_status_code:
+        segs.append(Segment.of("GIS", [c.customs_status_code, "CUS"]))
+    if c.change_reason_code:
+        segs.append(Segment.of("GIS", [c.change_reason_code, "AMD"]))
+    if c.freight_payment_method_code:
+        segs.append(Segment.of("CPI", "", c.freight_payment_method_code))
+    for role, attr in PARTY_ROLES:
+        party = getattr(c, attr)
+        if party is not None:
+            segs += party_segments(role, party)
+    if c.consolidator_id:
+        segs.append(Segment.of("NAD", "CS", c.consolidator_id))
+    for item in c.items:
+        segs += item_segments(item)
+    if c.house_bill_no:
+        segs.append(Segment.of("RFF", ["BH", c.house_bill_no]))
+    return segs
+
+
+def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:
+    d = m.declaration
+    segs = [bgm(bgm_code, m.head)]
+    if m.head.send_time:
+        segs.append(
+            Segment.of("DTM", ["137", m.head.send_time, "304" if len(m.head.send_time) == 17 else "203"])
+        )
+    segs += top_refs(d)
+    segs += header_nads(m.head, d)
+    segs += remark(d)
+    segs += transport_group(d)
+    boxes: dict[str, TransportEquipment] = {}
+    for c in d.consignments:
+        for box in c.transport_equipment:
+            boxes.setdefault(box.equipment_id, box)
+    for box in boxes.values():
+        segs.append(equipment_segment(box))
+        segs += [Segment.of("SEL", seal, "CA") for seal in box.seal_ids]
+    for n, c in enumerate(d.consignments, 1):
+        segs += consignment_segments(n, c)
+    return segs

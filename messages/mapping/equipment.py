@@ -1,0 +1,61 @@
+"""Per-container EQD groups shared by CODECO (gate-in) and COARRI (discharge/loading).
+
+One EQD group per container: EQD size-type/supplier/full-empty, RFF+BM = the bill the container is
+listed under (a consignment-level TransportEquipment), RFF+AAQ = the container's own bill link
+(declaration-level TransportEquipment/TransportContractDocument), MEA+AAE gross mass, MEA+CT
+package count (unit = package type), SEL seals.
+"""
+
+from __future__ import annotations
+
+from messages.edifact import GroupNode, Segment
+from messages.mapping.common import Issues, at, fmt_decimal, fmt_int
+from messages.mapping.cuscar import equipment_segment
+from messages.models.manifest import TransportEquipment
+
+
+def container_segments(
+    box: TransportEquipment, consignment_bill: str = "", package_type: str = ""
+) -> list[Segment]:
+    segs = [equipment_segment(box)]
+    if consignment_bill:
+        segs.append(Segment.of("RFF", ["BM", consignment_bill]))
+    if box.bill_no:
+        segs.append(Segment.of("RFF", ["AAQ", box.bill_no]))
+    if box.gross_mass is not None:
+        segs.append(Segment.of("MEA", "AAE", "G", ["KGM", fmt_decimal(box.gross_mass)]))
+    if box.package_quantity is not None:
+        segs.append(Segment.of("MEA", "CT", "AAD", [package_type, fmt_int(box.package_quantity)]))
+    segs += [Segment.of("SEL", seal, "CA") for seal in box.seal_ids]
+    return segs
+
+
+def container_from(node: GroupNode, issues: Issues) -> tuple[TransportEquipment, str, str]:
+    """(container, bill it is listed under or "", package type from MEA+CT)."""
+    seg = node.segments[0]
+    where = at(node)
+    box = TransportEquipment(
+        equipment_id=seg.get(1),
+        characteristic_code=seg.get(2),
+        supplier_party_type_code=seg.get(3),
+        fullness_code=seg.get(5),
+    )
+    if not box.equipment_id:
+        issues.add(where, "EQD without a container number")
+    listed_under = package_type = ""
+    for s in node.segments[1:]:
+        tag, q = s.tag, s.get(0)
+        if tag == "RFF":
+            if q == "BM":
+                listed_under = s.get(0, 1)
+            elif q == "AAQ":
+                box.bill_no = s.get(0, 1)
+        elif tag == "MEA":
+            if q == "AAE":
+                box.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
+            elif q == "CT":
+                package_type = s.get(2)
+                box.package_quantity = issues.integer(s.get(2, 1), where, "package count")
+        elif tag == "SEL":
+            box.seal_ids.append(q)
+    return box, listed_under, package_type

@@ -1,0 +1,172 @@
+"""Header pieces shared by the manifest mappings (CUSCAR, CODECO, COARRI <-> MTxxxx).
+
+Head (message id, function, sender/receiver, send time), the declaring office, the vessel and
+voyage (TDT group with its LOC/DTM), header parties and the free-text remark. Field-by-field table:
+docs/mappings.md, "Manifest header".
+"""
+
+from __future__ import annotations
+
+from messages.edifact import GroupNode, Segment
+from messages.mapping.common import dtm, joined, text_chunks
+from messages.models.manifest import BorderTransportMeans, Location, ManifestDeclaration, ManifestHead
+
+# DTM qualifiers inside the TDT group -> (object, attribute)
+_CONVEYANCE_DTM = {
+    "132": "arrival_date_time",
+    "133": "departure_date_time",
+    "178": "actual_date_time",
+    "186": "completed_date_time",
+}
+_LOADING_DTM, _UNLOADING_DTM, _SEND_DTM = "136", "232", "137"
+
+
+def bgm(code: str, head: ManifestHead) -> Segment:
+    return Segment.of("BGM", code, head.message_id, head.function_code)
+
+
+def head_from(
+    bgm_seg: Segment | None, message_type: str, send_time: str, sender: str, receiver: str
+) -> ManifestHead:
+    message_id = bgm_seg.get(1) if bgm_seg else ""
+    function = bgm_seg.get(2) if bgm_seg else ""
+    return ManifestHead(message_id, function, message_type, sender, receiver, send_time, "1.0")
+
+
+def header_nads(head: ManifestHead, decl: ManifestDeclaration) -> list[Segment]:
+    out = [Segment.of("NAD", "MS", head.sender_id, "", text_chunks(decl.representative_person_name, 35, 5))]
+    out.append(Segment.of("NAD", "MR", head.receiver_id))
+    if decl.carrier_id:
+        out.append(Segment.of("NAD", "CA", [decl.carrier_id, "160", "ZZZ"]))
+    if decl.agent_id:
+        out.append(Segment.of("NAD", "AG", decl.agent_id))
+    if decl.tally_party_id:
+        out.append(Segment.of("NAD", "TL", decl.tally_party_id))
+    return out
+
+
+def apply_header_nads(nads: list[Segment], decl: ManifestDeclaration) -> tuple[str, str]:
+    """Fill declaration parties; return (sender id, receiver id) found in NAD+MS / NAD+MR."""
+    sender = receiver = ""
+    for nad in nads:
+        q = nad.get(0)
+        if q == "MS":
+            sender = nad.get(1)
+            decl.representative_person_name = joined(nad, 3)
+        elif q == "MR":
+            receiver = nad.get(1)
+        elif q == "CA":
+            decl.carrier_id = nad.get(1)
+        elif q == "AG":
+            decl.agent_id = nad.get(1)
+        elif q == "TL":
+            decl.tally_party_id = nad.get(1)
+    return sender, receiver
+
+
+def top_refs(decl: ManifestDeclaration) -> list[Segment]:
+    return [Segment.of("RFF", ["ABT", decl.id])] if decl.id else []
+
+
+def apply_top_refs(refs: list[Segment], decl: ManifestDeclaration) -> None:
+    for rff in refs:
+        if rff.get(0) == "ABT":
+            decl.id = rff.get(0, 1)
+
+
+def remark(decl: ManifestDeclaration) -> list[Segment]:
+    if not decl.additional_information:
+        return []
+    return [Segment.of("FTX", "AAI", "", "", text_chunks(decl.additional_information, 512, 5))]
+
+
+def apply_remark(ftxs: list[Segment], decl: ManifestDeclaration) -> None:
+    for ftx in ftxs:
+        if ftx.get(0) == "AAI":
+            decl.additional_information = joined(ftx, 3)
+
+
+def transport_group(
+    decl: ManifestDeclaration, head: ManifestHead | None = None, *, always: bool = False
+) -> list[Segment]:
+    """TDT group: vessel + voyage, office, locations and dates (``head`` given: DTM+137 here too)."""
+    c = decl.conveyance
+    segs: list[Segment] = []
+    if c is not None:
+        vessel_id, agency = c.id, "ZZZ"
+        if vessel_id.startswith("UN") and vessel_id[2:].isdigit():
+            vessel_id, agency = vessel_id[2:], "146"
+        ident = [vessel_id, agency if vessel_id else "", "", c.name] if (c.id or c.name) else [""]
+        segs.append(Segment.of("TDT", "20", c.journey_id, c.type_code, "", "", "", "", ident))
+    elif always or decl.declaration_office_id or decl.loading_location or decl.unloading_location:
+        segs.append(Segment.of("TDT", "ZZZ"))  # no vessel: the group still carries office/locations
+    else:
+        return []
+    if decl.declaration_office_id:
+        segs.append(Segment.of("LOC", "22", decl.declaration_office_id))
+    if decl.loading_location is not None:
+        segs.append(Segment.of("LOC", "9", decl.loading_location.id))
+    if decl.unloading_location is not None:
+        segs.append(Segment.of("LOC", "11", decl.unloading_location.id))
+    if c is not None and c.first_arrival_location_id:
+        segs.append(Segment.of("LOC", "76", c.first_arrival_location_id))
+    if c is not None and c.loading_location_id:
+        segs.append(Segment.of("LOC", "5", c.loading_location_id))
+    if head is not None and head.send_time:
+        segs.append(dtm(_SEND_DTM, head.send_time))
+    if c is not None:
+        for qualifier, attr in _CONVEYANCE_DTM.items():
+            value = getattr(c, attr)
+            if value:
+                segs.append(dtm(qualifier, value))
+    if decl.loading_location is not None and decl.loading_location.date_time:
+        segs.append(dtm(_LOADING_DTM, decl.loading_location.date_time))
+    if decl.unloading_location is not None and decl.unloading_location.date_time:
+        segs.append(dtm(_UNLOADING_DTM, decl.unloading_location.date_time))
+    return segs
+
+
+def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> str:
+    """Fill conveyance, office and locations from a TDT group; return the DTM+137 value found."""
+    if node is None:
+        return ""
+    tdt = node.segments[0]
+    conveyance: BorderTransportMeans | None = None
+    if tdt.get(0) != "ZZZ":
+        vessel_id = tdt.get(7)
+        if tdt.get(7, 1) == "146" and vessel_id:
+            vessel_id = "UN" + vessel_id
+        conveyance = BorderTransportMeans(
+            journey_id=tdt.get(1), type_code=tdt.get(2), id=vessel_id, name=tdt.get(7, 3)
+        )
+    send_time = ""
+    dates: dict[str, str] = {}
+    for seg in node.segments[1:]:
+        q = seg.get(0)
+        if seg.tag == "LOC":
+            value = seg.get(1)
+            if q == "22":
+                decl.declaration_office_id = value
+            elif q == "9":
+                decl.loading_location = Location(value)
+            elif q == "11":
+                decl.unloading_location = Location(value)
+            elif q == "76" and conveyance is not None:
+                conveyance.first_arrival_location_id = value
+            elif q == "5" and conveyance is not None:
+                conveyance.loading_location_id = value
+        elif seg.tag == "DTM":
+            value = seg.get(0, 1)
+            # 203 (CCYYMMDDHHMM) -> the manifest's yyyyMMddHHmmss
+            dates[q] = value + "00" if len(value) == 12 and value.isdigit() else value
+    send_time = dates.get(_SEND_DTM, "")
+    if conveyance is not None:
+        for qualifier, attr in _CONVEYANCE_DTM.items():
+            if qualifier in dates:
+                setattr(conveyance, attr, dates[qualifier])
+    if decl.loading_location is not None:
+        decl.loading_location.date_time = dates.get(_LOADING_DTM, "")
+    if decl.unloading_location is not None:
+        decl.unloading_location.date_time = dates.get(_UNLOADING_DTM, "")
+    decl.conveyance = conveyance
+    return send_time
