@@ -73,7 +73,13 @@ def tree_to_model(
             )
         model = coarri.to_model(tree, mt, sender, receiver, issues)
     elif kind == "CUSDEC":
-        model = cusdec.to_model(tree, issues)
+        export = {"830", partner.bgm("CUSDEC_export")}
+        if code not in export | {"929", partner.bgm("CUSDEC_import")}:
+            issues.add(
+                where,
+                f"BGM document code {code!r} is neither an import (929) nor an export (830) declaration",
+            )
+        model = cusdec.to_model(tree, issues, export=code in export)
     elif kind == "CUSRES":
         if code == partner.bgm("CUSRES_mt9999"):
             model = cusres.to_manifest_response(tree, sender, receiver, issues)

@@ -1,21 +1,240 @@
-"""CUSDEC <-> DecMessage: NOT IMPLEMENTED YET (see docs/mappings.md, "Not done").
+"""CUSDEC (BGM 929 import / 830 export) <-> DecMessage (ordinary, summary and complete).
 
-Both directions raise `UnknownMessageType` with a clear message instead of producing partial data.
+UN segments where D.95B has a natural place: BGM (I/E + entry id), LOC (ports, customs), DTM
+(dates), NAD (trade/agent/owner parties), EQD (containers), DOC (licences), CST (one per goods line:
+GNo + CodeTS), FTX+AAA (GName). Single-window fields with no UN counterpart travel as swhub
+references ``RFF+ZZZ:<value>::<model path>`` (header: SG1; per goods line: SG35), so the mapping is
+lossless for every field of the canonical Declaration. Table: docs/mappings.md, "CUSDEC".
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from messages.edifact import GroupNode, Segment
-from messages.errors import UnknownMessageType
-from messages.mapping.common import Issues
-from messages.models.declaration import Declaration
+from messages.mapping.common import Issues, at, dtm, fmt_decimal, joined, text_chunks
+from messages.models.declaration import (
+    DecContainer,
+    DecCopPromise,
+    DecFreeTxt,
+    DecHead,
+    Declaration,
+    DecListItem,
+    DecSign,
+    DecTpAccess,
+    EdocRealation,
+    LicenseDocu,
+)
 
-_TODO = "the CUSDEC <-> DecMessage mapping is not implemented yet"
+EXPORT_CODES = ("830",)
+_HEAD_LOC = {
+    "custom_master": "22",
+    "ie_port": "41",
+    "desp_port_code": "5",
+    "enty_port_code": "24",
+    "distinate_port": "8",
+    "trade_country": "35",
+    "goods_place": "14",
+}
+_HEAD_DTM = {"ie_date": "132", "d_date": "137"}
+_HEAD_NAD = {"trade": "IM", "agent": "DT", "owner": "CN"}  # <prefix>_code / _code_scc|_co_scc / _name
+_SPECIAL_HEAD = {
+    "ie_flag",
+    "entry_id",
+    *(_HEAD_LOC),
+    *(_HEAD_DTM),
+    "trade_code",
+    "trade_co_scc",
+    "trade_name",
+    "agent_code",
+    "agent_code_scc",
+    "agent_name",
+    "owner_code",
+    "owner_code_scc",
+    "owner_name",
+}
+_SPECIAL_ITEM = {"g_no", "code_ts", "g_name"}
 
 
-def to_model(tree: GroupNode, issues: Issues) -> Declaration:
-    raise UnknownMessageType(_TODO)
+def _scc_attr(prefix: str) -> str:
+    return "trade_co_scc" if prefix == "trade" else f"{prefix}_code_scc"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return fmt_decimal(value)
+
+
+def _zzz(value: str, path: str) -> Segment:
+    return Segment.of("RFF", ["ZZZ", value, "", path])
+
+
+def _generic(obj: object, prefix: str, skip: set[str] = frozenset()) -> list[Segment]:  # type: ignore[assignment]
+    out = []
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        if f.name in skip:
+            continue
+        value = _text(getattr(obj, f.name))
+        if value:
+            out.append(_zzz(value, f"{prefix}{f.name}"))
+    return out
 
 
 def to_segments(model: Declaration, bgm_code: str) -> list[Segment]:
-    raise UnknownMessageType(_TODO)
+    h = model.head
+    segs = [Segment.of("BGM", bgm_code, h.entry_id, "9")]
+    segs += [Segment.of("LOC", q, getattr(h, a)) for a, q in _HEAD_LOC.items() if getattr(h, a)]
+    segs += [dtm(q, getattr(h, a)) for a, q in _HEAD_DTM.items() if getattr(h, a)]
+    for c in model.containers:
+        segs.append(Segment.of("EQD", "CN", c.container_id, c.container_md))
+    refs: list[Segment] = [_zzz(model.version, "version")] if model.version != "4.0" else []
+    refs += _generic(h, "head.", _SPECIAL_HEAD)
+    for k, c in enumerate(model.containers):
+        refs += _generic(c, f"containers.{k}.", {"container_id", "container_md"})
+    for attr in ("free_txt", "sign", "tp_access"):
+        part = getattr(model, attr)
+        if part is not None:
+            refs += _generic(part, f"{attr}.") or [_zzz("-", f"{attr}")]
+    for k, e in enumerate(model.edocs):
+        refs += _generic(e, f"edocs.{k}.")
+    for k, p in enumerate(model.cop_promises):
+        refs += _generic(p, f"cop_promises.{k}.")
+    segs += refs
+    segs += [Segment.of("DOC", lic.docu_code, lic.cert_code) for lic in model.licences]
+    for prefix, role in _HEAD_NAD.items():
+        code, scc, name = (
+            getattr(h, f"{prefix}_code"),
+            getattr(h, _scc_attr(prefix)),
+            getattr(h, f"{prefix}_name"),
+        )
+        if code or scc or name:
+            segs.append(Segment.of("NAD", role, code, "", text_chunks(name, 35, 5)))
+            if scc:
+                segs.append(Segment.of("RFF", ["ZZZ", scc, "", "scc"]))
+    segs.append(Segment.of("UNS", "D"))
+    for item in model.items:
+        segs.append(Segment.of("CST", str(item.g_no), [item.code_ts, "HS"] if item.code_ts else ""))
+        if item.g_name:
+            segs.append(Segment.of("FTX", "AAA", "", "", text_chunks(item.g_name, 512, 5)))
+        segs += _generic(item, "", _SPECIAL_ITEM)
+    segs.append(Segment.of("UNS", "S"))
+    return segs
+
+
+# ------------------------------------------------------------------------------ EDIFACT -> model
+
+
+def _set(obj: object, attr: str, value: str, issues: Issues, where: str) -> bool:
+    types = {f.name: str(f.type) for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
+    kind = types.get(attr)
+    if kind is None:
+        return False
+    if "Decimal" in kind:
+        setattr(obj, attr, issues.decimal(value, where, attr))
+    elif kind.startswith("int"):
+        setattr(obj, attr, issues.integer(value, where, attr))
+    else:
+        setattr(obj, attr, value)
+    return True
+
+
+def _container(model: Declaration, k: int) -> DecContainer | None:
+    return model.containers[k] if 0 <= k < len(model.containers) else None
+
+
+def _apply_path(model: Declaration, path: str, value: str, issues: Issues, where: str) -> None:
+    parts = path.split(".")
+    ok = False
+    if parts == ["version"]:
+        model.version, ok = value, True
+    elif len(parts) == 2 and parts[0] == "head" and parts[1] not in _SPECIAL_HEAD:
+        ok = _set(model.head, parts[1], value, issues, where)
+    elif len(parts) == 1 and parts[0] in ("free_txt", "sign", "tp_access"):
+        _part(model, parts[0])
+        ok = True
+    elif len(parts) == 2 and parts[0] in ("free_txt", "sign", "tp_access"):
+        ok = _set(_part(model, parts[0]), parts[1], value, issues, where)
+    elif len(parts) == 3 and parts[1].isdigit():
+        k = int(parts[1])
+        if parts[0] == "containers" and (box := _container(model, k)) is not None:
+            ok = _set(box, parts[2], value, issues, where)
+        elif parts[0] == "edocs" and k < 10000:
+            while len(model.edocs) <= k:
+                model.edocs.append(EdocRealation(""))
+            ok = _set(model.edocs[k], parts[2], value, issues, where)
+        elif parts[0] == "cop_promises" and k < 10000:
+            while len(model.cop_promises) <= k:
+                model.cop_promises.append(DecCopPromise(""))
+            ok = _set(model.cop_promises[k], parts[2], value, issues, where)
+    if not ok:
+        issues.add(where, f"RFF+ZZZ names no declaration field: {path!r}")
+
+
+def _part(model: Declaration, attr: str) -> object:
+    part = getattr(model, attr)
+    if part is None:
+        part = {"free_txt": DecFreeTxt, "sign": DecSign, "tp_access": DecTpAccess}[attr]()
+        if attr == "sign":
+            part.oper_type = ""  # the default 'C' would otherwise appear from nowhere
+        setattr(model, attr, part)
+    return part
+
+
+def to_model(tree: GroupNode, issues: Issues, *, export: bool = False) -> Declaration:
+    bgm = tree.segment("BGM")
+    head = DecHead(ie_flag="E" if export else "I", entry_id=bgm.get(1) if bgm else "")
+    model = Declaration(head=head)
+    for seg in tree.segments:
+        q = seg.get(0)
+        if seg.tag == "LOC":
+            for attr, code in _HEAD_LOC.items():
+                if q == code:
+                    setattr(head, attr, seg.get(1))
+        elif seg.tag == "DTM":
+            for attr, code in _HEAD_DTM.items():
+                if q == code:
+                    setattr(head, attr, seg.get(0, 1))
+        elif seg.tag == "EQD":
+            model.containers.append(DecContainer(seg.get(1), seg.get(2)))
+    for ref in tree.groups("RFF"):
+        rff = ref.segments[0]
+        if rff.get(0) == "ZZZ":
+            _apply_path(model, rff.get(0, 3), rff.get(0, 1), issues, at(ref))
+    model.licences = [LicenseDocu(d.segments[0].get(0), d.segments[0].get(1)) for d in tree.groups("DOC")]
+    roles = {role: prefix for prefix, role in _HEAD_NAD.items()}
+    for party in tree.groups("NAD"):
+        nad = party.segments[0]
+        prefix = roles.get(nad.get(0))
+        if prefix is None:
+            continue
+        setattr(head, f"{prefix}_code", nad.get(1))
+        setattr(head, f"{prefix}_name", joined(nad, 3))
+        for rff in party.segments[1:]:
+            if rff.tag == "RFF" and rff.get(0, 3) == "scc":
+                setattr(head, _scc_attr(prefix), rff.get(0, 1))
+    for line in tree.groups("CST"):
+        cst = line.segments[0]
+        where = at(line)
+        item = DecListItem(
+            g_no=issues.integer(cst.get(0), where, "goods line number") or 0, code_ts=cst.get(1), g_name=""
+        )
+        for seg in line.segments[1:]:
+            if seg.tag == "FTX" and seg.get(0) == "AAA":
+                item.g_name = joined(seg, 3)
+        for ref in line.groups("RFF"):
+            rff = ref.segments[0]
+            attr = rff.get(0, 3)
+            if (
+                rff.get(0) != "ZZZ"
+                or attr in _SPECIAL_ITEM
+                or not _set(item, attr, rff.get(0, 1), issues, at(ref))
+            ):
+                issues.add(at(ref), f"RFF+ZZZ names no goods-line field: {attr!r}")
+        model.items.append(item)
+    return model

@@ -23,12 +23,20 @@ SAMPLES = {
     "MT3101": samples.mt3101,
     "MT5101": samples.mt5101,
     "MT5102": samples.mt5102,
+    "DecMessage-summary": lambda: samples.declaration("summary"),
+    "DecMessage-complete": lambda: samples.declaration("complete"),
+    "DEC_DATA": samples.dec_data,
+    "MT9999": samples.mt9999,
 }
 EDIFACT_TYPE = {
     "MT1101": ("CUSCAR", "85"),
     "MT3101": ("CODECO", "34"),
     "MT5101": ("COARRI", "44"),
     "MT5102": ("COARRI", "46"),
+    "DecMessage-summary": ("CUSDEC", "929"),
+    "DecMessage-complete": ("CUSDEC", "929"),
+    "DEC_DATA": ("CUSRES", "962"),
+    "MT9999": ("CUSRES", "961"),
 }
 
 
@@ -46,7 +54,7 @@ def test_xml_edifact_xml_is_equal_on_the_model(mt: str) -> None:
     message = interchange.messages[0]
     assert message.find("BGM").get(0) == bgm
     [back] = convert(edi.content)
-    assert back.message_type == mt
+    assert back.message_type == mt.split("-")[0]
     assert xml.decode(back.content) == model
 
 
@@ -111,6 +119,15 @@ def test_value_without_an_edifact_place_is_reported_not_dropped() -> None:
     with pytest.raises(ValidationFailed) as info:
         model_to_interchange([model])
     assert any("consignments[0].package_quantity" in i.location for i in info.value.issues)
+
+
+def test_golden_cusres_and_cusdec_segments() -> None:
+    receipt = _edi(samples.mt9999()).decode("utf-8")
+    assert "RFF+BM:COSU6300000002:03:21302 收货人名称不能为空?: ?'X?''" in receipt
+    assert "BGM+961+CN_MT9999_1p0_4227_20261120091500123+3+MT2101'" in receipt
+    declaration = _edi(samples.declaration("summary")).decode("utf-8")
+    assert "CST+1+020230:HS'" in declaration and "UNS+D'" in declaration and "UNS+S'" in declaration
+    assert "RFF+ZZZ:两步申报 test?: ?'A?'?+B??C*D::sign.note'" in declaration
 
 
 def test_unmapped_types_raise_a_typed_error() -> None:
