@@ -18,6 +18,8 @@ from messages.detect import detect
 from messages.edifact import gc_paused
 from messages.errors import MessageError, UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping import PAIRS, XML_TO_EDIFACT, message_to_model, model_to_interchange
+from messages.mapping.fast_mt1101 import encode_mt1101
+from messages.models.manifest import Manifest
 from messages.partners import DEFAULT_PARTNER, Partner
 
 FORMATS = ("xml", "edifact")
@@ -59,7 +61,7 @@ def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list
     for message in interchange.all_messages():
         try:
             model = message_to_model(message, interchange, partner)
-            content = xml.encode(model)
+            content = _encode_xml(model)
         except ValidationFailed as exc:
             issues += [_in_message(i, message.ref) for i in exc.issues]
             continue
@@ -71,6 +73,12 @@ def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list
     if issues:
         raise ValidationFailed(issues)
     return out
+
+
+def _encode_xml(model: object) -> bytes:
+    if isinstance(model, Manifest) and model.head.message_type == "MT1101":
+        return encode_mt1101(model)  # bulk manifests: direct serialisation, same validation
+    return xml.encode(model)
 
 
 def _in_message(issue: ValidationIssue, ref: str) -> ValidationIssue:

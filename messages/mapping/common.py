@@ -49,6 +49,15 @@ class Issues:
         return int(value)
 
 
+def comp(elements: list[list[str]], i: int, j: int = 0) -> str:
+    """Component ``j`` of element ``i`` of an already split segment, "" when absent."""
+    if i < len(elements):
+        element = elements[i]
+        if j < len(element):
+            return element[j]
+    return ""
+
+
 def at(node: GroupNode, tag: str | None = None) -> str:
     """Location of a group (its trigger segment): ``segment 12 (CNI)``."""
     return f"segment {node.position} ({tag or node.trigger})"
@@ -68,7 +77,8 @@ def joined(segment: Segment | None, i: int, start: int = 0, stop: int = 5) -> st
     """Components ``start..stop-1`` of element ``i`` joined (inverse of `text_chunks`)."""
     if segment is None:
         return ""
-    return "".join(segment.get(i, j) for j in range(start, stop))
+    elements = segment.elements  # one full split beats five get() calls
+    return "".join(elements[i][start:stop]) if i < len(elements) else ""
 
 
 def fmt_decimal(value: Decimal | None) -> str:

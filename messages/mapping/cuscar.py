@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from messages.edifact import GroupNode, Segment
-from messages.mapping.common import Issues, at, fmt_decimal, fmt_int, joined, text_chunks
+from messages.mapping.common import Issues, at, comp, fmt_decimal, fmt_int, joined, text_chunks
 from messages.mapping.manifest_header import (
     apply_header_nads,
     apply_remark,
@@ -48,17 +48,19 @@ def pad_send_time(value: str) -> str:
 
 
 def party_from(nad: Segment, node: GroupNode | None) -> Party:
+    els = nad.elements
+    n = len(els)
     party = Party(
-        name=joined(nad, 3),
-        id=nad.get(1),
-        address_line=joined(nad, 4, 0, 4),
-        city_name=nad.get(5),
-        country_sub_entity_id=nad.get(6),
-        country_sub_entity_name=nad.get(6, 1),
-        postcode_id=nad.get(7),
-        country_code=nad.get(8),
+        name="".join(els[3][:5]) if n > 3 else "",
+        id=comp(els, 1),
+        address_line="".join(els[4][:4]) if n > 4 else "",
+        city_name=comp(els, 5),
+        country_sub_entity_id=comp(els, 6),
+        country_sub_entity_name=comp(els, 6, 1),
+        postcode_id=comp(els, 7),
+        country_code=comp(els, 8),
     )
-    if node is not None:
+    if node is not None and node.children:
         for contact in node.groups("CTA"):
             party.contact_name = contact.segments[0].get(1, 1)
             party.communications += [
