@@ -45,7 +45,8 @@ def claim(session: Session, consumer: str, message_id: str) -> bool:
         .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
         .returning(InboxMessage.message_id)  # rowcount is unreliable for INSERTs across drivers
     )
-    return session.execute(statement).scalar() is not None
+    # Core execution on the session's connection: same transaction, without the ORM bulk-insert path.
+    return session.connection().execute(statement).scalar() is not None
 
 
 def idempotent(db: Database, consumer: str, handler: SessionHandler) -> Handler:
