@@ -155,16 +155,17 @@ def write_docs(
     for label, r in rows.items():
         lines.append(
             f"| {label} | {r['median'] * 1000:.0f} ms | {r['best'] * 1000:.0f} ms | "
-            f"{segments / r['median']:,.0f} | {r['bytes'] / 2**20 / r['median']:.2f} | {r['peak'] / 2**20:.1f} MiB |"
+            f"{segments / r['median']:,.0f} | {r['bytes'] / 2**20 / r['median']:.2f} | "
+            f"{r['peak'] / 2**20:.1f} MiB |"
         )
     verdict = "met" if forward_ratio <= 1 / 3 else "missed"
     lines += [
         "",
         f"* EDIFACT -> validated MT1101 takes **{forward_ratio:.2f}x** pydifact's parse-only time "
         f"(median of back-to-back pairs; goal <= 0.33: **{verdict}**).",
-        f"* validated MT1101 -> EDIFACT takes **{reverse_ratio:.1f}x** the time lxml needs just to parse the XML "
-        "(the reverse path also XSD-validates, binds, maps, re-reads its own output for the lossless check "
-        "and writes EDIFACT).",
+        f"* validated MT1101 -> EDIFACT takes **{reverse_ratio:.1f}x** the time lxml needs just to parse "
+        "the XML (the reverse path also XSD-validates, binds, maps, re-reads its own output for the "
+        "lossless check and writes EDIFACT).",
         "",
     ]
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
