@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import Bus, Delivery, QueueSpec, Topology
 from hub.db import audit
-from hub.db.inbox import idempotent
+from hub.db.inbox import GroupCommit, idempotent
 from hub.db.migrate import upgrade
 from hub.db.models import AuditEntry, OutboxMessage
 from hub.db.outbox import OutboxRelay, enqueue
@@ -57,7 +56,8 @@ def effects(db: Database, action: str) -> list[str]:
         return list(session.scalars(sa.select(AuditEntry.subject_id).where(AuditEntry.action == action)))
 
 
-def test_each_message_has_exactly_one_effect(bus: Bus, db: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("commit", ["per-message", "group"])
+def test_each_message_has_exactly_one_effect(bus: Bus, db: Database, commit: str) -> None:
     exchange = f"swhub.test.{uuid.uuid4().hex[:8]}"
     queue = QueueSpec(name=f"{exchange}.q", bindings=((exchange, "notice.#"),), delivery_limit=5)
     bus.declare(Topology(exchanges=(exchange,), queues=(queue,)))
@@ -71,7 +71,8 @@ def test_each_message_has_exactly_one_effect(bus: Bus, db: Database, tmp_path: P
             failed_once.add(delivery.envelope.message_id)
             raise RuntimeError("transient failure after the effect was written")
 
-    consumer = bus.consume(queue.name, idempotent(db, f"test-{action}", handle), prefetch=20)
+    wrap = idempotent if commit == "per-message" else GroupCommit
+    consumer = bus.consume(queue.name, wrap(db, f"test-{action}", handle), prefetch=20, workers=4)
     ids = []
     with db.unit_of_work() as session:
         for i in range(60):
