@@ -51,30 +51,28 @@ def _ruleset(rules: Path | None) -> Any:
         _fail(f"rule set {rules or '(default)'} rejected with {len(exc.errors)} error(s):\n{lines}")
 
 
-def _is_edifact(data: bytes) -> bool:
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:3]
-    return head in (b"UNA", b"UNB")
-
-
 def read_declaration(path: Path) -> Any:
-    """Read a declaration file (DecMessage XML). EDIFACT CUSDEC is detected and refused for now."""
+    """Read a declaration file: DecMessage XML or an EDIFACT CUSDEC interchange (its first CUSDEC)."""
+    from messages.decode import decode_models
     from messages.errors import MessageError, ValidationFailed
+    from messages.models.declaration import Declaration
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror or exc}")
-    if _is_edifact(data):
-        _fail(f"{path}: EDIFACT CUSDEC input not supported yet (only DecMessage XML can be screened)")
-    from messages.xml.declaration import parse_declaration
-
     try:
-        return parse_declaration(data)
+        models = decode_models(data)
     except ValidationFailed as exc:
         issues = "\n".join(f"  {i}" for i in getattr(exc, "issues", []))
-        _fail(f"{path}: not a valid DecMessage declaration:\n{issues or exc}")
+        _fail(f"{path}: not a valid declaration:\n{issues or exc}")
     except MessageError as exc:
         _fail(f"{path}: {exc}")
+    declarations = [m for m in models if isinstance(m, Declaration)]
+    if not declarations:
+        kinds = ", ".join(sorted({type(m).__name__ for m in models}))
+        _fail(f"{path}: not a declaration (DecMessage or CUSDEC); found {kinds}")
+    return declarations[0]
 
 
 def _decimal(value: str | None, name: str) -> Decimal | None:
@@ -92,7 +90,7 @@ def _decimal(value: str | None, name: str) -> Decimal | None:
 @risk_app.command("screen")
 def screen_cmd(
     file: Path = typer.Argument(
-        ..., help="Declaration file: DecMessage XML (EDIFACT CUSDEC not supported yet)."
+        ..., help="Declaration file: DecMessage XML or EDIFACT CUSDEC."
     ),
     stage: int = typer.Option(
         1, "--stage", min=1, max=2, help="1 = 准许入境 (admission), 2 = 合格入市 (conformity)."

@@ -58,3 +58,16 @@ def test_screen_lists_every_problem_of_an_invalid_declaration(client: TestClient
     response = client.post("/api/v1/risk/screen", content=broken, headers={"X-API-Key": KEYS["customs"]})
     assert response.status_code == 422
     assert len(response.json()["error"]["details"]) >= 2
+
+
+def test_screen_accepts_edifact_cusdec_with_the_same_result(client: TestClient) -> None:
+    from messages.convert import convert
+
+    xml = (SAMPLES / "DecMessage_summary.xml").read_bytes()
+    edi = convert(xml, to="edifact")[0].content
+    customs = {"X-API-Key": KEYS["customs"]}
+    from_xml = client.post("/api/v1/risk/screen?credit=general", content=xml, headers=customs).json()
+    from_edi = client.post("/api/v1/risk/screen?credit=general", content=edi, headers=customs).json()
+    assert from_edi == from_xml
+    manifest = (SAMPLES / "MT1101.xml").read_bytes()
+    assert client.post("/api/v1/risk/screen", content=manifest, headers=customs).status_code == 422

@@ -62,14 +62,27 @@ def test_screen_weights_from_options(tmp_path):
     assert out["outcome"] == "port_inspection" and {h["rule_id"] for h in out["hits"]} >= {"S1-WEIGHT-001"}
 
 
-def test_edifact_is_refused_cleanly(tmp_path):
+def test_edifact_cusdec_screens_like_the_same_declaration_in_xml(tmp_path):
+    from messages.convert import convert
+
+    xml_path = tmp_path / "toys.xml"
+    xml_path.write_bytes(render_declaration(decl(item("9503008900", "VNM", qty="3000", price="6"))))
+    edi_path = tmp_path / "toys.edi"
+    edi_path.write_bytes(convert(xml_path.read_bytes(), to="edifact")[0].content)
+    assert edi_path.read_bytes().startswith(b"UNA") and b"CUSDEC" in edi_path.read_bytes()
+    from_xml = json.loads(run("screen", str(xml_path), "--credit", "general").stdout)
+    from_edi = json.loads(run("screen", str(edi_path), "--credit", "general").stdout)
+    assert from_edi == from_xml
+
+
+def test_broken_edifact_is_refused_cleanly(tmp_path):
     path = tmp_path / "cusdec.edi"
     path.write_text(
         "UNA:+.? 'UNB+UNOC:3+SENDER+RECEIVER+250616:1200+1'UNH+1+CUSDEC:D:96B:UN'", encoding="utf-8"
     )
     result = run("screen", str(path))
     assert result.exit_code == 2
-    assert "EDIFACT CUSDEC input not supported yet" in result.stderr
+    assert result.stderr.startswith("error: ")
     assert "Traceback" not in result.output
 
 

@@ -12,8 +12,9 @@ from hub.api.errors import ApiError
 from hub.runtime import Hub
 from hub.services.parties import Principal
 from hub.services.screening import engine_for, trader_profile
+from messages.decode import decode_models
 from messages.errors import MessageError, ValidationFailed
-from messages.xml.declaration import parse_declaration
+from messages.models.declaration import Declaration
 from risk import CreditClass, RiskError, ScreeningContext
 
 router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
@@ -24,7 +25,9 @@ def rules(_: Principal = Depends(require_roles("customs")), hub: Hub = Depends(g
     return engine_for(hub).ruleset.describe()
 
 
-@router.post("/screen", summary="Screen a declaration (DecMessage XML body) at stage 1 or 2")
+@router.post(
+    "/screen", summary="Screen a declaration (DecMessage XML or EDIFACT CUSDEC body) at stage 1 or 2"
+)
 async def screen(
     request: Request,
     stage: int = Query(1, ge=1, le=2),
@@ -37,12 +40,16 @@ async def screen(
     if len(body) > hub.settings.max_message_bytes:
         raise ApiError(413, "declaration too large")
     try:
-        declaration = parse_declaration(body, max_bytes=hub.settings.max_message_bytes)
+        models = decode_models(body, max_bytes=hub.settings.max_message_bytes)
     except ValidationFailed as exc:
         details = [{"location": i.location, "message": i.message, "line": i.line} for i in exc.issues]
         raise ApiError(422, "declaration is not valid", details=details) from None
     except MessageError as exc:
         raise ApiError(400, str(exc)) from None
+    declarations = [m for m in models if isinstance(m, Declaration)]
+    if not declarations:
+        raise ApiError(422, "the body is not a declaration (DecMessage or CUSDEC)")
+    declaration = declarations[0]
     with hub.db.sessions() as session:
         trader = trader_profile(session, declaration)
     if credit is not None:
