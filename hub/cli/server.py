@@ -27,11 +27,14 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", help="Interface to bind."),
         port: int = typer.Option(8000, help="TCP port."),
+        simulators: bool = typer.Option(
+            True, help="On the embedded default, also run the tax and bank simulators as child processes."
+        ),
     ) -> None:
         """Run the HTTP API with the outbox relay and bus consumers in the same process.
 
-        With no HUB_DATABASE_URL / HUB_AMQP_URL it runs embedded: SQLite under var/ and the
-        in-process bus. Docs at http://HOST:PORT/docs."""
+        With no HUB_DATABASE_URL / HUB_AMQP_URL it runs embedded: SQLite under var/, the in-process
+        bus, and the tax (SOAP) and bank simulators wired to the refund workflow. Docs at /docs."""
         import uvicorn
 
         from hub.api.app import create_app
@@ -40,15 +43,26 @@ def register(app: typer.Typer) -> None:
         hub = Hub()
         bus_kind = "rabbitmq" if hub.settings.amqp_url else "in-process"
         db_kind = "sqlite" if hub.db.is_sqlite else "postgresql"
+        sims = None
+        if simulators and hub.settings.embedded_bus:
+            from hub.cli.embedded import EmbeddedSimulators
+
+            sims = EmbeddedSimulators(hub, f"http://{host}:{port}")
 
         def announce(started: Hub) -> None:
             if started.first_run_keys:
                 _show_first_run_keys(started.first_run_keys, str(started.settings.api_keys_file))
+            if sims is not None:
+                for name, url in sims.start().items():
+                    console.print(f"simulator {name}: {url}")
             console.print(f"swhub on http://{host}:{port} (bus: {bus_kind}, database: {db_kind})")
 
         app = create_app(hub, on_started=announce)
-
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        try:
+            uvicorn.run(app, host=host, port=port, log_level="info")
+        finally:
+            if sims is not None:
+                sims.stop()
 
     @app.command()
     def worker() -> None:

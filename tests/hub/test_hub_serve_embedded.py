@@ -1,0 +1,70 @@
+"""`swhub serve` on the embedded default: health is ok and the tax/bank simulators it starts take a
+refund filing past acceptance over real SOAP and HTTP callbacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from simulators.common.runner import free_port
+from tests.hub_refunds.refundfixtures import EXPORTER_USCC, auth, filing_xml, write_parties
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("HUB_", "TAX_SIM", "BANK_SIM"))
+    }
+    env.update(
+        HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
+        HUB_API_KEYS_FILE=str(write_parties(tmp_path / "parties.yaml")),
+        HUB_REFUND_SWEEP_SECONDS="1",
+    )
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli.main", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{base}/health", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert health is not None, (tmp_path / "serve.log").read_text()
+        assert health["status"] == "ok" and health["bus_kind"] == "in-process"
+        assert health["database_kind"] == "sqlite"
+
+        number = "9EMBED" + str(port)
+        filed = httpx.post(f"{base}/api/v1/refunds", content=filing_xml(number), headers=auth("exporter"))
+        assert filed.status_code == 202, filed.text
+        stage = None
+        while time.monotonic() < deadline + 30:
+            stage = httpx.get(f"{base}/api/v1/public/refunds/{number}", params={"uscc": EXPORTER_USCC}).json()
+            if stage.get("status") == "accepted":
+                break
+            time.sleep(0.3)
+        assert stage is not None and stage.get("status") == "accepted" and stage["stage"] == "受理", (
+            stage,
+            (tmp_path / "serve.log").read_text()[-3000:],
+        )
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        log.close()
+    text = (tmp_path / "serve.log").read_text()
+    assert "simulator tax (SOAP)" in text and "simulator bank" in text
