@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from messages.edifact import GroupNode, Segment
-from messages.mapping.common import Issues, at, comp, fmt_decimal, fmt_int, joined, text_chunks
+from messages.mapping.common import Issues, at, fmt_decimal, fmt_int, joined, text_chunks
 from messages.mapping.manifest_header import (
     apply_header_nads,
     apply_remark,
@@ -35,6 +35,7 @@ from messages.models.manifest import (
 
 PARTY_ROLES = (("CZ", "consignor"), ("CN", "consignee"), ("N1", "notify_party"))
 _ROLE_ATTR = dict(PARTY_ROLES)
+_ZERO = Decimal(0)
 
 
 def pad_send_time(value: str) -> str:
@@ -47,18 +48,25 @@ def pad_send_time(value: str) -> str:
 # ------------------------------------------------------------------------------ EDIFACT -> model
 
 
+def _int(value: str, issues: Issues, node: GroupNode, what: str) -> int | None:
+    # the common case (a plain ASCII number) without building the location string
+    if value.isdigit() and value.isascii() and len(value) <= 15:
+        return int(value)
+    return issues.integer(value, at(node), what)
+
+
 def party_from(nad: Segment, node: GroupNode | None) -> Party:
-    els = nad.elements
-    n = len(els)
+    # get() per value: cheaper than splitting (and unescaping) every element of the NAD
+    g = nad.get
     party = Party(
-        name="".join(els[3][:5]) if n > 3 else "",
-        id=comp(els, 1),
-        address_line="".join(els[4][:4]) if n > 4 else "",
-        city_name=comp(els, 5),
-        country_sub_entity_id=comp(els, 6),
-        country_sub_entity_name=comp(els, 6, 1),
-        postcode_id=comp(els, 7),
-        country_code=comp(els, 8),
+        g(3) + g(3, 1) + g(3, 2) + g(3, 3) + g(3, 4),
+        g(1),
+        g(4) + g(4, 1) + g(4, 2) + g(4, 3),
+        g(5),
+        g(6),
+        g(6, 1),
+        g(7),
+        g(8),
     )
     if node is not None and node.children:
         for contact in node.groups("CTA"):
@@ -81,21 +89,24 @@ def equipment_from(eqd: GroupNode) -> TransportEquipment:
 
 
 def item_from(gid: GroupNode, issues: Issues) -> ConsignmentItem:
-    seg = gid.segments[0]
-    where = at(gid)
-    seq = issues.integer(seg.get(0), where, "goods item number") or 0
+    segs = gid.segments
+    seg = segs[0]
     item = ConsignmentItem(
-        sequence_numeric=seq,
-        package_quantity=issues.integer(seg.get(1), where, "number of packages"),
-        package_type_code=seg.get(1, 1),
+        _int(seg.get(0), issues, gid, "goods item number") or 0,
+        "",
+        _int(seg.get(1), issues, gid, "number of packages"),
+        seg.get(1, 1),
     )
     equipment: list[str] = []
-    for s in gid.segments[1:]:
+    for s in segs[1:]:
         tag = s.tag
-        if tag == "FTX" and s.get(0) == "AAA":
-            item.cargo_description = joined(s, 3)
-        elif tag == "MEA" and s.get(0) == "AAE":
-            item.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
+        if tag == "FTX":
+            if s.get(0) == "AAA":
+                g = s.get
+                item.cargo_description = g(3) + g(3, 1) + g(3, 2) + g(3, 3) + g(3, 4)
+        elif tag == "MEA":
+            if s.get(0) == "AAE":
+                item.gross_mass = issues.decimal(s.get(2, 1), at(gid), "gross mass")
         elif tag == "SGP":
             equipment.append(s.get(0))
         elif tag == "PCI":
@@ -111,67 +122,93 @@ def item_from(gid: GroupNode, issues: Issues) -> ConsignmentItem:
 def consignment_from(
     cni: GroupNode, containers: dict[str, TransportEquipment], issues: Issues
 ) -> Consignment:
-    head = cni.segments[0]
-    where = at(cni)
-    c = Consignment(bill_no=head.get(1), condition_code=head.get(1, 1))
-    for s in cni.segments[1:]:
+    segs = cni.segments
+    head = segs[0]
+    c = Consignment(head.get(1), head.get(1, 1))
+    for s in segs[1:]:
         if s.tag == "CNT":
             q = s.get(0)
             if q == "11":
-                c.package_quantity = issues.integer(s.get(0, 1), where, "total packages")
+                c.package_quantity = _int(s.get(0, 1), issues, cni, "total packages")
                 c.package_type_code = s.get(0, 2)
             elif q == "7":
-                c.gross_mass = issues.decimal(s.get(0, 1), where, "total gross mass")
+                c.gross_mass = issues.decimal(s.get(0, 1), at(cni), "total gross mass")
             elif q == "15":
-                c.gross_volume = issues.decimal(s.get(0, 1), where, "gross volume")
+                c.gross_volume = issues.decimal(s.get(0, 1), at(cni), "gross volume")
     bill_seen = False
     for ref in cni.children:
         if ref.trigger != "RFF":
             continue
-        q = ref.segments[0].get(0)
+        rff = ref.segments[0]
+        q = rff.get(0)
         if q == "BH":
-            c.house_bill_no = ref.segments[0].get(0, 1)
+            c.house_bill_no = rff.get(0, 1)
             continue
         if q != "BM" or bill_seen:
             continue
         bill_seen = True
-        bill = ref.segments[0].get(0, 1)
+        bill = rff.get(0, 1)
         if not c.bill_no:
             c.bill_no = bill
         elif bill and bill != c.bill_no:
             issues.add(at(ref), f"RFF+BM {bill!r} differs from the CNI bill {c.bill_no!r}")
-        _bill_details(ref, c, issues)
-        for party in ref.groups("NAD"):
-            nad = party.segments[0]
-            role = nad.get(0)
-            if role in _ROLE_ATTR:
-                setattr(c, _ROLE_ATTR[role], party_from(nad, party))
-            elif role == "CS":
-                c.consolidator_id = nad.get(1)
-        c.items = [item_from(g, issues) for g in ref.groups("GID")]
+        if len(ref.segments) > 1:
+            _bill_details(ref, c, issues)
+        items: list[ConsignmentItem] = []
+        for child in ref.children:  # one pass: NAD groups (parties) and GID groups (goods)
+            trigger = child.trigger
+            if trigger == "GID":
+                items.append(item_from(child, issues))
+            elif trigger == "NAD":
+                nad = child.segments[0]
+                role = nad.get(0)
+                if role in _ROLE_ATTR:
+                    setattr(c, _ROLE_ATTR[role], party_from(nad, child))
+                elif role == "CS":
+                    c.consolidator_id = nad.get(1)
+        c.items = items
     _default_totals(c)
     if not c.bill_no:
-        issues.add(where, "consignment without a bill of lading number (CNI 1004 / RFF+BM)")
-    seen: dict[str, None] = {}
-    for item in c.items:
-        for eid in item.equipment_ids:
-            seen.setdefault(eid, None)
+        issues.add(at(cni), "consignment without a bill of lading number (CNI 1004 / RFF+BM)")
+    items = c.items
+    if len(items) == 1:
+        ids = items[0].equipment_ids
+        seen = ids if len(ids) < 2 else list(dict.fromkeys(ids))
+    else:
+        seen = list(dict.fromkeys(eid for item in items for eid in item.equipment_ids))
+    boxes = c.transport_equipment
     for eid in seen:
         box = containers.get(eid)
         if box is None:
-            issues.add(where, f"SGP refers to container {eid!r} that has no EQD segment")
+            issues.add(at(cni), f"SGP refers to container {eid!r} that has no EQD segment")
             box = TransportEquipment(eid)
-        c.transport_equipment.append(_copy(box))
+        boxes.append(_copy(box))
     return c
 
 
 def _default_totals(c: Consignment) -> None:
     """Without CNT+11 / CNT+7 the bill totals are the sums over its goods items (MT1101 needs them)."""
-    if c.package_quantity is None and any(i.package_quantity is not None for i in c.items):
-        c.package_quantity = sum(i.package_quantity or 0 for i in c.items)
-        c.package_type_code = c.package_type_code or next((i.package_type_code for i in c.items), "")
-    if c.gross_mass is None and any(i.gross_mass is not None for i in c.items):
-        c.gross_mass = sum((i.gross_mass for i in c.items if i.gross_mass is not None), Decimal(0))
+    need_qty = c.package_quantity is None
+    need_mass = c.gross_mass is None
+    if not (need_qty or need_mass):
+        return
+    qty: int | None = None
+    mass: Decimal | None = None  # Decimal(0) + masses, as sum() did (keeps the exponent rules)
+    type_code = ""
+    first = True
+    for i in c.items:
+        if first:
+            type_code = i.package_type_code
+            first = False
+        if i.package_quantity is not None:
+            qty = (qty or 0) + i.package_quantity
+        if i.gross_mass is not None:
+            mass = (_ZERO if mass is None else mass) + i.gross_mass
+    if need_qty and qty is not None:
+        c.package_quantity = qty
+        c.package_type_code = c.package_type_code or type_code
+    if need_mass and mass is not None:
+        c.gross_mass = mass
 
 
 def _copy(box: TransportEquipment) -> TransportEquipment:
