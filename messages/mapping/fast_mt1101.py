@@ -15,7 +15,7 @@ from decimal import Decimal
 from lxml import etree
 
 from messages.errors import ValidationFailed, ValidationIssue
-from messages.models.manifest import Consignment, Manifest, Party, TransportEquipment
+from messages.models.manifest import Consignment, ConsignmentItem, Manifest, Party, TransportEquipment
 from messages.xml.codec import family_for_model
 from messages.xml.schemas import manifest_ns, schema
 
@@ -52,98 +52,135 @@ def _mass(out: list[str], tag: str, value: Decimal | None) -> None:
 def _party(out: list[str], tag: str, p: Party | None) -> None:
     if p is None:
         return
-    out.append(f"<{tag}>")
-    _leaf(out, "ID", p.id)
-    out.append(f"<Name>{_e(p.name)}</Name>")
-    address: list[str] = []
-    _leaf(address, "Line", p.address_line)
-    _leaf(address, "CityName", p.city_name)
-    _leaf(address, "CountrySubEntityID", p.country_sub_entity_id)
-    _leaf(address, "CountrySubEntityName", p.country_sub_entity_name)
-    _leaf(address, "PostcodeID", p.postcode_id)
-    _leaf(address, "CountryCode", p.country_code)
+    # fields tested inline: most are empty, and a call per empty field was the main cost
+    e = _e
+    out.append(
+        f"<{tag}><ID>{e(p.id)}</ID><Name>{e(p.name)}</Name>" if p.id else f"<{tag}><Name>{e(p.name)}</Name>"
+    )
+    address = ""
+    if p.address_line:
+        address += f"<Line>{e(p.address_line)}</Line>"
+    if p.city_name:
+        address += f"<CityName>{e(p.city_name)}</CityName>"
+    if p.country_sub_entity_id:
+        address += f"<CountrySubEntityID>{e(p.country_sub_entity_id)}</CountrySubEntityID>"
+    if p.country_sub_entity_name:
+        address += f"<CountrySubEntityName>{e(p.country_sub_entity_name)}</CountrySubEntityName>"
+    if p.postcode_id:
+        address += f"<PostcodeID>{e(p.postcode_id)}</PostcodeID>"
+    if p.country_code:
+        address += f"<CountryCode>{e(p.country_code)}</CountryCode>"
     if address:
-        out.append("<Address>" + "".join(address) + "</Address>")
+        out.append(f"<Address>{address}</Address>")
     for com in p.communications:
-        out.append(f"<Communication><ID>{_e(com.id)}</ID>")
+        out.append(f"<Communication><ID>{e(com.id)}</ID>")
         _leaf(out, "TypeID", com.type_id)
         out.append("</Communication>")
     if p.contact_name:
-        out.append(f"<Contact><Name>{_e(p.contact_name)}</Name></Contact>")
+        out.append(f"<Contact><Name>{e(p.contact_name)}</Name></Contact>")
     out.append(f"</{tag}>")
 
 
 def _equipment(out: list[str], box: TransportEquipment) -> None:
-    out.append(
-        f"<TransportEquipment><EquipmentIdentification><ID>{_e(box.equipment_id)}</ID></EquipmentIdentification>"
+    e = _e
+    text = (
+        f"<TransportEquipment><EquipmentIdentification><ID>{e(box.equipment_id)}</ID>"
+        "</EquipmentIdentification>"
     )
-    _leaf(out, "CharacteristicCode", box.characteristic_code)
-    _leaf(out, "SupplierPartyTypeCode", box.supplier_party_type_code)
-    _leaf(out, "FullnessCode", box.fullness_code)
+    if box.characteristic_code:
+        text += f"<CharacteristicCode>{e(box.characteristic_code)}</CharacteristicCode>"
+    if box.supplier_party_type_code:
+        text += f"<SupplierPartyTypeCode>{e(box.supplier_party_type_code)}</SupplierPartyTypeCode>"
+    if box.fullness_code:
+        text += f"<FullnessCode>{e(box.fullness_code)}</FullnessCode>"
     for seal in box.seal_ids:
-        out.append(f"<SealID>{_e(seal)}</SealID>")
-    _id(out, "TransportContractDocument", box.bill_no)
+        text += f"<SealID>{e(seal)}</SealID>"
+    if box.bill_no:
+        text += f"<TransportContractDocument><ID>{e(box.bill_no)}</ID></TransportContractDocument>"
     if box.package_quantity is not None:
-        out.append(f"<TotalPackageQuantity>{box.package_quantity}</TotalPackageQuantity>")
-    _mass(out, "TotalGrossMassMeasure", box.gross_mass)
-    out.append("</TransportEquipment>")
+        text += f"<TotalPackageQuantity>{box.package_quantity}</TotalPackageQuantity>"
+    if box.gross_mass is not None:
+        text += f'<TotalGrossMassMeasure unitCode="KGM">{_dec(box.gross_mass)}</TotalGrossMassMeasure>'
+    out.append(text + "</TransportEquipment>")
+
+
+def _item(out: list[str], item: ConsignmentItem) -> None:
+    e = _e
+    out.append(f"<ConsignmentItem><SequenceNumeric>{item.sequence_numeric}</SequenceNumeric>")
+    packaging = ""
+    if item.marks_numbers:
+        packaging += f"<MarksNumbers>{e(item.marks_numbers)}</MarksNumbers>"
+    if item.package_quantity is not None:
+        packaging += f"<QuantityQuantity>{item.package_quantity}</QuantityQuantity>"
+    if item.package_type_code:
+        packaging += f"<TypeCode>{e(item.package_type_code)}</TypeCode>"
+    if packaging:
+        out.append(f"<ConsignmentItemPackaging>{packaging}</ConsignmentItemPackaging>")
+    commodity = f"<Commodity><CargoDescription>{e(item.cargo_description)}</CargoDescription>"
+    if item.hs_code:
+        commodity += f"<Classification><ID>{e(item.hs_code)}</ID></Classification>"
+    if item.undg_code:
+        commodity += f"<UNDGCode>{e(item.undg_code)}</UNDGCode>"
+    out.append(commodity + "</Commodity>")
+    if item.gross_mass is not None:
+        out.append(
+            f'<GoodsMeasure><GrossMassMeasure unitCode="KGM">{_dec(item.gross_mass)}</GrossMassMeasure>'
+            "</GoodsMeasure>"
+        )
+    for eid in item.equipment_ids:
+        out.append(f"<EquipmentIdentification><ID>{e(eid)}</ID></EquipmentIdentification>")
+    out.append("</ConsignmentItem>")
 
 
 def _consignment(out: list[str], c: Consignment) -> None:
-    out.append(f"<Consignment><TransportContractDocument><ID>{_e(c.bill_no)}</ID>")
-    _leaf(out, "ConditionCode", c.condition_code)
-    _id(out, "Consolidator", c.consolidator_id)
+    e = _e
+    text = f"<Consignment><TransportContractDocument><ID>{e(c.bill_no)}</ID>"
+    if c.condition_code:
+        text += f"<ConditionCode>{e(c.condition_code)}</ConditionCode>"
+    if c.consolidator_id:
+        text += f"<Consolidator><ID>{e(c.consolidator_id)}</ID></Consolidator>"
     if c.change_reason_code:
-        out.append(f"<Amendment><ChangeReasonCode>{_e(c.change_reason_code)}</ChangeReasonCode></Amendment>")
-    out.append("</TransportContractDocument>")
-    _id(out, "AssociatedTransportDocument", c.house_bill_no)
+        text += f"<Amendment><ChangeReasonCode>{e(c.change_reason_code)}</ChangeReasonCode></Amendment>"
+    text += "</TransportContractDocument>"
+    if c.house_bill_no:
+        text += f"<AssociatedTransportDocument><ID>{e(c.house_bill_no)}</ID></AssociatedTransportDocument>"
     if c.gross_volume is not None:
-        out.append(f'<GrossVolumeMeasure unitCode="MTQ">{_dec(c.gross_volume)}</GrossVolumeMeasure>')
+        text += f'<GrossVolumeMeasure unitCode="MTQ">{_dec(c.gross_volume)}</GrossVolumeMeasure>'
     if c.value_amount is not None:
-        attr = f' currencyID="{_e(c.value_currency)}"' if c.value_currency else ""
-        out.append(f"<ValueAmount{attr}>{_dec(c.value_amount)}</ValueAmount>")
+        attr = f' currencyID="{e(c.value_currency)}"' if c.value_currency else ""
+        text += f"<ValueAmount{attr}>{_dec(c.value_amount)}</ValueAmount>"
     qty = "" if c.package_quantity is None else str(c.package_quantity)
-    unit = f' unitCode="{_e(c.package_type_code)}"' if c.package_type_code else ""
-    out.append(f"<TotalPackageQuantity{unit}>{qty}</TotalPackageQuantity>")
+    unit = f' unitCode="{e(c.package_type_code)}"' if c.package_type_code else ""
     mass = "" if c.gross_mass is None else _dec(c.gross_mass)
-    out.append(f'<TotalGrossMassMeasure unitCode="KGM">{mass}</TotalGrossMassMeasure>')
-    _leaf(out, "CustomsStatusCode", c.customs_status_code)
+    text += (
+        f"<TotalPackageQuantity{unit}>{qty}</TotalPackageQuantity>"
+        f'<TotalGrossMassMeasure unitCode="KGM">{mass}</TotalGrossMassMeasure>'
+    )
+    if c.customs_status_code:
+        text += f"<CustomsStatusCode>{e(c.customs_status_code)}</CustomsStatusCode>"
     if c.freight_payment_method_code:
-        out.append(
-            f"<FreightPayment><MethodCode>{_e(c.freight_payment_method_code)}</MethodCode></FreightPayment>"
+        text += (
+            f"<FreightPayment><MethodCode>{e(c.freight_payment_method_code)}</MethodCode></FreightPayment>"
         )
-    _id(out, "LoadingLocation", c.loading_location_id)
-    _id(out, "UnloadingLocation", c.unloading_location_id)
+    if c.loading_location_id:
+        text += f"<LoadingLocation><ID>{e(c.loading_location_id)}</ID></LoadingLocation>"
+    if c.unloading_location_id:
+        text += f"<UnloadingLocation><ID>{e(c.unloading_location_id)}</ID></UnloadingLocation>"
     if c.goods_receipt_place_id or c.goods_receipt_place_name:
-        out.append("<GoodsReceiptPlace>")
-        _leaf(out, "ID", c.goods_receipt_place_id)
-        _leaf(out, "Name", c.goods_receipt_place_name)
-        out.append("</GoodsReceiptPlace>")
+        text += "<GoodsReceiptPlace>"
+        if c.goods_receipt_place_id:
+            text += f"<ID>{e(c.goods_receipt_place_id)}</ID>"
+        if c.goods_receipt_place_name:
+            text += f"<Name>{e(c.goods_receipt_place_name)}</Name>"
+        text += "</GoodsReceiptPlace>"
+    out.append(text)
     _party(out, "Consignor", c.consignor)
     _party(out, "Consignee", c.consignee)
     _party(out, "NotifyParty", c.notify_party)
     for box in c.transport_equipment:
         _equipment(out, box)
     for item in c.items:
-        out.append(f"<ConsignmentItem><SequenceNumeric>{item.sequence_numeric}</SequenceNumeric>")
-        packaging: list[str] = []
-        _leaf(packaging, "MarksNumbers", item.marks_numbers)
-        if item.package_quantity is not None:
-            packaging.append(f"<QuantityQuantity>{item.package_quantity}</QuantityQuantity>")
-        _leaf(packaging, "TypeCode", item.package_type_code)
-        if packaging:
-            out.append("<ConsignmentItemPackaging>" + "".join(packaging) + "</ConsignmentItemPackaging>")
-        out.append(f"<Commodity><CargoDescription>{_e(item.cargo_description)}</CargoDescription>")
-        _id(out, "Classification", item.hs_code)
-        _leaf(out, "UNDGCode", item.undg_code)
-        out.append("</Commodity>")
-        if item.gross_mass is not None:
-            mass = _dec(item.gross_mass)
-            out.append(f'<GoodsMeasure><GrossMassMeasure unitCode="KGM">{mass}</GrossMassMeasure>')
-            out.append("</GoodsMeasure>")
-        for eid in item.equipment_ids:
-            out.append(f"<EquipmentIdentification><ID>{_e(eid)}</ID></EquipmentIdentification>")
-        out.append("</ConsignmentItem>")
+        _item(out, item)
     out.append("</Consignment>")
 
 
