@@ -247,6 +247,27 @@ def render(m: Manifest) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+class _NoTree:
+    """Parser target that builds nothing: the compiled schema still validates the parse stream
+    (its errors land in the parser's error_log), without building a tree only to drop it."""
+
+    def close(self) -> None:
+        return None
+
+
+def _schema_valid(data: bytes) -> bool:
+    """Well-formed and valid against the compiled MT1101 schema, checked during one parse."""
+    parser = etree.XMLParser(
+        schema=schema("MT1101"), resolve_entities=False, no_network=True, huge_tree=True, target=_NoTree()
+    )
+    try:
+        etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return False
+    # a target parser does not raise on schema errors: any logged problem means invalid
+    return len(parser.error_log) == 0
+
+
 _UNSUPPORTED = (
     "exit_customs_office_id",
     "tally_party_id",
@@ -264,10 +285,7 @@ def encode_mt1101(m: Manifest) -> bytes:
 
         return encode(m)  # anything MT1101 cannot carry: the generic path reports it
     data = render(m)
-    parser = etree.XMLParser(schema=schema("MT1101"), resolve_entities=False, no_network=True, huge_tree=True)
-    try:
-        etree.fromstring(data, parser)
-    except etree.XMLSyntaxError:
+    if not _schema_valid(data):
         # Invalid: the generic encoder lists every problem with its element path (and names
         # characters XML cannot carry), so the error report is the same as on the generic path.
         from messages.xml import encode
