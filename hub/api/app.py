@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub.api import errors
-from hub.api.routes import convert, deadletters, health, messages, parties, refunds, risk
+from hub.api.routes import clearance, convert, deadletters, health, messages, parties, refunds, risk
 from hub.runtime import Hub
 
 API_TITLE = "swhub — single-window integration hub"
@@ -47,4 +47,5 @@ def create_app(
         app.include_router(module.router)
     app.include_router(convert.router)
     refunds.install(app, hub)
+    clearance.install(app, hub)
     return app

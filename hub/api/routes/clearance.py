@@ -1,0 +1,127 @@
+"""Clearance API: message intake (any supported type), consignment timeline, declarations, parked
+messages. `install(app, hub)` installs the ClearanceService on the hub (consumers, sweep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from hub.api.auth import current_principal, get_hub, require_roles
+from hub.api.errors import ApiError
+from hub.runtime import Hub
+from hub.services.clearance import queries
+from hub.services.clearance.service import ClearanceService
+from hub.services.intake import IntakeRejected
+from hub.services.parties import Principal
+
+router = APIRouter(tags=["clearance"])
+
+
+class _Lifecycle:
+    def __init__(self, service: ClearanceService) -> None:
+        self.service = service
+
+    def register(self) -> None:
+        self.service.register()
+
+    def start(self) -> None:
+        self.service.start()
+
+    def stop(self) -> None:
+        self.service.stop()
+
+
+def install_service(hub: Hub) -> ClearanceService:
+    if "clearance" not in hub.services:
+        service = ClearanceService(hub)
+        hub.clearance = service  # type: ignore[attr-defined]
+        hub.install("clearance", _Lifecycle(service))
+    return hub.clearance  # type: ignore[attr-defined, no-any-return]
+
+
+def install(app: FastAPI, hub: Hub) -> ClearanceService:
+    service = install_service(hub)
+    app.include_router(router)
+    return service
+
+
+def service_of(hub: Hub = Depends(get_hub)) -> ClearanceService:
+    service = getattr(hub, "clearance", None)
+    if service is None:
+        raise ApiError(503, "clearance service not installed")
+    return service
+
+
+@router.post("/api/v1/messages", status_code=202, summary="Submit any supported message (raw body)")
+async def submit_message(
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    service: ClearanceService = Depends(service_of),
+) -> JSONResponse:
+    """Raw XML (MT1101, DecMessage, MT3101, MT5101, MT6102; customs: DEC_DATA, DecImportResponse,
+    MT9999, InspectionNotice) or EDIFACT (converted). 202 + receipt; a duplicate gets 200 and the first
+    receipt; a rejection lists every problem (archived too)."""
+    raw = await request.body()
+    if len(raw) > service.hub.settings.max_message_bytes:
+        raise ApiError(413, f"message of {len(raw)} bytes exceeds {service.hub.settings.max_message_bytes}")
+    try:
+        result = service.receive(raw, principal, "http")
+    except IntakeRejected as exc:
+        raise ApiError(
+            exc.status,
+            f"message {exc.message_id} rejected: {exc}",
+            details=[p.as_json() for p in exc.problems],
+        ) from None
+    return JSONResponse(result.as_json(), status_code=200 if result.duplicate else 202)
+
+
+@router.get("/api/v1/consignments/{bill_no}/timeline", summary="Every message in and out for a bill")
+def consignment_timeline(
+    bill_no: str, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
+) -> Any:
+    with hub.db.sessions() as session:
+        view = queries.timeline(session, principal, bill_no)
+    if view is None:
+        raise ApiError(404, f"consignment {bill_no} not found")
+    return view
+
+
+@router.get("/api/v1/declarations", summary="Declarations the caller may see")
+def list_declarations(
+    state: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = Depends(current_principal),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    with hub.db.sessions() as session:
+        return queries.declarations(session, principal, state, limit)
+
+
+@router.get("/api/v1/declarations/{declaration_id}", summary="State, deadlines, screening with reasons")
+def get_declaration(
+    declaration_id: str, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
+) -> Any:
+    with hub.db.sessions() as session:
+        row = queries.visible_declaration(session, principal, declaration_id)
+        if row is None:  # same answer for absent and someone else's
+            raise ApiError(404, f"declaration {declaration_id} not found")
+        return queries.declaration_view(row)
+
+
+@router.get("/api/v1/clearance/parked", summary="Messages waiting for their manifest")
+def list_parked(
+    include_resolved: bool = False,
+    principal: Principal = Depends(current_principal),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    with hub.db.sessions() as session:
+        return queries.parked(session, principal, include_resolved)
+
+
+@router.post("/api/v1/clearance/sweep", summary="Run the due-date sweep now (reminders, late marks)")
+def run_sweep(
+    _: Principal = Depends(require_roles("admin")), service: ClearanceService = Depends(service_of)
+) -> Any:
+    return service.sweep()

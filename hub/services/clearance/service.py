@@ -1,0 +1,198 @@
+"""ClearanceService: wires intake and the workflow into the hub (consumers, customs gateway, sweep).
+
+Consumers (queues `<prefix>.<name>`):
+- ingress: `swhub.ingress` `#`: raw messages published by parties over AMQP (header x-swhub-sender =
+  their USCC; in production each party gets its own RabbitMQ user and the broker-validated user_id
+  replaces the header) -> intake;
+- workflow: INBOUND_EXCHANGE `clearance.#`: accepted messages, applied in order, idempotently (inbox);
+- customs-gateway (only with HUB_CLEARANCE_CUSTOMS_URL): NOTICE_EXCHANGE `customs.#` pushed over HTTP
+  to the customs system's `/inbox`. Without it customs consumes `customs.#` over AMQP itself.
+Per-party notice queues `swhub.notices.<uscc>` (bound `<uscc>.#`) are declared for known parties."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.bus.base import INBOUND_EXCHANGE, NOTICE_EXCHANGE, Delivery, QueueSpec, Reject, Topology
+from hub.db.inbox import idempotent
+from hub.db.models import Party
+from hub.runtime import ConsumerSpec, Hub
+from hub.services.calendar_store import DbCalendarStore
+from hub.services.clearance import outbound
+from hub.services.clearance.settings import CUSTOMS_KEY, INGRESS_EXCHANGE, SENDER_HEADER, ClearanceSettings
+from hub.services.clearance.workflow import ClearanceWorkflow
+from hub.services.intake import ARCHIVE_HEADER, Intake, IntakeRejected, IntakeResult
+from hub.services.parties import Principal
+from hub.services.screening import engine_for
+from messages import xml as xmlcodec
+from refunds import WorkingCalendar
+
+log = logging.getLogger(__name__)
+
+
+def party_queue(uscc: str) -> QueueSpec:
+    return QueueSpec(f"swhub.notices.{uscc}", ((NOTICE_EXCHANGE, f"{uscc}.#"),))
+
+
+class ClearanceService:
+    def __init__(self, hub: Hub, settings: ClearanceSettings | None = None) -> None:
+        self.hub = hub
+        self.db = hub.db
+        self.settings = settings or ClearanceSettings()
+        self._calendar: WorkingCalendar | None = None
+        self.workflow = ClearanceWorkflow(self.settings, lambda: engine_for(hub), lambda: self.calendar)
+        self.intake = Intake(self.db, self.workflow, max_bytes=hub.settings.max_message_bytes)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._declared: set[str] = set()
+        self._http: httpx.Client | None = None
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        if self._calendar is None:
+            self._calendar = WorkingCalendar(extra_years=DbCalendarStore(self.db).load_all())
+        return self._calendar
+
+    def queue(self, name: str) -> str:
+        return f"{self.settings.queue_prefix}.{name}"
+
+    # ----- lifecycle ----------------------------------------------------------------------------
+    def register(self) -> None:
+        limit = self.hub.settings.delivery_limit
+        self.hub.bus.declare(Topology(exchanges=(INGRESS_EXCHANGE,)))
+        self.hub.add_consumer(
+            ConsumerSpec(
+                QueueSpec(self.queue("ingress"), ((INGRESS_EXCHANGE, "#"),), limit), self._on_ingress
+            )
+        )
+        self.hub.add_consumer(
+            ConsumerSpec(
+                QueueSpec(self.queue("workflow"), ((INBOUND_EXCHANGE, "clearance.#"),), limit),
+                idempotent(self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound),
+            )
+        )
+        if self.settings.customs_url:
+            self.hub.add_consumer(
+                ConsumerSpec(
+                    QueueSpec(self.queue("customs-gateway"), ((NOTICE_EXCHANGE, f"{CUSTOMS_KEY}.#"),), limit),
+                    self._to_customs_http,
+                    prefetch=20,
+                )
+            )
+
+    def start(self) -> None:
+        self.declare_party_queues()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sweep_loop, name="clearance-sweep", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+        if self._http:
+            self._http.close()
+
+    def declare_party_queues(self) -> list[str]:
+        """A notice queue per known party, so the broker and the yard each receive their copy."""
+        if not self.settings.declare_party_queues:
+            return []
+        with self.db.sessions() as session:
+            usccs = [p.uscc for p in session.scalars(select(Party))]
+        new = [u for u in usccs if u not in self._declared]
+        if new:
+            self.hub.bus.declare(Topology(queues=tuple(party_queue(u) for u in new)))
+            self._declared.update(new)
+        return new
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(self.settings.sweep_seconds):
+            try:
+                self.declare_party_queues()
+                self.sweep()
+            except Exception:  # keep sweeping after a database or broker hiccup
+                log.exception("clearance sweep failed")
+
+    def sweep(self) -> dict[str, int]:
+        with self.db.unit_of_work() as session:
+            return self.workflow.sweep(session)
+
+    # ----- intake -------------------------------------------------------------------------------
+    def receive(self, raw: bytes, principal: Principal, channel: str = "http") -> IntakeResult:
+        return self.intake.receive(raw, principal.uscc, principal.roles, channel)
+
+    def _on_ingress(self, delivery: Delivery) -> None:
+        sender = str(delivery.envelope.headers.get(SENDER_HEADER, ""))
+        with self.db.sessions() as session:
+            party = session.scalar(select(Party).where(Party.uscc == sender)) if sender else None
+        if party is None:
+            raise Reject(f"swhub.ingress message without a known {SENDER_HEADER} (got {sender!r})")
+        try:
+            result = self.intake.receive(delivery.envelope.body, party.uscc, frozenset(party.roles), "amqp")
+        except IntakeRejected as exc:
+            # archived with every problem; the sender learns why on its notice queue
+            with self.db.unit_of_work() as session:
+                outbound.send_json(
+                    session,
+                    party.uscc,
+                    "Rejection",
+                    {
+                        "message_id": exc.message_id,
+                        "status": exc.status,
+                        "problems": [p.as_json() for p in exc.problems],
+                    },
+                    bills=[],
+                    correlation_id=exc.message_id,
+                )
+            return
+        if result.duplicate:
+            log.info("ingress duplicate of %s ignored", result.message_id)
+
+    def _on_inbound(self, session: Session, delivery: Delivery) -> None:
+        envelope = delivery.envelope
+        message_type = envelope.routing_key.split(".")[1]
+        sender = str(envelope.headers.get(SENDER_HEADER, ""))
+        archive_id = str(envelope.headers.get(ARCHIVE_HEADER, envelope.message_id))
+        model = xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes)
+        self.workflow.apply(session, message_type, sender, model, archive_id)
+
+    # ----- customs over HTTP --------------------------------------------------------------------
+    def _to_customs_http(self, delivery: Delivery) -> None:
+        """Push one message to customs; retried with back-off for ~30 s before the bus retries it."""
+        if self._http is None:
+            self._http = httpx.Client(timeout=10)
+        envelope = delivery.envelope
+        headers = {
+            "Content-Type": envelope.content_type,
+            "X-Message-Id": envelope.message_id,
+            "X-Message-Type": envelope.routing_key.split(".", 1)[1],
+        }
+        if self.settings.customs_api_key:
+            headers["X-API-Key"] = self.settings.customs_api_key
+        delay, deadline = 0.2, time.monotonic() + 30
+        while True:
+            try:
+                response = self._http.post(
+                    f"{self.settings.customs_url}/inbox", content=envelope.body, headers=headers
+                )
+                if response.status_code < 300:
+                    return
+                if 400 <= response.status_code < 500:
+                    raise Reject(
+                        f"customs refused {envelope.message_id}: {response.status_code} "
+                        f"{json.dumps(response.text[:500])}"
+                    )
+                error = f"customs answered {response.status_code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline or self._stop.is_set():
+                raise ConnectionError(error)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -1,0 +1,32 @@
+"""Clearance workflow settings (environment prefix HUB_CLEARANCE_)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CUSTOMS_KEY = "customs"  # routing-key prefix of everything the hub sends to customs
+INGRESS_EXCHANGE = "swhub.ingress"  # parties publish raw messages here (routing key = message type)
+SENDER_HEADER = "x-swhub-sender"  # USCC of the publishing party on swhub.ingress
+ARCHIVE_HEADER = "x-swhub-archive-id"
+
+
+class ClearanceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_CLEARANCE_", env_file=".env", extra="ignore")
+
+    queue_prefix: str = "swhub.clearance"
+    # Where the hub pushes customs-bound messages over HTTP (the customs simulator's /inbox). Unset:
+    # customs consumes `customs.#` from NOTICE_EXCHANGE itself over AMQP.
+    customs_url: str | None = None
+    customs_api_key: str | None = None
+    # Complete declaration (完整申报) due: N calendar days after the start event; a due day that is an
+    # official rest day rolls to the next working day (configurable, see docs/clearance.md).
+    complete_due_days: int = 14
+    due_start_event: Literal["conveyance_entry", "first_arrival"] = "conveyance_entry"
+    roll_to_working_day: bool = True
+    remind_days_before: int = 3
+    weight_tolerance_pct: Decimal = Decimal("2")
+    sweep_seconds: float = 30.0
+    declare_party_queues: bool = True

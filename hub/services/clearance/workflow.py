@@ -1,0 +1,1011 @@
+"""The clearance state machine. Every change happens inside the caller's transaction together with
+its audit entry and the outgoing messages it causes (hub.services.clearance.outbound).
+
+Summary declaration: received -> held (no manifest yet) -> submitted (screened, sent to customs)
+-> registered (customs EntryId) [-> inspection] -> released -> cleared; or rejected / refused.
+Complete declaration: received -> submitted (stage-2 screened, sent to customs) -> registered -> cleared.
+Arrival and tally reports for a bill without a manifest are parked and applied when it arrives."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.clock import SHANGHAI, now
+from hub.db import audit
+from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
+from hub.db.models import Message
+from hub.services.clearance import outbound
+from hub.services.clearance.settings import ClearanceSettings
+from hub.services.intake import Accepted, IntakeRejected, Problem
+from hub.services.screening import trader_profile
+from messages import xml as xmlcodec
+from messages.models.declaration import Declaration, DeclarationKind
+from messages.models.manifest import Manifest
+from messages.models.notices import (
+    InspectionCheck,
+    InspectionInstruction,
+    InspectionLocation,
+    InspectionNotice,
+    InspectionOutcome,
+    ReleaseNotice,
+    ReleaseType,
+)
+from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
+from refunds import WorkingCalendar
+from risk import Decision, RuleEngine, ScreeningContext, scan_result
+
+log = logging.getLogger(__name__)
+ACTOR = "clearance"
+
+STAGE1_RANK = {
+    "release_on_arrival": 0,
+    "machine_scan_first": 1,
+    "destination_inspection": 2,
+    "conditional_removal": 3,
+    "port_inspection": 4,
+    "refuse_entry": 5,
+}
+# Stage-1 outcome -> (instruction, location, customs must report a result before port release)
+INSPECTIONS: dict[str, tuple[InspectionInstruction, InspectionLocation, bool]] = {
+    "machine_scan_first": (InspectionInstruction.MACHINE, InspectionLocation.PORT, True),
+    "port_inspection": (InspectionInstruction.MANUAL, InspectionLocation.PORT, True),
+    "destination_inspection": (InspectionInstruction.MANUAL, InspectionLocation.DESTINATION, False),
+    "conditional_removal": (InspectionInstruction.SAMPLING, InspectionLocation.PORT, False),
+}
+RELEASE_TYPE = {
+    "release_on_arrival": ReleaseType.NORMAL,
+    "machine_scan_first": ReleaseType.NORMAL,
+    "port_inspection": ReleaseType.NORMAL,
+    "destination_inspection": ReleaseType.CONDITIONAL,
+    "conditional_removal": ReleaseType.CONDITIONAL,
+}
+REGISTERED = {"L", "SpL", "0", "1", "7", "G", "J", "SpJ"}
+REJECTED = {"E", "SpE", "Y", "Z", "D"}
+INSPECT = {"SpC", "C"}
+CLEARED = {"R"}
+NOTICE_ID = re.compile(r"[0-9A-Z]{18}")
+OPEN_STATES = ("received", "held", "submitted", "registered", "inspection")
+
+
+def parse_stamp(value: str) -> datetime | None:
+    """yyyyMMdd[HHmm[ss]] (manifest dates, Shanghai time) -> aware datetime."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    for fmt in ("%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d"):
+        width = len(datetime(2000, 1, 1).strftime(fmt))
+        if len(digits) >= width:
+            try:
+                return datetime.strptime(digits[:width], fmt).replace(tzinfo=SHANGHAI)
+            except ValueError:
+                return None
+    return None
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
+def container_figures(manifest_cons: Any) -> dict[str, tuple[int | None, Decimal | None]]:
+    """Packages and gross kg per container from the manifest goods lines (lines name their boxes)."""
+    out: dict[str, list[Any]] = {e.equipment_id: [None, None] for e in manifest_cons.transport_equipment}
+    for item in manifest_cons.items:
+        for box in item.equipment_ids:
+            if box not in out or len(item.equipment_ids) != 1:
+                continue
+            packages, gross = out[box]
+            if item.package_quantity is not None:
+                out[box][0] = (packages or 0) + item.package_quantity
+            if item.gross_mass is not None:
+                out[box][1] = (gross or Decimal(0)) + item.gross_mass
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def pct_diff(a: Decimal, b: Decimal) -> Decimal:
+    base = max(abs(a), abs(b))
+    return Decimal(0) if base == 0 else abs(a - b) * 100 / base
+
+
+class ClearanceWorkflow:
+    def __init__(
+        self,
+        settings: ClearanceSettings,
+        engine: Callable[[], RuleEngine],
+        calendar: Callable[[], WorkingCalendar],
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.calendar = calendar
+
+    # ===== intake hooks (synchronous, inside the intake transaction) ==========================
+    def accept(self, session: Session, msg: Accepted) -> dict[str, Any]:
+        if msg.message_type != "DecMessage":
+            return {"bills": msg.keys["bills"]}
+        decl: Declaration = msg.model
+        problems = self._declaration_problems(session, decl, msg.sender)
+        if problems:
+            raise IntakeRejected(422, msg.message_id, problems, f"{len(problems)} problem(s)")
+        kind = decl.kind.value
+        summary = self._summary_for(session, decl, msg.sender) if kind == "complete" else None
+        stamp = now()
+        row = ClrDeclaration(
+            id=msg.message_id,
+            kind=kind,
+            broker_uscc=msg.sender,
+            client_seq_no=decl.client_seq_no,
+            bill_no=decl.head.bill_no,
+            summary_id=summary.id if summary else None,
+            state="received",
+            message_id=msg.message_id,
+            package_qty=decl.head.pack_no,
+            gross_kg=decl.head.gross_wet,
+            reasons=[],
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        session.add(row)
+        response = DecImportResponse("0", "", decl.client_seq_no)
+        outbound.send_model(
+            session, msg.sender, response, "DecImportResponse", bills=[row.bill_no], correlation_id=row.id
+        )
+        audit.record(
+            session,
+            msg.sender,
+            f"declaration.{kind}.received",
+            "declaration",
+            row.id,
+            {"client_seq_no": row.client_seq_no, "bill_no": row.bill_no},
+        )
+        return {
+            "declaration_id": row.id,
+            "state": row.state,
+            "import_response": xmlcodec.encode(response).decode("utf-8"),
+        }
+
+    def receipt_for(self, session: Session, message_id: str) -> dict[str, Any]:
+        row = session.scalar(select(ClrDeclaration).where(ClrDeclaration.message_id == message_id))
+        return {"declaration_id": row.id, "state": row.state} if row else {}
+
+    def _declaration_problems(self, session: Session, decl: Declaration, sender: str) -> list[Problem]:
+        problems = []
+        if decl.head.ie_flag != "I":
+            problems.append(Problem("DecHead/IEFlag", "only import declarations take the two-step route"))
+        if decl.kind == DeclarationKind.ORDINARY:
+            problems.append(Problem("DecHead/Type", "position 3 must be 5 (summary) or 6 (complete)"))
+        if not decl.client_seq_no:
+            problems.append(Problem("DecSign/ClientSeqNo", "required: it correlates every receipt"))
+        if not decl.head.bill_no:
+            problems.append(Problem("DecHead/BillNo", "required: the bill of lading links the manifest"))
+        used = session.scalar(
+            select(ClrDeclaration.id).where(
+                ClrDeclaration.broker_uscc == sender, ClrDeclaration.client_seq_no == decl.client_seq_no
+            )
+        )
+        if used:
+            problems.append(Problem("DecSign/ClientSeqNo", f"already used by declaration {used}"))
+        if (
+            decl.kind == DeclarationKind.COMPLETE
+            and decl.head.bill_no
+            and not self._summary_for(session, decl, sender)
+        ):
+            problems.append(
+                Problem(
+                    "DecHead/BillNo",
+                    f"no open summary declaration of yours for bill "
+                    f"{decl.head.bill_no} (or for the EntryId in CorrelationNo) to complete",
+                )
+            )
+        return problems
+
+    @staticmethod
+    def _summary_for(session: Session, decl: Declaration, sender: str) -> ClrDeclaration | None:
+        ref = decl.head.correlation_no or (decl.free_txt.rel_id if decl.free_txt else "")
+        query = select(ClrDeclaration).where(
+            ClrDeclaration.kind == "summary",
+            ClrDeclaration.broker_uscc == sender,
+            ClrDeclaration.bill_no == decl.head.bill_no,
+            ClrDeclaration.completed_by.is_(None),
+            ClrDeclaration.state.notin_(("rejected", "refused")),
+        )
+        if ref:
+            query = query.where(ClrDeclaration.entry_id == ref)
+        return session.scalars(query.order_by(ClrDeclaration.created_at)).first()
+
+    # ===== workflow (asynchronous, from the inbound consumer) =================================
+    def apply(self, session: Session, message_type: str, sender: str, model: Any, message_id: str) -> None:
+        handler = {
+            "MT1101": self.on_manifest,
+            "MT6102": self.on_distribution,
+            "DecMessage": self.on_declaration,
+            "MT3101": self.on_arrival,
+            "MT5101": self.on_tally,
+            "MT9999": self.on_manifest_receipt,
+            "DecImportResponse": self.on_import_response,
+            "DEC_DATA": self.on_dec_data,
+            "InspectionNotice": self.on_inspection_result,
+        }[message_type]
+        handler(session, sender, model, message_id)
+        row = session.get(Message, message_id)
+        if row is not None and row.status == "accepted":
+            row.status, row.updated_at = "processed", now()
+
+    # ----- manifest ---------------------------------------------------------------------------
+    def on_manifest(self, session: Session, sender: str, manifest: Manifest, message_id: str) -> None:
+        decl, stamp = manifest.declaration, now()
+        conveyance = decl.conveyance
+        entry = None
+        if conveyance is not None:
+            entry = parse_stamp(conveyance.arrival_date_time or conveyance.actual_date_time)
+        if entry is None and decl.unloading_location is not None:
+            entry = parse_stamp(decl.unloading_location.date_time)
+        bills = []
+        for cons in decl.consignments:
+            row = session.get(ClrConsignment, cons.bill_no)
+            if row is None:
+                row = ClrConsignment(bill_no=cons.bill_no, created_at=stamp, status="manifested")
+                session.add(row)
+            row.voyage_no = conveyance.journey_id if conveyance else ""
+            row.vessel = conveyance.name if conveyance else ""
+            row.terminal_code = decl.unloading_location.id if decl.unloading_location else ""
+            row.manifest_sender, row.manifest_message_id = sender, message_id
+            row.package_qty, row.gross_kg, row.entry_at, row.updated_at = (
+                cons.package_quantity,
+                cons.gross_mass,
+                entry,
+                stamp,
+            )
+            for box, (packages, gross) in container_figures(cons).items():
+                c = session.get(ClrContainer, (cons.bill_no, box))
+                if c is None:
+                    c = ClrContainer(bill_no=cons.bill_no, container_no=box)
+                    session.add(c)
+                c.listed, c.manifest_packages, c.manifest_gross_kg = True, packages, gross
+            bills.append(cons.bill_no)
+        session.flush()
+        outbound.to_customs(
+            session,
+            manifest.head.message_type,
+            xmlcodec.encode(manifest),
+            bills=bills,
+            correlation_id=message_id,
+        )
+        audit.record(session, sender, "manifest.received", "manifest", message_id, {"bills": bills})
+        for bill in bills:
+            self._unpark(session, bill)
+            for summary in self._summaries(session, bill):
+                self._set_due(session, summary)
+
+    def on_distribution(self, session: Session, sender: str, manifest: Manifest, message_id: str) -> None:
+        """分拨申请 (MT6102): record where the goods go; the destination site's arrival reports follow."""
+        site = manifest.declaration.destination_site
+        bills = [c.bill_no for c in manifest.declaration.consignments]
+        for bill in bills:
+            row = session.get(ClrConsignment, bill)
+            if row is None:
+                self._park(
+                    session, bill, message_id, "MT6102", "distribution application before its manifest"
+                )
+                continue
+            row.status, row.updated_at = "distribution", now()
+        outbound.to_customs(
+            session, "MT6102", xmlcodec.encode(manifest), bills=bills, correlation_id=message_id
+        )
+        audit.record(
+            session,
+            sender,
+            "distribution.applied",
+            "manifest",
+            message_id,
+            {"bills": bills, "destination": site.id if site else None},
+        )
+
+    def on_manifest_receipt(
+        self, session: Session, sender: str, receipt: ManifestResponse, message_id: str
+    ) -> None:
+        """MT9999 from customs: forwarded to whoever sent the manifest of those bills."""
+        by_receiver: dict[str, list[str]] = {}
+        for c in receipt.consignments:
+            row = session.get(ClrConsignment, c.bill_no)
+            if row is not None and row.manifest_sender:
+                by_receiver.setdefault(row.manifest_sender, []).append(c.bill_no)
+        for receiver, bills in by_receiver.items():
+            outbound.send_model(session, receiver, receipt, "MT9999", bills=bills, correlation_id=message_id)
+
+    # ----- declarations -----------------------------------------------------------------------
+    def on_declaration(self, session: Session, sender: str, decl: Declaration, message_id: str) -> None:
+        row = session.get(ClrDeclaration, message_id)
+        if row is None or row.state != "received":
+            return  # already applied (a redelivery after a crash between effects and ack)
+        if row.kind == "summary":
+            self._summary(session, row, decl)
+        else:
+            self._complete(session, row, decl)
+
+    def _summary(self, session: Session, row: ClrDeclaration, decl: Declaration) -> None:
+        consignment = session.get(ClrConsignment, row.bill_no)
+        if consignment is None:
+            self._transition(session, row, "held", f"waiting for the manifest of bill {row.bill_no}")
+            self._park(
+                session,
+                row.bill_no,
+                row.message_id,
+                "DecMessage",
+                "summary declaration before its manifest: held, forwarded when the manifest arrives",
+            )
+            return
+        decision = self.screen(session, decl, row, stage=1)
+        self._apply_stage1(session, row, consignment, decision)
+        if row.state != "refused":
+            self._transition(session, row, "submitted", "screened (stage 1) and sent to customs")
+        outbound.to_customs(
+            session, "DecMessage", xmlcodec.encode(decl), bills=[row.bill_no], correlation_id=row.id
+        )
+        self._set_due(session, row)
+
+    def _complete(self, session: Session, row: ClrDeclaration, decl: Declaration) -> None:
+        summary = session.get(ClrDeclaration, row.summary_id) if row.summary_id else None
+        self.screen(session, decl, row, stage=2)
+        if summary is not None:
+            summary.completed_by, summary.updated_at = row.id, now()
+            row.due_at, row.due_rule = summary.due_at, summary.due_rule
+            due = aware(summary.due_at)
+            if due is not None and now() > due:
+                row.late = summary.late = True
+                row.reasons = [*row.reasons, f"filed after the due date {due.isoformat()}"]
+        self._transition(session, row, "submitted", "screened (stage 2) and sent to customs")
+        outbound.to_customs(
+            session, "DecMessage", xmlcodec.encode(decl), bills=[row.bill_no], correlation_id=row.id
+        )
+
+    def screen(self, session: Session, decl: Declaration, row: ClrDeclaration, stage: int) -> Decision:
+        consignment = session.get(ClrConsignment, row.bill_no)
+        tally = self._tally_total(session, row.bill_no)
+        ctx = ScreeningContext(
+            trader=trader_profile(session, decl),
+            manifest_gross_kg=consignment.gross_kg if consignment else None,
+            tally_gross_kg=tally,
+        )
+        decision = self.engine().screen(decl, ctx, stage=stage)
+        row.screening = decision.to_dict()
+        audit.record(
+            session,
+            ACTOR,
+            f"declaration.screened.stage{stage}",
+            "declaration",
+            row.id,
+            {"outcome": decision.outcome.value, "ruleset": decision.ruleset_version},
+        )
+        return decision
+
+    def _apply_stage1(
+        self, session: Session, row: ClrDeclaration, consignment: ClrConsignment, decision: Decision
+    ) -> None:
+        outcome = decision.outcome.value
+        if outcome == "refuse_entry":
+            self._transition(session, row, "refused", "; ".join(h.reason for h in decision.hits))
+            outbound.send_json(
+                session,
+                row.broker_uscc,
+                "RefusalNotice",
+                {
+                    "declaration_id": row.id,
+                    "bill_no": row.bill_no,
+                    "screening": row.screening,
+                },
+                bills=[row.bill_no],
+                correlation_id=row.id,
+            )
+            return
+        if outcome in INSPECTIONS:
+            self._order_inspection(session, row, consignment, decision)
+
+    def _order_inspection(
+        self,
+        session: Session,
+        row: ClrDeclaration,
+        consignment: ClrConsignment,
+        decision: Decision,
+        by: str = "hub",
+    ) -> None:
+        instruction, location, needs_result = INSPECTIONS[decision.outcome.value]
+        notice = InspectionNotice(
+            notice_id=outbound.new_id("INSP"),
+            bill_no=row.bill_no,
+            issued_at=now(),
+            location=location,
+            instruction=instruction,
+            site_code=consignment.terminal_code,
+            declaration_ids=self._notice_ids(row),
+            container_ids=self._listed(session, row.bill_no),
+            checks=[
+                InspectionCheck(c.code.upper()[:20], f"{c.code}: {c.description}") for c in decision.checks
+            ],
+            reasons=[f"{h.rule_id}: {h.reason}" for h in decision.hits] or ["selected by customs"],
+        )
+        row.inspection = {
+            "notice_id": notice.notice_id,
+            "outcome_stage1": decision.outcome.value,
+            "instruction": instruction.value,
+            "location": location.value,
+            "needs_result": needs_result,
+            "result": "PENDING",
+            "ordered_by": by,
+        }
+        self._notify_inspection(session, row, consignment, notice, to_customs=needs_result and by == "hub")
+
+    def _notify_inspection(
+        self,
+        session: Session,
+        row: ClrDeclaration,
+        consignment: ClrConsignment | None,
+        notice: InspectionNotice,
+        to_customs: bool,
+    ) -> None:
+        """查验通知: the broker and the yard operator each get their copy at once (seed 1.7)."""
+        body = xmlcodec.encode(notice)
+        receivers = [row.broker_uscc, *outbound.yard_operators(session, consignment)]
+        for receiver in dict.fromkeys(receivers):
+            outbound.send(
+                session, receiver, "InspectionNotice", body, bills=[row.bill_no], correlation_id=row.id
+            )
+        if to_customs:
+            outbound.to_customs(session, "InspectionNotice", body, bills=[row.bill_no], correlation_id=row.id)
+
+    # ----- customs answers --------------------------------------------------------------------
+    def on_import_response(
+        self, session: Session, sender: str, response: DecImportResponse, message_id: str
+    ) -> None:
+        row = session.scalars(
+            select(ClrDeclaration)
+            .where(ClrDeclaration.client_seq_no == response.client_seq_no)
+            .order_by(ClrDeclaration.created_at.desc())
+        ).first()
+        if row is None:
+            log.warning("DecImportResponse for unknown ClientSeqNo %s", response.client_seq_no)
+            return
+        if response.accepted:
+            row.seq_no, row.updated_at = response.seq_no or row.seq_no, now()
+        else:
+            self._transition(session, row, "rejected", f"customs: {response.error_message}")
+        outbound.send_model(
+            session,
+            row.broker_uscc,
+            response,
+            "DecImportResponse",
+            bills=[row.bill_no],
+            correlation_id=row.id,
+        )
+
+    def on_dec_data(self, session: Session, sender: str, receipt: DecResultReceipt, message_id: str) -> None:
+        result = receipt.result
+        row = None
+        if result.seq_no:
+            row = session.scalar(select(ClrDeclaration).where(ClrDeclaration.seq_no == result.seq_no))
+        if row is None and result.entry_id:
+            row = session.scalar(select(ClrDeclaration).where(ClrDeclaration.entry_id == result.entry_id))
+        if row is None:
+            log.warning("DEC_DATA for unknown SeqNo %s / EntryId %s", result.seq_no, result.entry_id)
+            return
+        if result.entry_id:
+            row.entry_id = result.entry_id
+        channel = result.channel
+        if channel in REGISTERED and row.state in ("submitted", "received"):
+            self._transition(session, row, "registered", f"customs registered EntryId {row.entry_id}")
+        elif channel in REJECTED and row.state in OPEN_STATES:
+            self._transition(session, row, "rejected", f"customs {channel}: {result.note}")
+        elif channel in INSPECT and row.kind == "summary" and row.state in OPEN_STATES:
+            consignment = session.get(ClrConsignment, row.bill_no)
+            if consignment is not None and not (row.inspection and row.inspection.get("needs_result")):
+                self._customs_inspection(session, row, consignment, result.note)
+            self._transition(session, row, "inspection", f"customs ordered an inspection: {result.note}")
+        elif channel in CLEARED and row.state in (*OPEN_STATES, "released"):
+            self._transition(session, row, "cleared", "customs: 已结关")
+            row.cleared_at = now()
+            if row.summary_id and (summary := session.get(ClrDeclaration, row.summary_id)) is not None:
+                self._transition(session, summary, "cleared", f"completed by {row.id}")
+                summary.cleared_at = now()
+        outbound.send_model(
+            session, row.broker_uscc, receipt, "DEC_DATA", bills=[row.bill_no], correlation_id=row.id
+        )
+        if row.kind == "summary":
+            self.try_release(session, row)
+
+    def _customs_inspection(
+        self, session: Session, row: ClrDeclaration, consignment: ClrConsignment, note: str
+    ) -> None:
+        notice = InspectionNotice(
+            notice_id=outbound.new_id("INSP"),
+            bill_no=row.bill_no,
+            issued_at=now(),
+            location=InspectionLocation.PORT,
+            instruction=InspectionInstruction.MANUAL,
+            site_code=consignment.terminal_code,
+            declaration_ids=self._notice_ids(row),
+            container_ids=self._listed(session, row.bill_no),
+            reasons=[f"customs: {note or 'selected'}"],
+        )
+        row.inspection = {
+            "notice_id": notice.notice_id,
+            "outcome_stage1": "port_inspection",
+            "instruction": "MANUAL",
+            "location": "PORT",
+            "needs_result": True,
+            "result": "PENDING",
+            "ordered_by": "customs",
+        }
+        self._notify_inspection(session, row, consignment, notice, to_customs=False)
+
+    def on_inspection_result(
+        self, session: Session, sender: str, notice: InspectionNotice, message_id: str
+    ) -> None:
+        row = self._declaration_of_notice(session, notice)
+        if row is None or not row.inspection:
+            log.warning("inspection result %s matches no inspection", notice.notice_id)
+            return
+        consignment = session.get(ClrConsignment, row.bill_no)
+        inspection = dict(row.inspection)
+        inspection["result"] = notice.outcome.value
+        inspection["result_at"] = now().isoformat()
+        row.inspection, row.updated_at = inspection, now()
+        # the result reaches the broker and the yard as it reached us
+        for receiver in dict.fromkeys([row.broker_uscc, *outbound.yard_operators(session, consignment)]):
+            outbound.send_model(
+                session, receiver, notice, "InspectionNotice", bills=[row.bill_no], correlation_id=row.id
+            )
+        if notice.outcome == InspectionOutcome.ANOMALY:
+            if inspection.get("outcome_stage1") == "machine_scan_first" and row.screening:
+                follow = scan_result(self._decision_of(row), clear=False)
+                audit.record(session, ACTOR, "inspection.escalated", "declaration", row.id, follow.to_dict())
+                decision = self._decision_of(row)
+                decision.outcome = follow.after  # type: ignore[assignment]
+                row.screening = {
+                    **row.screening,
+                    "outcome": follow.after.value if follow.after else None,
+                    "follow_up": follow.to_dict(),
+                }
+                if consignment is not None:
+                    self._order_inspection(session, row, consignment, decision)
+                return
+            self._transition(session, row, "held", "inspection found an anomaly: goods held")
+            return
+        if row.state == "inspection":
+            self._transition(session, row, "registered", "inspection done")
+        self.try_release(session, row)
+
+    @staticmethod
+    def _notice_ids(row: ClrDeclaration) -> list[str]:
+        """ClientSeqNo and EntryId as the notice schema allows them (18 characters, 0-9 A-Z)."""
+        return [i for i in (row.client_seq_no, row.entry_id) if i and NOTICE_ID.fullmatch(i)]
+
+    @staticmethod
+    def _declaration_of_notice(session: Session, notice: InspectionNotice) -> ClrDeclaration | None:
+        rows = list(
+            session.scalars(
+                select(ClrDeclaration).where(
+                    ClrDeclaration.bill_no == notice.bill_no, ClrDeclaration.kind == "summary"
+                )
+            )
+        )
+        for row in rows:
+            if row.inspection and row.inspection.get("notice_id") == notice.notice_id:
+                return row
+        ids = set(notice.declaration_ids)
+        return next((r for r in rows if r.client_seq_no in ids or (r.entry_id and r.entry_id in ids)), None)
+
+    @staticmethod
+    def _decision_of(row: ClrDeclaration) -> Decision:
+        from risk.model import Lane, Outcome
+
+        s = row.screening or {}
+        return Decision(
+            stage=1,
+            outcome=Outcome(s["outcome"]),
+            lane=Lane(s["lane"]),
+            checks=[],
+            location=s.get("location"),
+            hits=[],
+            sampled=bool(s.get("sampled")),
+            ruleset_version=s.get("ruleset_version", ""),
+            declaration_id=row.id,
+        )
+
+    # ----- arrival, tally, reconciliation -----------------------------------------------------
+    def on_arrival(self, session: Session, sender: str, report: Manifest, message_id: str) -> None:
+        decl = report.declaration
+        site = decl.unloading_location.id if decl.unloading_location else ""
+        boxes, applied = self._boxes(report), []
+        for bill, containers in boxes.items():
+            consignment = session.get(ClrConsignment, bill)
+            if consignment is None:
+                self._park(
+                    session,
+                    bill,
+                    message_id,
+                    "MT3101",
+                    f"arrival report for bill {bill} before "
+                    "its manifest: parked, applied when the manifest arrives",
+                )
+                continue
+            applied.append(bill)
+            for box, _ in containers:
+                c = self._container(session, bill, box)
+                if c.arrived_at is None:
+                    c.arrived_at, c.arrival_site, c.arrival_sender = now(), site, sender
+                if not c.listed:
+                    self._discrepancy(
+                        session,
+                        consignment,
+                        "unlisted_container",
+                        {"container": box, "reported_by": "arrival", "site": site},
+                    )
+            if consignment.first_arrival_at is None:
+                consignment.first_arrival_at = now()
+                for summary in self._summaries(session, bill):
+                    self._set_due(session, summary)
+            consignment.status = "arrived" if consignment.status == "manifested" else consignment.status
+            consignment.updated_at = now()
+        session.flush()
+        if applied:  # a parked report reaches customs when it is applied
+            outbound.to_customs(
+                session, "MT3101", xmlcodec.encode(report), bills=applied, correlation_id=message_id
+            )
+        for bill in boxes:
+            for summary in self._summaries(session, bill):
+                self.try_release(session, summary)
+
+    def on_tally(self, session: Session, sender: str, report: Manifest, message_id: str) -> None:
+        boxes, applied = self._boxes(report), []
+        for bill, containers in boxes.items():
+            consignment = session.get(ClrConsignment, bill)
+            if consignment is None:
+                self._park(
+                    session,
+                    bill,
+                    message_id,
+                    "MT5101",
+                    f"tally report for bill {bill} before "
+                    "its manifest: parked, applied when the manifest arrives",
+                )
+                continue
+            applied.append(bill)
+            for box, equipment in containers:
+                c = self._container(session, bill, box)
+                c.tallied_at = now()
+                c.tally_packages, c.tally_gross_kg = equipment.package_quantity, equipment.gross_mass
+                if not c.listed:
+                    self._discrepancy(
+                        session, consignment, "unlisted_container", {"container": box, "reported_by": "tally"}
+                    )
+            session.flush()
+            self.reconcile(session, consignment)
+        if applied:  # a parked report reaches customs when it is applied
+            outbound.to_customs(
+                session, "MT5101", xmlcodec.encode(report), bills=applied, correlation_id=message_id
+            )
+
+    def reconcile(self, session: Session, consignment: ClrConsignment) -> None:
+        """Manifest vs tally vs declaration, once every listed container has been tallied."""
+        containers = self._containers(session, consignment.bill_no)
+        listed = [c for c in containers if c.listed]
+        if not listed or any(c.tallied_at is None for c in listed):
+            return
+        tally_kg = sum((Decimal(c.tally_gross_kg or 0) for c in containers), Decimal(0))
+        tally_pk = sum(c.tally_packages or 0 for c in containers)
+        tolerance = self.settings.weight_tolerance_pct
+        found = []
+        figures: list[tuple[str, Any]] = [("manifest", consignment.gross_kg)]
+        figures += [
+            (f"declaration {d.client_seq_no}", d.gross_kg)
+            for d in self._summaries(session, consignment.bill_no)
+        ]
+        for source, kg in figures:
+            if kg is not None and pct_diff(Decimal(kg), tally_kg) > tolerance:
+                found.append(
+                    (
+                        "weight",
+                        {
+                            "source": source,
+                            "declared_kg": str(kg),
+                            "tally_kg": str(tally_kg),
+                            "difference_pct": str(round(pct_diff(Decimal(kg), tally_kg), 3)),
+                            "tolerance_pct": str(tolerance),
+                        },
+                    )
+                )
+        packages = [("manifest", consignment.package_qty)]
+        packages += [
+            (f"declaration {d.client_seq_no}", d.package_qty)
+            for d in self._summaries(session, consignment.bill_no)
+        ]
+        for source, pk in packages:
+            if pk is not None and pk != tally_pk:
+                found.append(("packages", {"source": source, "declared": pk, "tally": tally_pk}))
+        for kind, detail in found:
+            self._discrepancy(session, consignment, kind, detail)
+        if found:
+            self._risk_signal(session, consignment)
+
+    def _discrepancy(
+        self, session: Session, consignment: ClrConsignment, kind: str, detail: dict[str, Any]
+    ) -> None:
+        existing = session.scalars(
+            select(ClrDiscrepancy).where(
+                ClrDiscrepancy.bill_no == consignment.bill_no, ClrDiscrepancy.kind == kind
+            )
+        )
+        if any(d.detail == detail for d in existing):
+            return  # reported once
+        session.add(ClrDiscrepancy(bill_no=consignment.bill_no, kind=kind, detail=detail, found_at=now()))
+        receivers = [r for r in {consignment.manifest_sender} if r]
+        for receiver in receivers:
+            outbound.send_json(
+                session,
+                receiver,
+                "DiscrepancyNotice",
+                {"bill_no": consignment.bill_no, "kind": kind, **detail},
+                bills=[consignment.bill_no],
+            )
+        audit.record(session, ACTOR, f"discrepancy.{kind}", "consignment", consignment.bill_no, detail)
+
+    def _risk_signal(self, session: Session, consignment: ClrConsignment) -> None:
+        """A discrepancy re-screens the open summary declarations (stage 1) with the tally weight:
+        a stricter outcome replaces the instruction (and orders the inspection) before release."""
+        for row in self._summaries(session, consignment.bill_no):
+            if row.state not in ("submitted", "registered") or row.screening is None:
+                continue
+            message = session.get(Message, row.message_id)
+            model = self.model_of(message) if message else None
+            if model is None:
+                continue
+            before = row.screening["outcome"]
+            decision = self.screen(session, model, row, stage=1)
+            if STAGE1_RANK[decision.outcome.value] > STAGE1_RANK[before]:
+                audit.record(
+                    session,
+                    ACTOR,
+                    "screening.escalated",
+                    "declaration",
+                    row.id,
+                    {"from": before, "to": decision.outcome.value},
+                )
+                self._apply_stage1(session, row, consignment, decision)
+            else:
+                row.screening = {**row.screening, "outcome": before}
+
+    # ----- release ----------------------------------------------------------------------------
+    def try_release(self, session: Session, row: ClrDeclaration) -> bool:
+        if row.kind != "summary" or row.state != "registered" or not row.entry_id or not row.screening:
+            return False
+        outcome = row.screening["outcome"]
+        if outcome not in RELEASE_TYPE:
+            return False
+        inspection = row.inspection or {}
+        if inspection.get("needs_result") and inspection.get("result") != "PASSED":
+            return False
+        containers = [c for c in self._containers(session, row.bill_no) if c.listed]
+        if not containers or any(c.arrived_at is None for c in containers):
+            return False
+        consignment = session.get(ClrConsignment, row.bill_no)
+        stamp = now()
+        notice = ReleaseNotice(
+            notice_id=outbound.new_id("REL"),
+            bill_no=row.bill_no,
+            released_at=stamp,
+            release_type=RELEASE_TYPE[outcome],
+            entry_id=row.entry_id,
+            container_ids=[c.container_no for c in containers],
+            note={
+                "conditional_removal": "附条件提离: to the approved site until the lab result",
+                "destination_inspection": "目的地检验",
+            }.get(outcome, "放行"),
+        )
+        body = xmlcodec.encode(notice)
+        for receiver in dict.fromkeys([row.broker_uscc, *outbound.yard_operators(session, consignment)]):
+            outbound.send(
+                session, receiver, "ReleaseNotice", body, bills=[row.bill_no], correlation_id=row.id
+            )
+        outbound.to_customs(session, "ReleaseNotice", body, bills=[row.bill_no], correlation_id=row.id)
+        for c in containers:
+            c.released_at = stamp
+        if consignment is not None:
+            consignment.status, consignment.updated_at = "released", stamp
+        row.released_at = stamp
+        self._transition(session, row, "released", f"release {notice.release_type.value}")
+        return True
+
+    # ----- due dates and the sweep ------------------------------------------------------------
+    def _set_due(self, session: Session, row: ClrDeclaration) -> None:
+        consignment = session.get(ClrConsignment, row.bill_no)
+        if consignment is None or row.kind != "summary":
+            return
+        start = (
+            consignment.entry_at
+            if self.settings.due_start_event == "conveyance_entry"
+            else (consignment.first_arrival_at)
+        )
+        start = aware(start)
+        if start is None:
+            return
+        day = start.astimezone(SHANGHAI).date() + timedelta(days=self.settings.complete_due_days)
+        rule = f"{self.settings.complete_due_days} calendar days after {self.settings.due_start_event}"
+        if self.settings.roll_to_working_day and not self.calendar().is_workday(day):
+            day = self.calendar().next_workday(day).day
+            rule += ", rolled to the next working day"
+        row.due_at = datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
+        row.due_rule = rule
+
+    def sweep(self, session: Session) -> dict[str, int]:
+        """Reminders before the complete declaration is due; overdue ones marked late (with a notice)."""
+        at, counts = now(), {"reminded": 0, "late": 0}
+        rows = session.scalars(
+            select(ClrDeclaration).where(
+                ClrDeclaration.kind == "summary",
+                ClrDeclaration.completed_by.is_(None),
+                ClrDeclaration.due_at.is_not(None),
+                ClrDeclaration.state.notin_(("rejected", "refused")),
+            )
+        )
+        for row in rows:
+            due = aware(row.due_at)
+            assert due is not None
+            body = {
+                "declaration_id": row.id,
+                "client_seq_no": row.client_seq_no,
+                "bill_no": row.bill_no,
+                "due_at": due.isoformat(),
+                "rule": row.due_rule,
+            }
+            if row.reminded_at is None and at >= due - timedelta(days=self.settings.remind_days_before):
+                row.reminded_at = at
+                outbound.send_json(
+                    session,
+                    row.broker_uscc,
+                    "CompleteDeclarationReminder",
+                    body,
+                    bills=[row.bill_no],
+                    correlation_id=row.id,
+                )
+                counts["reminded"] += 1
+            if not row.late and at > due:
+                row.late = True
+                row.reasons = [*(row.reasons or []), f"complete declaration overdue since {due.isoformat()}"]
+                outbound.send_json(
+                    session,
+                    row.broker_uscc,
+                    "CompleteDeclarationOverdue",
+                    body,
+                    bills=[row.bill_no],
+                    correlation_id=row.id,
+                )
+                audit.record(session, ACTOR, "declaration.overdue", "declaration", row.id, body)
+                counts["late"] += 1
+        return counts
+
+    # ----- parking ----------------------------------------------------------------------------
+    def _park(self, session: Session, bill: str, message_id: str, message_type: str, reason: str) -> None:
+        exists = session.scalar(
+            select(ClrParked.id).where(
+                ClrParked.bill_no == bill, ClrParked.message_id == message_id, ClrParked.resolved_at.is_(None)
+            )
+        )
+        if exists is None:
+            session.add(
+                ClrParked(
+                    bill_no=bill,
+                    message_id=message_id,
+                    message_type=message_type,
+                    reason=reason,
+                    parked_at=now(),
+                )
+            )
+        row = session.get(Message, message_id)
+        if row is not None:
+            row.status, row.updated_at = "parked", now()
+        audit.record(
+            session, ACTOR, "message.parked", "message", message_id, {"bill_no": bill, "reason": reason}
+        )
+
+    def _unpark(self, session: Session, bill: str) -> None:
+        parked = list(
+            session.scalars(
+                select(ClrParked)
+                .where(ClrParked.bill_no == bill, ClrParked.resolved_at.is_(None))
+                .order_by(ClrParked.id)
+            )
+        )
+        for item in parked:
+            item.resolved_at = now()
+            message = session.get(Message, item.message_id)
+            model = self.model_of(message) if message else None
+            if message is None or model is None:
+                continue
+            message.status = "accepted"
+            if item.message_type == "DecMessage":
+                row = session.get(ClrDeclaration, item.message_id)
+                if row is not None and row.state == "held":
+                    row.state = "received"
+                    self.on_declaration(session, message.sender or "", model, item.message_id)
+            else:
+                self.apply(session, item.message_type, message.sender or "", model, item.message_id)
+            message.status = "processed"
+
+    @staticmethod
+    def model_of(message: Message) -> Any:
+        raw = message.raw
+        if message.format == "edifact":
+            from messages.convert import convert
+
+            raw = convert(raw, to="xml")[0].content
+        return xmlcodec.decode(raw)
+
+    # ----- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _boxes(report: Manifest) -> dict[str, list[tuple[str, Any]]]:
+        """bill -> [(container, equipment)] from a per-container report (declaration or bill level)."""
+        out: dict[str, list[tuple[str, Any]]] = {}
+        decl = report.declaration
+        for e in decl.transport_equipment:
+            bill = e.bill_no or (decl.consignments[0].bill_no if len(decl.consignments) == 1 else "")
+            if bill:
+                out.setdefault(bill, []).append((e.equipment_id, e))
+        for cons in decl.consignments:
+            out.setdefault(cons.bill_no, [])
+            for e in cons.transport_equipment:
+                out[cons.bill_no].append((e.equipment_id, e))
+        return out
+
+    @staticmethod
+    def _container(session: Session, bill: str, box: str) -> ClrContainer:
+        c = session.get(ClrContainer, (bill, box))
+        if c is None:
+            c = ClrContainer(bill_no=bill, container_no=box, listed=False)
+            session.add(c)
+        return c
+
+    @staticmethod
+    def _containers(session: Session, bill: str) -> list[ClrContainer]:
+        return list(
+            session.scalars(
+                select(ClrContainer).where(ClrContainer.bill_no == bill).order_by(ClrContainer.container_no)
+            )
+        )
+
+    def _listed(self, session: Session, bill: str) -> list[str]:
+        return [c.container_no for c in self._containers(session, bill) if c.listed]
+
+    def _tally_total(self, session: Session, bill: str) -> Decimal | None:
+        tallied = [c for c in self._containers(session, bill) if c.tally_gross_kg is not None]
+        return sum((Decimal(c.tally_gross_kg) for c in tallied), Decimal(0)) if tallied else None
+
+    @staticmethod
+    def _summaries(session: Session, bill: str) -> list[ClrDeclaration]:
+        return list(
+            session.scalars(
+                select(ClrDeclaration)
+                .where(ClrDeclaration.bill_no == bill, ClrDeclaration.kind == "summary")
+                .order_by(ClrDeclaration.created_at)
+            )
+        )
+
+    @staticmethod
+    def _transition(session: Session, row: ClrDeclaration, state: str, reason: str) -> None:
+        previous = row.state
+        row.state, row.updated_at = state, now()
+        if state in ("held", "rejected", "refused"):
+            row.reasons = [*(row.reasons or []), reason]
+        audit.record(
+            session,
+            ACTOR,
+            f"declaration.{state}",
+            "declaration",
+            row.id,
+            {"from": previous, "to": state, "reason": reason},
+        )

@@ -1,0 +1,392 @@
+"""Message intake for every channel (HTTP `POST /api/v1/messages`, AMQP `swhub.ingress`).
+
+Order of work, each step only after the previous one succeeded:
+1. archive the raw bytes with their SHA-256 (message table) in their own transaction: nothing
+   received is ever lost, rejected messages included;
+2. detect the format and type; EDIFACT is converted to single-window XML (messages.convert);
+3. validate and decode (all problems at once);
+4. check the sender may send this type;
+5. deduplicate on the business reference (MessageID / ClientSeqNo / UNB+UNH reference): the same
+   content again is a duplicate (answered with the first receipt, no second effect); other content
+   under a used reference is a conflict;
+6. accept: business keys recorded, the workflow's `accept` hook runs (e.g. a declaration row), and
+   the message is routed to the workflow through the outbox (INBOUND_EXCHANGE
+   `clearance.<type>.<sender>`), all in one transaction.
+A rejection is recorded on the archived row (status `rejected`, every problem in `error`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.bus.base import INBOUND_EXCHANGE
+from hub.clock import now
+from hub.db.models import Message, MessageRef
+from hub.db.outbox import enqueue
+from hub.db.session import Database
+from messages import xml as xmlcodec
+from messages.detect import detect
+from messages.errors import MessageError, PayloadTooLarge, UnknownMessageType, ValidationFailed
+from messages.models.declaration import Declaration
+from messages.models.manifest import Manifest
+from messages.models.notices import InspectionNotice
+from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
+
+ARCHIVE_HEADER = "x-swhub-archive-id"
+SENDER_HEADER = "x-swhub-sender"
+
+# Who may send what (admin may send everything). Manifest transmitters (carriers' agents) hold the
+# broker role in the party register; terminals and tally companies send arrival/tally reports.
+SENDERS: dict[str, frozenset[str]] = {
+    "MT1101": frozenset({"broker", "importer"}),
+    "MT6102": frozenset({"broker", "importer"}),
+    "DecMessage": frozenset({"broker", "importer"}),
+    "MT3101": frozenset({"port_operator", "tally"}),
+    "MT5101": frozenset({"port_operator", "tally"}),
+    "MT9999": frozenset({"customs"}),
+    "DecImportResponse": frozenset({"customs"}),
+    "DEC_DATA": frozenset({"customs"}),
+    "InspectionNotice": frozenset({"customs"}),
+}
+# EDIFACT types whose XML equivalent the workflow handles (after messages.convert).
+EDIFACT_TYPES = ("CUSCAR", "CODECO", "COARRI", "CUSDEC", "CUSRES")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    location: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"location": self.location, "message": self.message}
+
+
+class IntakeRejected(Exception):
+    """The message was archived and refused; `problems` lists every reason."""
+
+    def __init__(self, status: int, message_id: str, problems: list[Problem], summary: str = "") -> None:
+        self.status = status
+        self.message_id = message_id
+        self.problems = problems
+        super().__init__(summary or "; ".join(f"{p.location}: {p.message}" for p in problems))
+
+
+@dataclass(slots=True)
+class Accepted:
+    """A validated message about to be accepted (handed to the workflow's accept hook)."""
+
+    message_id: str
+    message_type: str
+    format: str
+    sender: str
+    sender_roles: frozenset[str]
+    model: Any
+    xml: bytes  # the single-window XML (converted from EDIFACT when that was received)
+    keys: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    message_id: str
+    message_type: str
+    format: str
+    duplicate: bool
+    receipt: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "receipt_id": self.message_id,
+            "message_type": self.message_type,
+            "format": self.format,
+            "status": "duplicate" if self.duplicate else "accepted",
+            "duplicate": self.duplicate,
+            **self.receipt,
+        }
+
+
+class Workflow(Protocol):
+    """What intake needs from the workflow it feeds."""
+
+    def accept(self, session: Session, message: Accepted) -> dict[str, Any]:
+        """Record what must exist at once (e.g. the declaration); raise IntakeRejected to refuse."""
+
+    def receipt_for(self, session: Session, message_id: str) -> dict[str, Any]:
+        """The receipt fields of an accepted message (answered again to a duplicate)."""
+
+
+def business_keys(model: Any) -> dict[str, Any]:
+    """external_id (the sender's reference), bills, containers and declaration keys of a message."""
+    keys: dict[str, Any] = {"bills": [], "containers": []}
+    if isinstance(model, Manifest):
+        decl = model.declaration
+        keys["external_id"] = model.head.message_id
+        keys["voyage_no"] = decl.conveyance.journey_id if decl.conveyance else None
+        for consignment in decl.consignments:
+            keys["bills"].append(consignment.bill_no)
+            keys["containers"] += [e.equipment_id for e in consignment.transport_equipment]
+        for equipment in decl.transport_equipment:
+            keys["containers"].append(equipment.equipment_id)
+            if equipment.bill_no:
+                keys["bills"].append(equipment.bill_no)
+    elif isinstance(model, Declaration):
+        keys["external_id"] = model.client_seq_no
+        keys["client_seq_no"] = model.client_seq_no
+        keys["bills"] = [model.head.bill_no] if model.head.bill_no else []
+        keys["containers"] = [c.container_id for c in model.containers]
+    elif isinstance(model, DecImportResponse):
+        keys["external_id"] = f"{model.client_seq_no}:{model.seq_no}:{model.response_code}"
+        keys["client_seq_no"], keys["seq_no"] = model.client_seq_no, model.seq_no
+    elif isinstance(model, DecResultReceipt):
+        r = model.result
+        keys["external_id"] = f"{r.seq_no}:{r.channel}:{r.notice_date}"
+        keys["seq_no"], keys["entry_id"] = r.seq_no, r.entry_id
+        keys["bills"] = [r.bill_no] if r.bill_no else []
+    elif isinstance(model, ManifestResponse):
+        keys["external_id"] = model.head.message_id
+        keys["bills"] = [c.bill_no for c in model.consignments]
+        keys["containers"] = [e.equipment_id for e in model.equipment]
+    elif isinstance(model, InspectionNotice):
+        keys["external_id"] = f"{model.notice_id}:{model.outcome.value}"
+        keys["bills"] = [model.bill_no]
+        keys["containers"] = list(model.container_ids)
+    keys["bills"] = list(dict.fromkeys(b for b in keys["bills"] if b))
+    keys["containers"] = list(dict.fromkeys(c for c in keys["containers"] if c))
+    return keys
+
+
+_last_stamp = 0
+_stamp_lock = threading.Lock()
+
+
+def ordered_id() -> str:
+    """A UUID whose first 64 bits increase strictly in this process (wall-clock nanoseconds, bumped on
+    ties): ordering the archive by (received_at, id) keeps the arrival order even when timestamps tie
+    (a manual test clock, or several messages written in one transaction)."""
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(time.time_ns(), _last_stamp + 1)
+        stamp = _last_stamp
+    return str(uuid.UUID(int=(stamp << 64) | uuid.uuid4().int >> 64))
+
+
+def archive(
+    session: Session,
+    raw: bytes,
+    *,
+    direction: str,
+    channel: str,
+    sender: str | None,
+    receiver: str | None = None,
+    message_type: str = "",
+    fmt: str = "unknown",
+    status: str = "received",
+    correlation_id: str | None = None,
+    bills: list[str] | None = None,
+    message_id: str | None = None,
+) -> Message:
+    stamp = now()
+    bills = bills or []
+    row = Message(
+        id=message_id or ordered_id(),
+        direction=direction,
+        channel=channel,
+        format=fmt,
+        message_type=message_type,
+        sender=sender,
+        receiver=receiver,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        raw=raw,
+        status=status,
+        correlation_id=correlation_id,
+        bill_no=bills[0] if bills else None,
+        received_at=stamp,
+        updated_at=stamp,
+    )
+    row.refs = [MessageRef(kind="bill", value=b) for b in dict.fromkeys(bills)]
+    session.add(row)
+    return row
+
+
+class Intake:
+    def __init__(self, db: Database, workflow: Workflow, *, max_bytes: int) -> None:
+        self.db = db
+        self.workflow = workflow
+        self.max_bytes = max_bytes
+
+    def receive(self, raw: bytes, sender: str, roles: frozenset[str], channel: str) -> IntakeResult:
+        with self.db.unit_of_work() as session:  # 1. archived before anything else
+            message_id = archive(session, raw, direction="in", channel=channel, sender=sender).id
+        try:
+            fmt, message_type, xml_bytes, model = self._decode(raw, message_id)
+            self._authorise(message_id, message_type, roles)
+            keys = business_keys(model)
+            with self.db.unit_of_work() as session:
+                row = session.get(Message, message_id)
+                assert row is not None
+                row.format, row.message_type = fmt, message_type
+                row.external_id = (keys.get("external_id") or "")[:128] or None
+                self._set_keys(row, keys)
+                first = self._earlier(session, row)
+                if first is not None:
+                    if first.sha256 == row.sha256:
+                        row.status, row.correlation_id, row.updated_at = "duplicate", first.id, now()
+                        receipt = self.workflow.receipt_for(session, first.id)
+                        return IntakeResult(first.id, message_type, fmt, True, receipt)
+                    raise IntakeRejected(
+                        409,
+                        message_id,
+                        [
+                            Problem(
+                                "reference",
+                                f"reference {row.external_id!r} was already used by message {first.id} "
+                                "with different content",
+                            )
+                        ],
+                    )
+                accepted = Accepted(message_id, message_type, fmt, sender, roles, model, xml_bytes, keys)
+                receipt = self.workflow.accept(session, accepted)
+                row.status, row.updated_at = "accepted", now()
+                enqueue(
+                    session,
+                    INBOUND_EXCHANGE,
+                    f"clearance.{message_type}.{sender}",
+                    xml_bytes,
+                    message_id=message_id,
+                    content_type="application/xml",
+                    headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender},
+                    correlation_id=message_id,
+                )
+                return IntakeResult(message_id, message_type, fmt, False, receipt)
+        except IntakeRejected as exc:
+            self._mark_rejected(exc)
+            raise
+
+    # ----- steps ---------------------------------------------------------------------------------
+    def _decode(self, raw: bytes, message_id: str) -> tuple[str, str, bytes, Any]:
+        try:
+            found = detect(raw, max_bytes=self.max_bytes)
+        except PayloadTooLarge as exc:
+            raise IntakeRejected(413, message_id, [Problem("message", str(exc))]) from None
+        except UnknownMessageType as exc:
+            raise IntakeRejected(415, message_id, [Problem("message", str(exc))]) from None
+        except MessageError as exc:
+            raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
+        xml_bytes = raw
+        if found.format == "edifact":
+            xml_bytes = self._from_edifact(raw, found.message_type, message_id)
+            found = detect(xml_bytes, max_bytes=self.max_bytes)
+        if found.message_type not in SENDERS:
+            raise IntakeRejected(
+                415,
+                message_id,
+                [
+                    Problem(
+                        "message",
+                        f"{found.message_type} is not handled by the clearance intake; supported: "
+                        f"{', '.join(sorted(SENDERS))} (XML) and {', '.join(EDIFACT_TYPES)} (EDIFACT)",
+                    )
+                ],
+            )
+        try:
+            model = xmlcodec.decode(xml_bytes, max_bytes=self.max_bytes)
+        except ValidationFailed as exc:
+            problems = [Problem(_where(i), i.message) for i in exc.issues]
+            raise IntakeRejected(
+                400, message_id, problems, f"{len(problems)} validation problem(s)"
+            ) from None
+        except MessageError as exc:
+            raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
+        return found.format, _type_of(model, found.message_type), xml_bytes, model
+
+    def _from_edifact(self, raw: bytes, edi_type: str, message_id: str) -> bytes:
+        try:
+            from messages.convert import convert
+        except ImportError:  # the conversion layer is optional at run time
+            raise IntakeRejected(
+                415, message_id, [Problem("message", "EDIFACT intake not available yet")]
+            ) from None
+        try:
+            documents = convert(raw, to="xml")
+        except ValidationFailed as exc:
+            problems = [Problem(_where(i), i.message) for i in exc.issues]
+            raise IntakeRejected(400, message_id, problems, f"{len(problems)} EDIFACT problem(s)") from None
+        except MessageError as exc:
+            raise IntakeRejected(400, message_id, [Problem("interchange", str(exc))]) from None
+        if len(documents) != 1:
+            raise IntakeRejected(
+                422,
+                message_id,
+                [
+                    Problem(
+                        "interchange",
+                        f"{edi_type} interchange holds {len(documents)} messages; send one per "
+                        "interchange so each gets its own receipt",
+                    )
+                ],
+            )
+        return documents[0].content
+
+    @staticmethod
+    def _authorise(message_id: str, message_type: str, roles: frozenset[str]) -> None:
+        allowed = SENDERS[message_type]
+        if "admin" not in roles and not roles & allowed:
+            raise IntakeRejected(
+                403,
+                message_id,
+                [Problem("sender", f"{message_type} may only be sent by: {', '.join(sorted(allowed))}")],
+            )
+
+    @staticmethod
+    def _set_keys(row: Message, keys: dict[str, Any]) -> None:
+        bills, containers = keys["bills"], keys["containers"]
+        row.bill_no = bills[0] if bills else None
+        row.container_no = containers[0] if len(containers) == 1 else None
+        row.client_seq_no = keys.get("client_seq_no") or None
+        row.seq_no = keys.get("seq_no") or None
+        row.entry_id = keys.get("entry_id") or None
+        row.voyage_no = keys.get("voyage_no") or None
+        row.refs = [MessageRef(kind="bill", value=b) for b in bills] + [
+            MessageRef(kind="container", value=c) for c in containers
+        ]
+
+    @staticmethod
+    def _earlier(session: Session, row: Message) -> Message | None:
+        if not row.external_id:
+            return None
+        return session.scalar(
+            select(Message)
+            .where(Message.direction == "in", Message.sender == row.sender)
+            .where(Message.message_type == row.message_type, Message.external_id == row.external_id)
+            .where(Message.status.in_(("accepted", "processed")), Message.id != row.id)
+            .order_by(Message.received_at)
+            .limit(1)
+        )
+
+    def _mark_rejected(self, exc: IntakeRejected) -> None:
+        with self.db.unit_of_work() as session:
+            row = session.get(Message, exc.message_id)
+            if row is not None:
+                row.status, row.updated_at = "rejected", now()
+                row.error = json.dumps([p.as_json() for p in exc.problems], ensure_ascii=False)[:20000]
+
+
+def _where(issue: Any) -> str:
+    where = issue.location
+    if issue.line is not None:
+        where += f" (line {issue.line})"
+    return str(where)
+
+
+def _type_of(model: Any, detected: str) -> str:
+    if isinstance(model, Manifest):
+        return model.head.message_type or detected
+    return detected

@@ -1,0 +1,1 @@
+"""Customs simulator for the two-step import clearance flow (see simulators/customs/README.md)."""

@@ -1,0 +1,124 @@
+"""Parties, a running hub (real database, real bus) and helpers for the clearance tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hub.bus.base import NOTICE_EXCHANGE, Delivery, QueueSpec, Topology
+from hub.config import Settings
+from hub.runtime import Hub
+from messages.models.notices import InspectionNotice, InspectionOutcome
+from messages.models.receipts import DecImportResponse, DecResultReceipt
+from messages.xml import decode, encode, samples
+from simulators.customs.traffic import TERMINAL
+
+BROKER = "91370200MA3C0BRK01"
+OTHER_BROKER = "91370200MA3C0BRK02"
+YARD = "91370200MA3C0PRT01"
+OTHER_YARD = "91370200MA3C0PRT02"
+CUSTOMS = "11100000000013127D"
+ADMIN = "91370200MA3C0ADM1N"
+KEYS = {
+    "admin": "clr-admin-key",
+    "broker": "clr-broker-key",
+    "other_broker": "clr-other-broker-key",
+    "yard": "clr-yard-key",
+    "other_yard": "clr-other-yard-key",
+    "customs": "clr-customs-key",
+}
+
+
+def write_parties(path: Path) -> Path:
+    parties: list[dict[str, Any]] = [
+        {"uscc": ADMIN, "name": "admin", "roles": ["admin"], "keys": [{"key": KEYS["admin"]}]},
+        {"uscc": BROKER, "name": "青岛海通报关", "roles": ["broker"], "keys": [{"key": KEYS["broker"]}]},
+        {
+            "uscc": OTHER_BROKER,
+            "name": "烟台报关",
+            "roles": ["broker"],
+            "keys": [{"key": KEYS["other_broker"]}],
+        },
+        {
+            "uscc": YARD,
+            "name": "前湾码头",
+            "roles": ["port_operator"],
+            "terminal_code": TERMINAL,
+            "keys": [{"key": KEYS["yard"]}],
+        },
+        {
+            "uscc": OTHER_YARD,
+            "name": "日照码头",
+            "roles": ["port_operator"],
+            "terminal_code": "CNRZH/4228",
+            "keys": [{"key": KEYS["other_yard"]}],
+        },
+        {"uscc": CUSTOMS, "name": "青岛海关", "roles": ["customs"], "keys": [{"key": KEYS["customs"]}]},
+    ]
+    path.write_text(yaml.safe_dump({"parties": parties}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def settings_for(db_url: str, tmp_path: Path, amqp_url: str | None = None) -> Settings:
+    return Settings(
+        database_url=db_url,
+        amqp_url=amqp_url,
+        api_keys_file=write_parties(tmp_path / "parties.yaml"),
+        _env_file=None,
+    )  # type: ignore[call-arg]
+
+
+def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Inbox:
+    """Collects what the hub publishes to a notice queue (a party's or customs')."""
+
+    def __init__(self, hub: Hub, name: str, binding: str) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        hub.bus.declare(Topology(queues=(QueueSpec(name, ((NOTICE_EXCHANGE, binding),)),)))
+        self.consumer = hub.bus.consume(name, self._on)
+
+    def _on(self, delivery: Delivery) -> None:
+        with self._lock:
+            self.messages.append((delivery.envelope.routing_key.split(".", 1)[1], delivery.envelope.body))
+
+    def of(self, notice_type: str) -> list[bytes]:
+        with self._lock:
+            return [body for t, body in self.messages if t == notice_type]
+
+
+def import_response(client_seq_no: str, seq_no: str, ok: bool = True) -> bytes:
+    return encode(DecImportResponse("0" if ok else "1", "" if ok else "退单: 测试", client_seq_no, seq_no))
+
+
+def dec_data(seq_no: str, entry_id: str, bill_no: str, channel: str, note: str = "") -> bytes:
+    receipt: DecResultReceipt = samples.dec_data(channel)
+    receipt.result.seq_no, receipt.result.entry_id, receipt.result.bill_no = seq_no, entry_id, bill_no
+    receipt.result.notice_date = f"2026-11-21T09:{len(channel):02d}:{abs(hash(channel + note)) % 60:02d}"
+    receipt.result.note = note or "test"
+    return encode(receipt)
+
+
+def inspection_result(instruction_xml: bytes, outcome: InspectionOutcome) -> bytes:
+    notice: InspectionNotice = decode(instruction_xml)
+    notice.outcome = outcome
+    return encode(notice)
+
+
+def kg(value: str) -> Decimal:
+    return Decimal(value)
