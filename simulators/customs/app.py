@@ -1,0 +1,117 @@
+"""Customs simulator process: receives what the hub sends to customs (HTTP `POST /inbox`, or AMQP
+from NOTICE_EXCHANGE `customs.#`) and answers in single-window XML, in order, after the steered delay:
+over HTTP to the hub's `POST /api/v1/messages` (with the customs party's API key), or over AMQP to
+`swhub.ingress` (routing key = message type, header x-swhub-sender = the customs USCC)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from messages.detect import detect
+from messages.errors import MessageError
+from simulators.customs.engine import Answer, CustomsEngine
+
+log = logging.getLogger(__name__)
+
+
+class CustomsSimSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUSTOMS_SIM_", extra="ignore")
+
+    hub_url: str | None = None  # answers are POSTed to {hub_url}/api/v1/messages
+    hub_api_key: str | None = None  # the customs party's key at the hub
+    amqp_url: str | None = None  # if set: consume `queue` and publish answers to swhub.ingress
+    queue: str = "swhub.customs.inbox"
+    sender_uscc: str = "11100000000013127D"
+    customs_code: str = "4227"
+    base_delay: float = 0.0
+    send_attempts: int = 60
+
+
+class Sender(threading.Thread):
+    """Sends answers one by one in arrival order (a later answer never overtakes an earlier one)."""
+
+    def __init__(self, settings: CustomsSimSettings) -> None:
+        super().__init__(name="customs-sender", daemon=True)
+        self.settings = settings
+        self.queue: queue.Queue[Answer | None] = queue.Queue()
+        self.sent = 0
+        self.failed = 0
+
+    def run(self) -> None:
+        client = httpx.Client(timeout=10)
+        while (answer := self.queue.get()) is not None:
+            if answer.delay:
+                time.sleep(answer.delay)
+            self._send(client, answer)
+        client.close()
+
+    def _send(self, client: httpx.Client, answer: Answer) -> None:
+        headers = {"Content-Type": "application/xml", "X-API-Key": self.settings.hub_api_key or ""}
+        for attempt in range(self.settings.send_attempts):
+            try:
+                response = client.post(
+                    f"{self.settings.hub_url}/api/v1/messages", content=answer.body, headers=headers
+                )
+                if response.status_code < 500:
+                    if response.status_code >= 300:
+                        log.warning("hub refused %s: %s", answer.message_type, response.text[:300])
+                        self.failed += 1
+                    else:
+                        self.sent += 1
+                    return
+            except httpx.HTTPError as exc:
+                log.warning("hub unreachable (%s), attempt %d", exc, attempt + 1)
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+        self.failed += 1
+
+
+def create_app(settings: CustomsSimSettings | None = None) -> FastAPI:
+    settings = settings or CustomsSimSettings()
+    engine = CustomsEngine(settings.customs_code, settings.base_delay)
+    sender = Sender(settings)
+    received: list[str] = []
+    lock = threading.Lock()
+
+    def handle(message_type: str, body: bytes) -> None:
+        with lock:  # the engine keeps per-declaration state; answers keep the order of the inputs
+            received.append(message_type)
+            for answer in engine.handle(message_type, body):
+                sender.queue.put(answer)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sender.start()
+        yield
+        sender.queue.put(None)
+
+    app = FastAPI(title="swhub customs simulator", lifespan=lifespan)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "received": len(received), "sent": sender.sent, "failed": sender.failed}
+
+    @app.post("/inbox", status_code=202)
+    async def inbox(request: Request) -> Response:
+        body = await request.body()
+        try:
+            message_type = request.headers.get("X-Message-Type") or detect(body).message_type
+            handle(message_type, body)
+        except MessageError as exc:
+            return Response(f"not a message customs understands: {exc}", status_code=400)
+        return Response(status_code=202)
+
+    @app.get("/declarations")
+    def declarations() -> dict[str, Any]:
+        return engine.snapshot()
+
+    return app
