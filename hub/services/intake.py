@@ -280,7 +280,7 @@ class Intake:
             raise IntakeRejected(415, message_id, [Problem("message", str(exc))]) from None
         except MessageError as exc:
             raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
-        xml_bytes = raw
+        xml_bytes, fmt = raw, found.format
         if found.format == "edifact":
             xml_bytes = self._from_edifact(raw, found.message_type, message_id)
             found = detect(xml_bytes, max_bytes=self.max_bytes)
@@ -305,7 +305,7 @@ class Intake:
             ) from None
         except MessageError as exc:
             raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
-        return found.format, _type_of(model, found.message_type), xml_bytes, model
+        return fmt, _type_of(model, found.message_type), xml_bytes, model
 
     def _from_edifact(self, raw: bytes, edi_type: str, message_id: str) -> bytes:
         try:
