@@ -6,6 +6,7 @@ and a steered rejection ("R..."). The timeline shows every step."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -165,3 +166,35 @@ def test_import_flow_end_to_end_with_the_customs_simulator(system: dict[str, Any
         e for e in events if e["status"] not in ("processed", "sent")
     ]
     assert get(url, "/api/v1/clearance/parked") == []
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("system", ["rabbitmq"], indirect=True)
+def test_broker_restart_in_the_middle_of_the_flow_loses_nothing(system: dict[str, Any]) -> None:
+    url = system["url"]
+    s = Shipment.make(31, 2)
+    post(url, "broker", manifest_xml(s))
+    summary = post(url, "broker", declaration_xml("summary", s, "A26113100000000001"))["declaration_id"]
+    wait_for(state_is(url, summary, "registered"), "registered", 30)
+    rabbitmqctl("stop_app")
+    try:
+        # the hub keeps accepting: archived and queued in the outbox, published once the broker is back
+        for box in s.containers:
+            post(url, "yard", arrival_xml(s.bill_no, box))
+            post(url, "yard", tally_xml(s.bill_no, box))
+    finally:
+        rabbitmqctl("start_app")
+    wait_for(state_is(url, summary, "released"), "released after the broker came back", 60)
+    entry = get(url, f"/api/v1/declarations/{summary}")["entry_id"]
+    complete = post(
+        url, "broker", declaration_xml("complete", s, "A26113100000000002", summary_entry_id=entry)
+    )["declaration_id"]
+    wait_for(state_is(url, complete, "cleared"), "cleared", 60)
+    timeline = get(url, f"/api/v1/consignments/{s.bill_no}/timeline")
+    arrivals = [e for e in timeline["events"] if e["direction"] == "in" and e["message_type"] == "MT3101"]
+    assert len(arrivals) == 2 and all(e["status"] == "processed" for e in arrivals)
+    assert all(c["arrived_at"] and c["tallied_at"] and c["released_at"] for c in timeline["containers"])
+    wait_for(lambda: len(system["yard"].of("ReleaseNotice")) == 1, "one release notice, not two")
