@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messages.detect import detect
 from messages.errors import MessageError
+from simulators.customs.amqp import AmqpConsumer, AmqpPublisher
 from simulators.customs.engine import Answer, CustomsEngine
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,19 @@ class Sender(threading.Thread):
 
     def run(self) -> None:
         client = httpx.Client(timeout=10)
+        publisher = (
+            AmqpPublisher(self.settings.amqp_url, self.settings.sender_uscc)
+            if self.settings.amqp_url
+            else None
+        )
         while (answer := self.queue.get()) is not None:
             if answer.delay:
                 time.sleep(answer.delay)
-            self._send(client, answer)
+            if publisher is not None:
+                publisher.publish(answer)
+                self.sent += 1
+            else:
+                self._send(client, answer)
         client.close()
 
     def _send(self, client: httpx.Client, answer: Answer) -> None:
@@ -88,10 +98,17 @@ def create_app(settings: CustomsSimSettings | None = None) -> FastAPI:
             for answer in engine.handle(message_type, body):
                 sender.queue.put(answer)
 
+    consumer = AmqpConsumer(settings.amqp_url, settings.queue, handle) if settings.amqp_url else None
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         sender.start()
+        if consumer is not None:
+            consumer.start()
+            consumer.ready.wait(30)  # /health answers only once the customs queue exists
         yield
+        if consumer is not None:
+            consumer.stop()
         sender.queue.put(None)
 
     app = FastAPI(title="swhub customs simulator", lifespan=lifespan)

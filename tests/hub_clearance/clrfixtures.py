@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,25 @@ def inspection_result(instruction_xml: bytes, outcome: InspectionOutcome) -> byt
 
 def kg(value: str) -> Decimal:
     return Decimal(value)
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A PostgreSQL database of its own (the session-wide pg_url is shared between tests)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tests.conftest import PG_ADMIN_URL, require_service
+
+    require_service("PostgreSQL", PG_ADMIN_URL)
+    name = f"swhub_clr_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,16 @@ from hub.api.app import create_app
 from hub.runtime import Hub
 from simulators.common.runner import SimulatorProcess, free_port
 from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
-from tests.hub_clearance.clrfixtures import BROKER, KEYS, YARD, Inbox, settings_for, wait_for
+from tests.hub_clearance.clrfixtures import (
+    BROKER,
+    CUSTOMS,
+    KEYS,
+    YARD,
+    Inbox,
+    fresh_postgres,
+    settings_for,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -37,26 +47,37 @@ def delete_queues(amqp_url: str, names: list[str]) -> None:
     connection.close()
 
 
-@pytest.fixture(params=["memory", "rabbitmq"])
+@pytest.fixture(params=["memory", "rabbitmq", "rabbitmq-amqp-customs"])
 def system(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
-    if request.param == "rabbitmq":
-        amqp_url: str | None = request.getfixturevalue("amqp_url")
-        db_url = request.getfixturevalue("pg_url")
-    else:
-        amqp_url, db_url = None, f"sqlite:///{tmp_path / 'hub.db'}"
+    """memory: in-process bus + SQLite, customs over HTTP; rabbitmq: RabbitMQ + PostgreSQL, customs over
+    HTTP; rabbitmq-amqp-customs: the simulator itself consumes `customs.#` and answers on swhub.ingress."""
+    with ExitStack() as stack:
+        if request.param.startswith("rabbitmq"):
+            amqp_url: str | None = request.getfixturevalue("amqp_url")
+            db_url = stack.enter_context(fresh_postgres())
+        else:
+            amqp_url, db_url = None, f"sqlite:///{tmp_path / 'hub.db'}"
+        yield from _system(request.param, amqp_url, db_url, tmp_path, monkeypatch)
+
+
+def _system(
+    param: str, amqp_url: str | None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict]:
     tag = uuid.uuid4().hex[:8]
     hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
-    customs = SimulatorProcess(
-        "simulators.customs",
-        cwd=REPO,
-        env={
-            "CUSTOMS_SIM_HUB_URL": hub_url,
-            "CUSTOMS_SIM_HUB_API_KEY": KEYS["customs"],
-        },
-    ).start()
+    over_amqp = param == "rabbitmq-amqp-customs"
+    sim_env = {"CUSTOMS_SIM_HUB_URL": hub_url, "CUSTOMS_SIM_HUB_API_KEY": KEYS["customs"]}
+    if over_amqp:
+        sim_env = {
+            "CUSTOMS_SIM_AMQP_URL": str(amqp_url),
+            "CUSTOMS_SIM_QUEUE": f"t{tag}.customs",
+            "CUSTOMS_SIM_SENDER_USCC": CUSTOMS,
+        }
+    customs = SimulatorProcess("simulators.customs", cwd=REPO, env=sim_env).start()
     monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{tag}")
-    monkeypatch.setenv("HUB_CLEARANCE_CUSTOMS_URL", customs.base_url)
+    if not over_amqp:
+        monkeypatch.setenv("HUB_CLEARANCE_CUSTOMS_URL", customs.base_url)
     monkeypatch.setenv("HUB_CLEARANCE_DECLARE_PARTY_QUEUES", "false")  # the test's own queues instead
     hub = Hub(settings_for(db_url, tmp_path, amqp_url))
     server = uvicorn.Server(
@@ -64,7 +85,7 @@ def system(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    queues = [f"t{tag}.broker", f"t{tag}.yard"]
+    queues = [f"t{tag}.broker", f"t{tag}.yard", f"t{tag}.customs"]
     try:
         wait_for(lambda: server.started, "hub started", 30)
         yield {
