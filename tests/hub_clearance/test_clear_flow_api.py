@@ -119,11 +119,13 @@ def test_full_flow_manifest_to_cleared_with_timeline(env: dict[str, Any]) -> Non
         "two tallies applied",
     )
     assert declaration(client, decl_id)["state"] == "registered"  # third container not arrived yet
+    env["clock"].set(datetime(2026, 11, 22, 3, 0, tzinfo=SHANGHAI))  # Sunday, 3 a.m.: gates run 24x7
     post(client, "yard", arrival_xml(s.bill_no, s.containers[2]))
     post(client, "yard", tally_xml(s.bill_no, s.containers[2]))
     wait_for(state_is(client, decl_id, "released"), "released once every container arrived")
     release = decode(wait_for(lambda: env["broker"].of("ReleaseNotice"), "release to broker")[0])
     assert sorted(release.container_ids) == sorted(s.containers)
+    assert release.released_at == datetime(2026, 11, 22, 3, 0, tzinfo=SHANGHAI)
     wait_for(lambda: env["yard"].of("ReleaseNotice"), "release to the terminal")
 
     complete = post(
