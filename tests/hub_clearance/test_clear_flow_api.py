@@ -323,3 +323,29 @@ def test_duplicates_out_of_order_and_rejections(env: dict[str, Any]) -> None:
         headers={"X-API-Key": KEYS["broker"]},
     )
     assert orphan.status_code == 422 and "no open summary" in orphan.text
+
+
+def test_inspection_anomaly_holds_the_goods(env: dict[str, Any]) -> None:
+    client = env["client"]
+    s = Shipment.make(8, containers=1)
+    post(client, "broker", manifest_xml(s))
+    filed = post(client, "broker", declaration_xml("summary", s, "H26110000000000001", dangerous=True))
+    wait_for(state_is(client, filed["declaration_id"], "submitted"), "submitted")
+    instruction = wait_for(lambda: env["customs"].of("InspectionNotice"), "instruction to customs")[0]
+    register(
+        env,
+        declaration(client, filed["declaration_id"]),
+        "000000000000000008",
+        "422720261000000008",
+        s.bill_no,
+    )
+    wait_for(state_is(client, filed["declaration_id"], "registered"), "registered")
+    post(client, "yard", arrival_xml(s.bill_no, s.containers[0]))
+    post(client, "customs", inspection_result(instruction, InspectionOutcome.ANOMALY))
+    wait_for(state_is(client, filed["declaration_id"], "held"), "held on the anomaly")
+    view = declaration(client, filed["declaration_id"])
+    assert view["inspection"]["result"] == "ANOMALY" and any("anomaly" in r for r in view["reasons"])
+    results = wait_for(
+        lambda: [b for b in env["yard"].of("InspectionNotice") if b"ANOMALY" in b], "result to yard"
+    )
+    assert results and not env["yard"].of("ReleaseNotice")
