@@ -366,7 +366,7 @@ class Intake:
             select(Message)
             .where(Message.direction == "in", Message.sender == row.sender)
             .where(Message.message_type == row.message_type, Message.external_id == row.external_id)
-            .where(Message.status.in_(("accepted", "processed")), Message.id != row.id)
+            .where(Message.status.in_(("accepted", "processed", "parked")), Message.id != row.id)
             .order_by(Message.received_at)
             .limit(1)
         )

@@ -282,6 +282,7 @@ def test_duplicates_out_of_order_and_rejections(env: dict[str, Any]) -> None:
     post(client, "yard", tally)
     post(client, "yard", arrival_xml(s.bill_no, box))
     wait_for(lambda: len(get(client, "admin", "/api/v1/clearance/parked")) == 2, "parked")
+    assert post(client, "yard", tally, expect=200)["duplicate"] is True  # duplicate of a parked message
     manifest = manifest_xml(s)
     first = post(client, "broker", manifest)
     again = post(client, "broker", manifest, expect=200)  # same MessageID, same bytes: duplicate
