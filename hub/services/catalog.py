@@ -41,6 +41,9 @@ class _RefundLifecycle:
 
 
 def install_workflows(hub: Hub) -> Hub:
+    from hub.api.routes.clearance import install_service as install_clearance
+
     hub.install("dead-letters", _DeadLetterService(hub))
     hub.install("refunds", _RefundLifecycle(hub))
+    install_clearance(hub)
     return hub
