@@ -97,3 +97,47 @@ def test_dead_letter_listed_with_reason_then_replayed_once(env) -> None:  # type
     assert len(replays) == 1 and replays[0].actor == "91370200MA3C0ADM1N"
     shown = client.get(f"/api/v1/dead-letters/{dead['id']}", headers=operator).json()
     assert shown["status"] == "replayed" and shown["replay_count"] == 1
+
+
+def test_a_broker_dead_letter_without_our_headers_is_kept_with_the_x_death_reason(db_url: str) -> None:
+    """RabbitMQ's own delivery-limit dead-lettering carries x-death, not x-swhub-error."""
+    from hub.bus.base import Envelope
+    from hub.db.migrate import upgrade
+    from hub.db.models import DeadLetter
+    from hub.db.session import Database
+    from hub.services.deadletters import consumer_spec
+
+    upgrade(db_url)
+    db = Database(db_url)
+    envelope = Envelope(
+        body=b"<Manifest/>",
+        routing_key="mt1101.x",
+        message_id="broker-dead-1",
+        headers={
+            "x-death": [
+                {
+                    "reason": "delivery_limit",
+                    "queue": "swhub.clearance.in",
+                    "exchange": "swhub.inbound",
+                    "routing-keys": ["mt1101.x"],
+                    "count": 5,
+                }
+            ]
+        },
+    )
+    handle = consumer_spec(db).handler
+    delivery = Delivery(envelope, "swhub.dlx", "swhub.dead-letters", redelivered=False, attempt=1)
+    handle(delivery)
+    handle(Delivery(envelope, "swhub.dlx", "swhub.dead-letters", redelivered=True, attempt=2))  # redelivered
+    with db.sessions() as session:
+        rows = session.scalars(sa.select(DeadLetter)).all()
+    db.dispose()
+    assert len(rows) == 1  # the redelivery of the dead letter is not stored twice
+    row = rows[0]
+    assert row.reason == "broker dead-lettered: delivery_limit"
+    assert (row.original_queue, row.original_exchange, row.original_routing_key) == (
+        "swhub.clearance.in",
+        "swhub.inbound",
+        "mt1101.x",
+    )
+    assert row.headers["message_id"] == "broker-dead-1"
