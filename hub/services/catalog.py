@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.runtime import Hub
+from hub.services.clearance.service import ClearanceService
 
 
 class _DeadLetterService:
@@ -40,9 +41,16 @@ class _RefundLifecycle:
         self.service.stop()
 
 
-def install_workflows(hub: Hub) -> Hub:
-    from hub.api.routes.clearance import install_service as install_clearance
+def install_clearance(hub: Hub) -> ClearanceService:
+    """The clearance workflow (ClearanceService already has register/start/stop)."""
+    if "clearance" not in hub.services:
+        service = ClearanceService(hub)
+        hub.clearance = service  # type: ignore[attr-defined]
+        hub.install("clearance", service)
+    return hub.clearance  # type: ignore[attr-defined, no-any-return]
 
+
+def install_workflows(hub: Hub) -> Hub:
     hub.install("dead-letters", _DeadLetterService(hub))
     hub.install("refunds", _RefundLifecycle(hub))
     install_clearance(hub)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from hub.api.auth import current_principal, get_hub, require_roles
 from hub.api.errors import ApiError
 from hub.runtime import Hub
+from hub.services.catalog import install_clearance
 from hub.services.clearance import queries
 from hub.services.clearance.service import ClearanceService
 from hub.services.intake import IntakeRejected
@@ -19,26 +20,9 @@ from hub.services.parties import Principal
 router = APIRouter(tags=["clearance"])
 
 
-class _Lifecycle:
-    def __init__(self, service: ClearanceService) -> None:
-        self.service = service
-
-    def register(self) -> None:
-        self.service.register()
-
-    def start(self) -> None:
-        self.service.start()
-
-    def stop(self) -> None:
-        self.service.stop()
-
-
 def install_service(hub: Hub) -> ClearanceService:
-    if "clearance" not in hub.services:
-        service = ClearanceService(hub)
-        hub.clearance = service  # type: ignore[attr-defined]
-        hub.install("clearance", _Lifecycle(service))
-    return hub.clearance  # type: ignore[attr-defined, no-any-return]
+    """Kept for callers (bench) that run the workflow without the API: the service layer owns it."""
+    return install_clearance(hub)
 
 
 def install(app: FastAPI, hub: Hub) -> ClearanceService:
