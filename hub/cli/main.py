@@ -23,6 +23,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli.calendar",
     "hub.cli.risk",
     "hub.cli.convert",
+    "hub.cli.sim",
 )
 
 for _name in _COMMAND_MODULES:
