@@ -22,6 +22,7 @@ from hub.services.refunds.queries import (
     SORT_KEYS,
     BoardFilter,
     board_rows,
+    case_sla,
     daily_series,
     public_case,
     public_stats,
@@ -262,6 +263,22 @@ def render_chart(daily: list[dict[str, Any]]) -> str:
         parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#1565c0" stroke-width="2"/>')
     parts.append("</svg>")
     return "<h2>Daily on-time rate (bars) and average working days (line), last 30 days</h2>" + "".join(parts)
+
+
+# ----- one case with its SLA (exporter: own cases; officers: all) ----------------------------------------
+@router.get("/api/v1/refunds/{application_no}")
+def refund_case(
+    application_no: str,
+    principal: Principal = Depends(require_roles("exporter", "tax_officer", "admin")),
+    service: RefundService = Depends(service_of),
+) -> dict[str, Any]:
+    """Status, deadline, working days used, light; `on_time` once the SLA clock has stopped."""
+    with service.db.sessions() as session:
+        found = case_sla(session, application_no, service.profile, service.calendar, now())
+    officer = principal.has("tax_officer", "admin")
+    if found is None or (not officer and found["exporter_uscc"] != principal.uscc):
+        raise ApiError(404, f"no refund case {application_no}")  # same answer for someone else's
+    return found
 
 
 # ----- public query (no login) -------------------------------------------------------------------------

@@ -177,6 +177,40 @@ def daily_series(
     return series
 
 
+def case_sla(
+    session: Session, application_no: str, profile: SlaProfile, calendar: WorkingCalendar, now: datetime
+) -> dict[str, Any] | None:
+    """One case with its SLA clock, open or closed: deadline, working days used, light and, once the
+    clock has stopped, whether the case finished within its time limit."""
+    case = session.get(RefundCase, application_no)
+    if case is None:
+        return None
+    clocks = case_clocks(
+        case, _transitions(session, [application_no])[application_no], profile, calendar, now
+    )
+    status = clocks.case
+    deadline = status.deadline if status is not None else aware(case.deadline)
+    stopped = bool(status is not None and status.state.value == "stopped")
+    return {
+        "application_no": case.application_no,
+        "exporter_uscc": case.exporter_uscc,
+        "class": case.enterprise_class,
+        "ftz": case.ftz,
+        "reputable": case.reputable,
+        "status": case.status,
+        "stage": STAGE_LABELS_ZH[case.status],
+        "rule": status.rule if status else case.deadline_rule,
+        "deadline": deadline.isoformat() if deadline else None,
+        "provisional": bool(status.provisional if status else case.provisional),
+        "used_working_days": status.used if status else 0,
+        "remaining_working_days": status.remaining if status else None,
+        "light": light_of(clocks),
+        "clock": status.state.value if status else None,
+        "on_time": (not status.breached) if stopped and status is not None else None,
+        "filed_at": aware(case.filed_at).isoformat(),
+    }
+
+
 def public_case(
     session: Session, application_no: str, uscc: str, calendar: WorkingCalendar, now: datetime
 ) -> dict[str, Any] | None:
