@@ -1,4 +1,5 @@
-"""Tables of the two-step import clearance workflow (两步申报 / 两段准入). Migration 0004 creates them.
+"""Tables of the two-step import clearance workflow (两步申报 / 两段准入). Migration 0004 creates them,
+0005 adds distribution destination, reconciliation triggers and parked-answer keys.
 
 A consignment is one bill of lading; its containers come from the manifest (listed) or from arrival
 and tally reports (discharged). Declarations are summary (概要) or complete (完整) filings with a
@@ -29,6 +30,11 @@ class ClrConsignment(Base):
     gross_kg: Mapped[Any] = mapped_column(Numeric(18, 3), nullable=True)
     entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # conveyance entry
     first_arrival_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # 分拨 (MT6102): the destination site whose arrival reports count besides the terminal's (0005)
+    destination_site: Mapped[str | None] = mapped_column(String(64))
+    # Reconciliation ran, once per trigger (0005): every listed container tallied / discharge grace over
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    discharge_reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(24), default="manifested")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -92,7 +98,10 @@ class ClrDeclaration(Base):
 
 
 class ClrParked(Base):
-    """An input that cannot be applied yet (its manifest is missing): replayed when it arrives."""
+    """An input that cannot be applied yet: replayed when what it waits for arrives. `wait_key` NULL =
+    the bill's manifest; `client:<ClientSeqNo>` / `seq:<SeqNo>` / `entry:<EntryId>` = a customs answer
+    waiting for its declaration (expires); `dist:<bill>` = an arrival from a site no distribution
+    application (MT6102) has named yet. `resolution` says how it ended (applied / expired: why)."""
 
     __tablename__ = "clr_parked"
 
@@ -103,8 +112,13 @@ class ClrParked(Base):
     reason: Mapped[str] = mapped_column(Text)
     parked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    wait_key: Mapped[str | None] = mapped_column(String(80))  # (0005)
+    resolution: Mapped[str | None] = mapped_column(String(255))  # (0005)
 
-    __table_args__ = (Index("ix_clr_parked_bill_no", "bill_no", "resolved_at"),)
+    __table_args__ = (
+        Index("ix_clr_parked_bill_no", "bill_no", "resolved_at"),
+        Index("ix_clr_parked_wait_key", "wait_key", "resolved_at"),
+    )
 
 
 class ClrDiscrepancy(Base):
@@ -112,7 +126,8 @@ class ClrDiscrepancy(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     bill_no: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(24))  # weight / packages / unlisted_container
+    # weight / packages / unlisted_container / container_not_discharged
+    kind: Mapped[str] = mapped_column(String(24))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

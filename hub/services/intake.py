@@ -12,10 +12,18 @@ Order of work, each step only after the previous one succeeded:
 6. accept: business keys recorded, the workflow's `accept` hook runs (e.g. a declaration row), and
    the message is routed to the workflow through the outbox (INBOUND_EXCHANGE
    `clearance.<type>.<sender>`), all in one transaction.
-A rejection is recorded on the archived row (status `rejected`, every problem in `error`)."""
+A rejection is recorded on the archived row (status `rejected`, every problem in `error`).
+
+An EDIFACT interchange holding several messages (UNH..UNT) is split after step 1: each message is
+archived on its own (in an interchange of its own, same UNB; linked to the interchange's row by
+correlation_id and a `interchange` ref), then goes through steps 2-6 alone, deduplicated on the UNB
+control reference + UNH reference as well. A problem in one message refuses that message only (its
+location names the message); the others go through, as EDIFACT acknowledges per message (CONTRL).
+Envelope problems (UNB/UNZ, counts) refuse the whole interchange."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -100,16 +108,76 @@ class IntakeResult:
     format: str
     duplicate: bool
     receipt: dict[str, Any]
+    # a multi-message interchange: one entry per message, and every problem of the refused ones
+    parts: list[dict[str, Any]] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.duplicate:
+            return "duplicate"
+        return "partially_accepted" if self.problems else "accepted"
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "receipt_id": self.message_id,
             "message_type": self.message_type,
             "format": self.format,
-            "status": "duplicate" if self.duplicate else "accepted",
+            "status": self.status,
             "duplicate": self.duplicate,
             **self.receipt,
         }
+        if self.parts is not None:
+            out["messages"] = self.parts
+            out["problems"] = [p.as_json() for p in self.problems]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class InterchangePart:
+    """One message of a multi-message EDIFACT interchange, re-enveloped alone (same UNA/UNB)."""
+
+    index: int  # 1-based position in the interchange
+    unh_ref: str
+    edi_type: str
+    control_ref: str  # UNB 0020
+    raw: bytes
+
+    @property
+    def location(self) -> str:
+        return f"interchange message {self.index} (UNH {self.unh_ref}, {self.edi_type})"
+
+    @property
+    def edi_key(self) -> str:
+        return f"{self.control_ref}:{self.unh_ref}"[:64]
+
+
+def split_interchange(raw: bytes, max_bytes: int) -> list[InterchangePart] | None:
+    """The messages of an EDIFACT interchange holding several; None for XML, one message, or an
+    interchange whose envelope is broken (the single-message path then reports every problem)."""
+    if raw.count(b"UNH") < 2:  # cheap: most messages are single
+        return None
+    from messages import edifact
+
+    try:
+        if detect(raw, max_bytes=max_bytes).format != "edifact":
+            return None
+        interchange, issues = edifact.parse(raw, max_bytes=max_bytes)
+        messages = list(interchange.all_messages())
+        if issues or len(messages) < 2:
+            return None
+        return [
+            InterchangePart(
+                index,
+                message.ref,
+                message.type,
+                interchange.control_ref,
+                edifact.write(dataclasses.replace(interchange, messages=[message], groups=[]), newline=True),
+            )
+            for index, message in enumerate(messages, 1)
+        ]
+    except MessageError:
+        return None
 
 
 class Workflow(Protocol):
@@ -225,17 +293,115 @@ class Intake:
     def receive(self, raw: bytes, sender: str, roles: frozenset[str], channel: str) -> IntakeResult:
         with self.db.unit_of_work() as session:  # 1. archived before anything else
             message_id = archive(session, raw, direction="in", channel=channel, sender=sender).id
+        parts = split_interchange(raw, self.max_bytes)
+        if parts is not None:
+            return self._receive_interchange(message_id, parts, sender, roles, channel)
+        return self._receive_one(message_id, raw, sender, roles, channel)
+
+    def _receive_interchange(
+        self,
+        interchange_id: str,
+        parts: list[InterchangePart],
+        sender: str,
+        roles: frozenset[str],
+        channel: str,
+    ) -> IntakeResult:
+        """Each message of the interchange on its own: archived, then steps 2-6; refusals collected."""
+        entries: list[dict[str, Any]] = []
+        problems: list[Problem] = []
+        statuses: list[int] = []
+        results: list[IntakeResult] = []
+        for part in parts:
+            with self.db.unit_of_work() as session:
+                child = archive(
+                    session,
+                    part.raw,
+                    direction="in",
+                    channel=channel,
+                    sender=sender,
+                    fmt="edifact",
+                    correlation_id=interchange_id,
+                )
+                child_id = child.id
+            entry: dict[str, Any] = {
+                "index": part.index,
+                "unh_ref": part.unh_ref,
+                "edifact_type": part.edi_type,
+            }
+            try:
+                result = self._receive_one(child_id, part.raw, sender, roles, channel, part, interchange_id)
+            except IntakeRejected as exc:
+                located = [Problem(f"{part.location}: {p.location}", p.message) for p in exc.problems]
+                problems += located
+                statuses.append(exc.status)
+                entry |= {
+                    "receipt_id": child_id,
+                    "status": "rejected",
+                    "http_status": exc.status,
+                    "problems": [p.as_json() for p in located],
+                }
+            else:
+                results.append(result)
+                entry |= {k: v for k, v in result.as_json().items() if k != "format"}
+            entries.append(entry)
+        types = list(dict.fromkeys(r.message_type for r in results)) or [parts[0].edi_type]
+        message_type = types[0] if len(types) == 1 else "INTERCHANGE"
+        with self.db.unit_of_work() as session:
+            row = session.get(Message, interchange_id)
+            assert row is not None
+            row.format, row.message_type = "edifact", message_type[:32]
+            row.external_id = f"UNB {parts[0].control_ref}"[:128]
+            row.status = "split" if results else "rejected"
+            row.updated_at = now()
+            if problems:
+                row.error = json.dumps([p.as_json() for p in problems], ensure_ascii=False)[:20000]
+            if results and all(r.duplicate for r in results) and not problems:
+                row.status = "duplicate"
+        if not results:
+            status = statuses[0] if len(set(statuses)) == 1 else 422
+            raise IntakeRejected(
+                status, interchange_id, problems, f"all {len(parts)} messages of the interchange refused"
+            )
+        duplicate = all(r.duplicate for r in results) and not problems
+        first_id = interchange_id
+        if duplicate:  # the interchange seen before: answer with its receipt id
+            with self.db.sessions() as session:
+                first = session.get(Message, results[0].message_id)
+                first_id = (first.correlation_id if first is not None else None) or interchange_id
+        return IntakeResult(
+            first_id,
+            message_type,
+            "edifact",
+            duplicate,
+            {"interchange_id": interchange_id},
+            entries,
+            problems,
+        )
+
+    def _receive_one(
+        self,
+        message_id: str,
+        raw: bytes,
+        sender: str,
+        roles: frozenset[str],
+        channel: str,
+        part: InterchangePart | None = None,
+        interchange_id: str | None = None,
+    ) -> IntakeResult:
+        """Steps 2-6 for one archived message (alone, or one part of an interchange)."""
         try:
             fmt, message_type, xml_bytes, model = self._decode(raw, message_id)
             self._authorise(message_id, message_type, roles)
             keys = business_keys(model)
+            if part is not None:
+                keys["edi"], keys["interchange"] = part.edi_key, interchange_id
             with self.db.unit_of_work() as session:
                 row = session.get(Message, message_id)
                 assert row is not None
                 row.format, row.message_type = fmt, message_type
                 row.external_id = (keys.get("external_id") or "")[:128] or None
                 self._set_keys(row, keys)
-                first = self._earlier(session, row)
+                first = self._same_edi(session, row, part) or self._earlier(session, row)
                 if first is not None:
                     if first.sha256 == row.sha256:
                         row.status, row.correlation_id, row.updated_at = "duplicate", first.id, now()
@@ -321,17 +487,11 @@ class Intake:
             raise IntakeRejected(400, message_id, problems, f"{len(problems)} EDIFACT problem(s)") from None
         except MessageError as exc:
             raise IntakeRejected(400, message_id, [Problem("interchange", str(exc))]) from None
-        if len(documents) != 1:
+        if len(documents) != 1:  # only when the interchange could not be split (see split_interchange)
             raise IntakeRejected(
                 422,
                 message_id,
-                [
-                    Problem(
-                        "interchange",
-                        f"{edi_type} interchange holds {len(documents)} messages; send one per "
-                        "interchange so each gets its own receipt",
-                    )
-                ],
+                [Problem("interchange", f"{edi_type} interchange holds {len(documents)} messages")],
             )
         return documents[0].content
 
@@ -357,6 +517,25 @@ class Intake:
         row.refs = [MessageRef(kind="bill", value=b) for b in bills] + [
             MessageRef(kind="container", value=c) for c in containers
         ]
+        for kind in ("edi", "interchange"):  # parts of a multi-message interchange
+            if keys.get(kind):
+                row.refs.append(MessageRef(kind=kind, value=str(keys[kind])[:64]))
+
+    @staticmethod
+    def _same_edi(session: Session, row: Message, part: InterchangePart | None) -> Message | None:
+        """The same message of the same interchange (UNB + UNH reference, same bytes) seen before.
+        Other bytes under that pair fall through to the business reference: converters that number
+        every interchange alike must not turn distinct messages into conflicts."""
+        if part is None:
+            return None
+        ids = select(MessageRef.message_id).where(MessageRef.kind == "edi", MessageRef.value == part.edi_key)
+        return session.scalar(
+            select(Message)
+            .where(Message.id.in_(ids), Message.sender == row.sender, Message.sha256 == row.sha256)
+            .where(Message.status.in_(("accepted", "processed", "parked")), Message.id != row.id)
+            .order_by(Message.received_at)
+            .limit(1)
+        )
 
     @staticmethod
     def _earlier(session: Session, row: Message) -> Message | None:

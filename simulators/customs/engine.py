@@ -5,13 +5,21 @@ Steering by the first characters of DecSign/ClientSeqNo (documented in README.md
   R...    rejected at registration (DecImportResponse ResponseCode 1, DEC_DATA channel E)
   I...    customs orders its own port inspection (DEC_DATA SpC); the inspection finds nothing
   X...    every inspection of this declaration finds an anomaly (InspectionNotice outcome ANOMALY)
+  F...    every check the hub orders fails: inspection / lab test ANOMALY, documents not accepted
+          (DEC_DATA Sp1); a complete declaration with a stage-2 hold is then never cleared
   D<n>... every answer for this declaration is delayed by n seconds (D0-D9)
-  other   registered (SpL summary / L complete); inspections the hub orders pass; complete -> R (cleared)
-Manifest-family messages (MT1101, MT3101, MT5101, MT6102) are answered with an MT9999 (01 accepted)."""
+  other   registered (SpL summary / L complete); checks the hub orders pass; complete -> R (cleared)
+Manifest-family messages (MT1101, MT3101, MT5101, MT6102) are answered with an MT9999 (01 accepted).
+
+The hub's instructions (InspectionNotice with Outcome PENDING; DocumentsRequiredNotice, JSON, for a
+stage-2 documents hold) name the declaration by ClientSeqNo/EntryId. One that arrives before its
+declaration is kept and answered right after that declaration's registration; a complete declaration
+with such a hold gets DEC_DATA R only after the hold's result, and only if it passed."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -48,6 +56,16 @@ class Registered:
     entry_id: str = ""
     status: str = "received"
     history: list[str] = field(default_factory=list)
+    failed: bool = False  # a check the hub ordered failed: a complete declaration is not cleared
+
+
+@dataclass(slots=True)
+class Hold:
+    """A check the hub ordered for a declaration: an inspection notice or a documents request."""
+
+    notice_id: str
+    ids: tuple[str, ...]  # ClientSeqNo / EntryId it names
+    inspection: InspectionNotice | None = None  # None: a documents request
 
 
 def steering(client_seq_no: str) -> tuple[str, float]:
@@ -57,7 +75,7 @@ def steering(client_seq_no: str) -> tuple[str, float]:
     if code == "D" and client_seq_no[1:2].isdigit():
         delay = float(client_seq_no[1])
         code = client_seq_no[2:3].upper()
-    return {"R": "reject", "I": "inspect", "X": "anomaly"}.get(code, "normal"), delay
+    return {"R": "reject", "I": "inspect", "X": "anomaly", "F": "fail"}.get(code, "normal"), delay
 
 
 class CustomsEngine:
@@ -66,17 +84,24 @@ class CustomsEngine:
         self.base_delay = base_delay
         self.declarations: dict[str, Registered] = {}
         self.releases: list[str] = []
+        self.pending: list[Hold] = []  # instructions waiting for their declaration
+        self.answered: set[str] = set()  # notice ids already answered (the hub may redeliver)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
     def handle(self, message_type: str, body: bytes) -> list[Answer]:
+        if message_type == "DocumentsRequiredNotice":  # the hub's own JSON notice (no XML shape)
+            data = json.loads(body)
+            return self._hold(Hold(str(data["notice_id"]), (str(data.get("client_seq_no", "")),)))
         model = decode(body)
         if isinstance(model, Declaration):
             return self._declaration(model)
         if isinstance(model, Manifest):
             return [self._answer(0, "MT9999", self._mt9999(model))]
         if isinstance(model, InspectionNotice):
-            return self._inspect(model)
+            if model.outcome != InspectionOutcome.PENDING:
+                return []  # a result (ours, echoed), not an instruction
+            return self._hold(Hold(model.notice_id, tuple(model.declaration_ids), model))
         if isinstance(model, ReleaseNotice):
             self.releases.append(model.bill_no)
             return []
@@ -129,24 +154,62 @@ class CustomsEngine:
                 reasons=["customs selection"],
             )
             answers.append(self._answer(delay, "InspectionNotice", encode(notice)))
-        if reg.kind == "complete" and scenario == "normal":
+        held = [h for h in self.pending if reg.client_seq_no in h.ids or reg.entry_id in h.ids]
+        self.pending = [h for h in self.pending if h not in held]
+        for hold in held:  # instructions that came before the declaration: answered now, in order
+            answers += self._result(reg, hold)
+        if reg.kind == "complete" and scenario in ("normal", "fail") and not reg.failed:
             answers.append(self._dec_data(delay, reg, "R", "已结关"))
             reg.status = "cleared"
+        elif reg.kind == "complete" and reg.failed:
+            reg.status = "held"
         return answers
 
-    def _inspect(self, notice: InspectionNotice) -> list[Answer]:
+    def _hold(self, hold: Hold) -> list[Answer]:
+        """An instruction from the hub: answered now if its declaration is registered, else kept."""
+        if hold.notice_id in self.answered or any(h.notice_id == hold.notice_id for h in self.pending):
+            return []  # redelivered
         reg = next(
             (
                 r
                 for r in self.declarations.values()
-                if r.client_seq_no in notice.declaration_ids or r.entry_id in notice.declaration_ids
+                if r.seq_no and {r.client_seq_no, r.entry_id} & set(hold.ids)
             ),
             None,
         )
-        scenario, delay = steering(reg.client_seq_no) if reg else ("normal", 0.0)
-        notice.outcome = InspectionOutcome.ANOMALY if scenario == "anomaly" else InspectionOutcome.PASSED
-        if reg:
-            reg.history.append(f"inspection {notice.instruction} -> {notice.outcome}")
+        if reg is None and any(hold.ids):
+            self.pending.append(hold)
+            return []
+        if reg is None:  # names no declaration: nothing to steer by, the check passes
+            self.answered.add(hold.notice_id)
+            if hold.inspection is None:
+                return []
+            hold.inspection.outcome = InspectionOutcome.PASSED
+            return [self._answer(0.0, "InspectionNotice", encode(hold.inspection))]
+        answers = self._result(reg, hold)
+        scenario, delay = steering(reg.client_seq_no)
+        if reg.kind == "complete" and scenario in ("normal", "fail") and not reg.failed:
+            answers.append(self._dec_data(delay, reg, "R", "已结关"))  # cleared once the hold passed
+            reg.status = "cleared"
+        elif reg.kind == "complete" and reg.failed:
+            reg.status = "held"
+        return answers
+
+    def _result(self, reg: Registered, hold: Hold) -> list[Answer]:
+        """The result of one check: the inspection notice with its outcome, or for documents a DEC_DATA
+        G (已审结: examined with the documents) / Sp1 (要求补充申报通知: supplementary documents)."""
+        self.answered.add(hold.notice_id)
+        scenario, delay = steering(reg.client_seq_no)
+        fails = scenario in ("anomaly", "fail")
+        reg.failed = reg.failed or fails
+        if hold.inspection is None:
+            reg.history.append(f"documents -> {'not accepted' if fails else 'accepted'}")
+            if fails:
+                return [self._dec_data(delay, reg, "Sp1", "单证不全, 要求补充申报")]
+            return [self._dec_data(delay, reg, "G", "单证审核通过, 已审结")]
+        notice = hold.inspection
+        notice.outcome = InspectionOutcome.ANOMALY if fails else InspectionOutcome.PASSED
+        reg.history.append(f"inspection {notice.instruction} -> {notice.outcome}")
         return [self._answer(delay, "InspectionNotice", encode(notice))]
 
     def _dec_data(self, delay: float, reg: Registered, channel: str, note: str) -> Answer:

@@ -1,5 +1,6 @@
 """Single-window XML that parties send in the import flow, for testers, tests and the benchmark:
-manifest (MT1101), summary/complete declarations (DecMessage), arrival (MT3101), tally (MT5101).
+manifest (MT1101), summary/complete declarations (DecMessage), arrival (MT3101), tally (MT5101),
+distribution application (MT6102).
 Built from the golden samples of messages.xml.samples, so every message is schema-valid."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from messages.models.declaration import DecContainer, Declaration
-from messages.models.manifest import Consignment, ConsignmentItem, Location, TransportEquipment
+from messages.models.manifest import Consignment, ConsignmentItem, Location, Site, TransportEquipment
 from messages.xml import encode, samples
 
 TERMINAL = "CNTAO/4227"  # manifest UnloadingLocation ID: the terminal a yard operator registers under
@@ -130,6 +131,26 @@ def tally_xml(bill_no: str, container: str, packages: int = PACKAGES, gross_kg: 
     cons.transport_equipment = [
         TransportEquipment(
             container, "45R1", "2", "8", ["S1"], package_quantity=packages, gross_mass=gross_kg
+        )
+    ]
+    return encode(report)
+
+
+def distribution_xml(s: Shipment, destination: str, site_name: str = "监管场所 supervised site") -> bytes:
+    """分拨申请 (MT6102): the bill's containers move from the terminal to the supervised site
+    `destination`, whose arrival reports (MT3101 with UnloadingLocation = destination) then count."""
+    report = samples.mt6102()
+    report.head.message_id = _message_id("MT6102")
+    decl = report.declaration
+    decl.unloading_location = Location(TERMINAL, "20261120")
+    decl.destination_site = Site(destination, site_name, "4258")
+    decl.consignments = [
+        Consignment(
+            s.bill_no,
+            package_quantity=s.packages,
+            package_type_code="CT",
+            gross_mass=s.gross_kg,
+            transport_equipment=[TransportEquipment(box, "45R1", fullness_code="8") for box in s.containers],
         )
     ]
     return encode(report)

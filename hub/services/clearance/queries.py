@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hub.clock import SHANGHAI
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message, MessageRef, Party
+from hub.services.clearance.holds import hold_view
 from hub.services.clearance.workflow import aware
 from hub.services.parties import Principal
 
@@ -78,6 +79,9 @@ def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, 
             "manifest_sender": consignment.manifest_sender,
             "entry_at": _iso(consignment.entry_at),
             "first_arrival_at": _iso(consignment.first_arrival_at),
+            "destination_site": consignment.destination_site,
+            "reconciled_at": _iso(consignment.reconciled_at),
+            "discharge_reconciled_at": _iso(consignment.discharge_reconciled_at),
         },
         "containers": [
             {
@@ -139,6 +143,7 @@ def declaration_view(row: ClrDeclaration) -> dict[str, Any]:
         },
         "screening": row.screening,
         "inspection": row.inspection,
+        "hold": hold_view(row),  # stage-2 hold (lab test, documents...): open until customs reports
         "reasons": row.reasons or [],
         "released_at": _iso(row.released_at),
         "cleared_at": _iso(row.cleared_at),
@@ -189,6 +194,8 @@ def parked(session: Session, principal: Principal, include_resolved: bool) -> li
             "parked_at": _iso(p.parked_at),
             "resolved_at": _iso(p.resolved_at),
             "sender": m.sender,
+            "waiting_for": p.wait_key or f"manifest of bill {p.bill_no}",
+            "resolution": p.resolution,
         }
         for p, m in session.execute(query)
     ]

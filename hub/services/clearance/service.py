@@ -154,6 +154,23 @@ class ClearanceService:
             return
         if result.duplicate:
             log.info("ingress duplicate of %s ignored", result.message_id)
+        refused = [p for p in result.parts or [] if p.get("status") == "rejected"]
+        if refused:  # an interchange partly refused: the sender learns which messages and why
+            with self.db.unit_of_work() as session:
+                for part in refused:
+                    outbound.send_json(
+                        session,
+                        party.uscc,
+                        "Rejection",
+                        {
+                            "message_id": part["receipt_id"],
+                            "interchange_id": result.receipt.get("interchange_id"),
+                            "status": part["http_status"],
+                            "problems": part["problems"],
+                        },
+                        bills=[],
+                        correlation_id=part["receipt_id"],
+                    )
 
     def _on_inbound(self, session: Session, delivery: Delivery) -> None:
         envelope = delivery.envelope

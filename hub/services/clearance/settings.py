@@ -28,5 +28,14 @@ class ClearanceSettings(BaseSettings):
     roll_to_working_day: bool = True
     remind_days_before: int = 3
     weight_tolerance_pct: Decimal = Decimal("2")
+    # "Listed but never discharged": the hub cannot see the vessel's discharge end, so the sweep
+    # reconciles a consignment once this many hours have passed since its start event: the first
+    # tally of the voyage (evidence of discharge; not before the manifest's arrival time), or the
+    # manifest's arrival time itself (conveyance_entry).
+    discharge_grace_hours: float = 24.0
+    discharge_grace_start: Literal["first_tally", "conveyance_entry"] = "first_tally"
+    # A customs answer (DEC_DATA / DecImportResponse) matching no declaration is parked this long,
+    # applied if its declaration appears, else expired with the reason.
+    parked_answer_expiry_hours: float = 24.0
     sweep_seconds: float = 30.0
     declare_party_queues: bool = True

@@ -15,15 +15,24 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.clock import SHANGHAI, now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message
-from hub.services.clearance import outbound
-from hub.services.clearance.settings import ClearanceSettings
+from hub.services.clearance import outbound, reconcile
+from hub.services.clearance.holds import (
+    DOCS_CHECKED,
+    DOCS_MISSING,
+    DOCUMENTS_NOTICE,
+    STAGE2_HOLDS,
+    documents_hold_open,
+    hold_of,
+    hold_open,
+)
+from hub.services.clearance.settings import CUSTOMS_KEY, ClearanceSettings
 from hub.services.intake import Accepted, IntakeRejected, Problem
 from hub.services.screening import trader_profile
 from messages import xml as xmlcodec
@@ -40,7 +49,7 @@ from messages.models.notices import (
 )
 from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
 from refunds import WorkingCalendar
-from risk import Decision, RuleEngine, ScreeningContext, scan_result
+from risk import Decision, RuleEngine, ScreeningContext, lab_result, quarantine_result, scan_result
 
 log = logging.getLogger(__name__)
 ACTOR = "clearance"
@@ -71,6 +80,7 @@ REGISTERED = {"L", "SpL", "0", "1", "7", "G", "J", "SpJ"}
 REJECTED = {"E", "SpE", "Y", "Z", "D"}
 INSPECT = {"SpC", "C"}
 CLEARED = {"R"}
+ANSWER_TYPES = ("DEC_DATA", "DecImportResponse")  # customs answers: parked until their declaration appears
 NOTICE_ID = re.compile(r"[0-9A-Z]{18}")
 OPEN_STATES = ("received", "held", "submitted", "registered", "inspection")
 
@@ -107,11 +117,6 @@ def container_figures(manifest_cons: Any) -> dict[str, tuple[int | None, Decimal
             if item.gross_mass is not None:
                 out[box][1] = (gross or Decimal(0)) + item.gross_mass
     return {k: (v[0], v[1]) for k, v in out.items()}
-
-
-def pct_diff(a: Decimal, b: Decimal) -> Decimal:
-    base = max(abs(a), abs(b))
-    return Decimal(0) if base == 0 else abs(a - b) * 100 / base
 
 
 class ClearanceWorkflow:
@@ -295,6 +300,7 @@ class ClearanceWorkflow:
                 )
                 continue
             row.status, row.updated_at = "distribution", now()
+            row.destination_site = site.id if site else row.destination_site
         outbound.to_customs(
             session, "MT6102", xmlcodec.encode(manifest), bills=bills, correlation_id=message_id
         )
@@ -306,6 +312,9 @@ class ClearanceWorkflow:
             message_id,
             {"bills": bills, "destination": site.id if site else None},
         )
+        for bill in bills:
+            if session.get(ClrConsignment, bill) is not None:
+                self._unpark_key(session, f"dist:{bill}")  # destination arrivals that came first
 
     def on_manifest_receipt(
         self, session: Session, sender: str, receipt: ManifestResponse, message_id: str
@@ -328,6 +337,7 @@ class ClearanceWorkflow:
             self._summary(session, row, decl)
         else:
             self._complete(session, row, decl)
+        self._unpark_key(session, f"client:{row.client_seq_no}")  # customs answered before we knew it
 
     def _summary(self, session: Session, row: ClrDeclaration, decl: Declaration) -> None:
         consignment = session.get(ClrConsignment, row.bill_no)
@@ -352,7 +362,7 @@ class ClearanceWorkflow:
 
     def _complete(self, session: Session, row: ClrDeclaration, decl: Declaration) -> None:
         summary = session.get(ClrDeclaration, row.summary_id) if row.summary_id else None
-        self.screen(session, decl, row, stage=2)
+        decision = self.screen(session, decl, row, stage=2)
         if summary is not None:
             summary.completed_by, summary.updated_at = row.id, now()
             row.due_at, row.due_rule = summary.due_at, summary.due_rule
@@ -361,9 +371,70 @@ class ClearanceWorkflow:
                 row.late = summary.late = True
                 row.reasons = [*row.reasons, f"filed after the due date {due.isoformat()}"]
         self._transition(session, row, "submitted", "screened (stage 2) and sent to customs")
+        if decision.outcome.value in STAGE2_HOLDS:
+            # the instruction reaches customs before the declaration: customs then knows, when it
+            # registers the declaration, that it must not clear it before the hold's result
+            self._stage2_hold(session, row, decision)
         outbound.to_customs(
             session, "DecMessage", xmlcodec.encode(decl), bills=[row.bill_no], correlation_id=row.id
         )
+
+    def _stage2_hold(self, session: Session, row: ClrDeclaration, decision: Decision) -> None:
+        """Record the hold; tell the broker (and the yard for a physical check) and customs."""
+        kind = decision.outcome.value
+        consignment = session.get(ClrConsignment, row.bill_no)
+        reasons = [f"{h.rule_id}: {h.reason}"[:255] for h in decision.hits] or ["stage-2 conformity check"]
+        shape = STAGE2_HOLDS[kind]
+        notice_id = outbound.new_id("HOLD")
+        row.inspection = {
+            "notice_id": notice_id,
+            "stage": 2,
+            "hold": kind,
+            "instruction": shape[0].value if shape else "DOCUMENTS",
+            "location": shape[1].value if shape else None,
+            "checks": [c.code for c in decision.checks],
+            "needs_result": True,
+            "result": "PENDING",
+            "ordered_by": "hub",
+        }
+        row.reasons = [
+            *(row.reasons or []),
+            f"stage-2 hold ({kind}): not cleared until customs reports the result",
+        ]
+        audit.record(
+            session, ACTOR, "declaration.hold", "declaration", row.id, {"hold": kind, "notice": notice_id}
+        )
+        if shape is not None:
+            notice = InspectionNotice(
+                notice_id=notice_id,
+                bill_no=row.bill_no,
+                issued_at=now(),
+                location=shape[1],
+                instruction=shape[0],
+                site_code=consignment.terminal_code if consignment else "",
+                declaration_ids=self._notice_ids(row),
+                container_ids=self._listed(session, row.bill_no),
+                checks=[
+                    InspectionCheck(c.code.upper()[:20], f"{c.code}: {c.description}"[:255])
+                    for c in decision.checks
+                ],
+                reasons=reasons,
+            )
+            self._notify_inspection(session, row, consignment, notice, to_customs=True)
+            return
+        body = {
+            "notice_id": notice_id,
+            "declaration_id": row.id,
+            "client_seq_no": row.client_seq_no,
+            "bill_no": row.bill_no,
+            "outcome": kind,
+            "checks": [c.to_dict() for c in decision.checks],
+            "reasons": reasons,
+        }
+        for receiver in (row.broker_uscc, CUSTOMS_KEY):
+            outbound.send_json(
+                session, receiver, DOCUMENTS_NOTICE, body, bills=[row.bill_no], correlation_id=row.id
+            )
 
     def screen(self, session: Session, decl: Declaration, row: ClrDeclaration, stage: int) -> Decision:
         consignment = session.get(ClrConsignment, row.bill_no)
@@ -469,7 +540,14 @@ class ClearanceWorkflow:
             .order_by(ClrDeclaration.created_at.desc())
         ).first()
         if row is None:
-            log.warning("DecImportResponse for unknown ClientSeqNo %s", response.client_seq_no)
+            self._park_answer(
+                session,
+                message_id,
+                "DecImportResponse",
+                f"client:{response.client_seq_no}",
+                "",
+                f"DecImportResponse for ClientSeqNo {response.client_seq_no}, which matches no declaration",
+            )
             return
         if response.accepted:
             row.seq_no, row.updated_at = response.seq_no or row.seq_no, now()
@@ -483,6 +561,8 @@ class ClearanceWorkflow:
             bills=[row.bill_no],
             correlation_id=row.id,
         )
+        if row.seq_no:
+            self._unpark_key(session, f"seq:{row.seq_no}")  # receipts that overtook this response
 
     def on_dec_data(self, session: Session, sender: str, receipt: DecResultReceipt, message_id: str) -> None:
         result = receipt.result
@@ -492,12 +572,35 @@ class ClearanceWorkflow:
         if row is None and result.entry_id:
             row = session.scalar(select(ClrDeclaration).where(ClrDeclaration.entry_id == result.entry_id))
         if row is None:
-            log.warning("DEC_DATA for unknown SeqNo %s / EntryId %s", result.seq_no, result.entry_id)
+            key = f"seq:{result.seq_no}" if result.seq_no else f"entry:{result.entry_id}"
+            self._park_answer(
+                session,
+                message_id,
+                "DEC_DATA",
+                key,
+                result.bill_no,
+                f"DEC_DATA {result.channel} for SeqNo {result.seq_no or '-'} / EntryId "
+                f"{result.entry_id or '-'}, which matches no declaration",
+            )
             return
+        new_entry = bool(result.entry_id) and row.entry_id != result.entry_id
         if result.entry_id:
             row.entry_id = result.entry_id
         channel = result.channel
-        if channel in REGISTERED and row.state in ("submitted", "received"):
+        if channel in DOCS_CHECKED and documents_hold_open(row):
+            self._lift_hold(session, row, f"customs {channel}: documents checked ({result.note})")
+            if row.state in ("submitted", "received"):
+                self._transition(session, row, "registered", f"customs registered EntryId {row.entry_id}")
+        elif channel in DOCS_MISSING and documents_hold_open(row):
+            row.inspection = {
+                **(row.inspection or {}),
+                "result": "SUPPLEMENT_REQUIRED",
+                "result_at": now().isoformat(),
+            }
+            self._transition(
+                session, row, "held", f"customs {channel}: supplementary documents required ({result.note})"
+            )
+        elif channel in REGISTERED and row.state in ("submitted", "received"):
             self._transition(session, row, "registered", f"customs registered EntryId {row.entry_id}")
         elif channel in REJECTED and row.state in OPEN_STATES:
             self._transition(session, row, "rejected", f"customs {channel}: {result.note}")
@@ -506,6 +609,12 @@ class ClearanceWorkflow:
             if consignment is not None and not (row.inspection and row.inspection.get("needs_result")):
                 self._customs_inspection(session, row, consignment, result.note)
             self._transition(session, row, "inspection", f"customs ordered an inspection: {result.note}")
+        elif (
+            channel in CLEARED
+            and row.state in (*OPEN_STATES, "released")
+            and self._clearance_withheld(session, row)
+        ):
+            pass
         elif channel in CLEARED and row.state in (*OPEN_STATES, "released"):
             self._transition(session, row, "cleared", "customs: 已结关")
             row.cleared_at = now()
@@ -517,6 +626,42 @@ class ClearanceWorkflow:
         )
         if row.kind == "summary":
             self.try_release(session, row)
+        if new_entry:
+            self._unpark_key(session, f"entry:{row.entry_id}")
+
+    def _clearance_withheld(self, session: Session, row: ClrDeclaration) -> bool:
+        """DEC_DATA R while the complete declaration's stage-2 hold is open: recorded, not applied
+        (customs reports the hold's result first, then clears)."""
+        complete = row if row.kind == "complete" else None
+        if complete is None and row.completed_by:
+            complete = session.get(ClrDeclaration, row.completed_by)
+        if not hold_open(complete):
+            return False
+        assert complete is not None
+        hold = hold_of(complete) or {}
+        reason = (
+            f"customs sent 已结关 (R) while the stage-2 hold {hold.get('hold')} is "
+            f"{str(hold.get('result')).lower()}: not cleared"
+        )
+        row.reasons = [*(row.reasons or []), reason]
+        row.updated_at = now()
+        audit.record(
+            session,
+            ACTOR,
+            "clearance.withheld",
+            "declaration",
+            row.id,
+            {"hold": hold.get("hold"), "by": complete.id},
+        )
+        return True
+
+    def _lift_hold(self, session: Session, row: ClrDeclaration, reason: str) -> None:
+        row.inspection = {**(row.inspection or {}), "result": "PASSED", "result_at": now().isoformat()}
+        row.reasons = [*(row.reasons or []), f"stage-2 hold lifted: {reason}"]
+        row.updated_at = now()
+        if row.state == "held":  # e.g. documents supplied after an Sp1
+            self._transition(session, row, "registered", "stage-2 hold lifted")
+        audit.record(session, ACTOR, "declaration.hold.lifted", "declaration", row.id, {"reason": reason})
 
     def _customs_inspection(
         self, session: Session, row: ClrDeclaration, consignment: ClrConsignment, note: str
@@ -560,6 +705,9 @@ class ClearanceWorkflow:
             outbound.send_model(
                 session, receiver, notice, "InspectionNotice", bills=[row.bill_no], correlation_id=row.id
             )
+        if inspection.get("stage") == 2:
+            self._stage2_result(session, row, notice)
+            return
         if notice.outcome == InspectionOutcome.ANOMALY:
             if inspection.get("outcome_stage1") == "machine_scan_first" and row.screening:
                 follow = scan_result(self._decision_of(row), clear=False)
@@ -580,6 +728,24 @@ class ClearanceWorkflow:
             self._transition(session, row, "registered", "inspection done")
         self.try_release(session, row)
 
+    def _stage2_result(self, session: Session, row: ClrDeclaration, notice: InspectionNotice) -> None:
+        """The lab / on-site result of a stage-2 hold: PASSED lifts it (customs then clears with R),
+        anything else keeps the goods held with the follow-up the risk engine prescribes."""
+        hold = hold_of(row) or {}
+        if notice.outcome == InspectionOutcome.PASSED:
+            self._lift_hold(session, row, f"{hold.get('hold')}: {notice.instruction.value} PASSED")
+            return
+        if notice.outcome != InspectionOutcome.ANOMALY:
+            return  # PENDING / SAMPLE_PENDING: still waiting
+        decision = self._decision_of(row)
+        follow = (
+            quarantine_result(decision, pests_found=True)
+            if hold.get("hold") == "release_on_inspection"
+            else lab_result(decision, passed=False)
+        )
+        audit.record(session, ACTOR, "declaration.hold.failed", "declaration", row.id, follow.to_dict())
+        self._transition(session, row, "held", f"stage-2 {hold.get('hold')} failed: {follow.reason}")
+
     @staticmethod
     def _notice_ids(row: ClrDeclaration) -> list[str]:
         """ClientSeqNo and EntryId as the notice schema allows them (18 characters, 0-9 A-Z)."""
@@ -589,16 +755,19 @@ class ClearanceWorkflow:
     def _declaration_of_notice(session: Session, notice: InspectionNotice) -> ClrDeclaration | None:
         rows = list(
             session.scalars(
-                select(ClrDeclaration).where(
-                    ClrDeclaration.bill_no == notice.bill_no, ClrDeclaration.kind == "summary"
-                )
+                select(ClrDeclaration)
+                .where(ClrDeclaration.bill_no == notice.bill_no)
+                .order_by(ClrDeclaration.created_at)
             )
         )
         for row in rows:
             if row.inspection and row.inspection.get("notice_id") == notice.notice_id:
                 return row
         ids = set(notice.declaration_ids)
-        return next((r for r in rows if r.client_seq_no in ids or (r.entry_id and r.entry_id in ids)), None)
+        summaries = [r for r in rows if r.kind == "summary"]  # customs' own inspections: stage 1
+        return next(
+            (r for r in summaries if r.client_seq_no in ids or (r.entry_id and r.entry_id in ids)), None
+        )
 
     @staticmethod
     def _decision_of(row: ClrDeclaration) -> Decision:
@@ -606,7 +775,7 @@ class ClearanceWorkflow:
 
         s = row.screening or {}
         return Decision(
-            stage=1,
+            stage=int(s.get("stage", 1)),
             outcome=Outcome(s["outcome"]),
             lane=Lane(s["lane"]),
             checks=[],
@@ -632,6 +801,18 @@ class ClearanceWorkflow:
                     "MT3101",
                     f"arrival report for bill {bill} before "
                     "its manifest: parked, applied when the manifest arrives",
+                )
+                continue
+            if not self._arrival_site_ok(consignment, site):
+                self._park(
+                    session,
+                    bill,
+                    message_id,
+                    "MT3101",
+                    f"arrival report for bill {bill} from site {site}, which is neither its terminal "
+                    f"{consignment.terminal_code} nor the destination of a distribution application "
+                    "(MT6102): it does not count; parked until an MT6102 names that site",
+                    wait_key=f"dist:{bill}",
                 )
                 continue
             applied.append(bill)
@@ -660,6 +841,14 @@ class ClearanceWorkflow:
         for bill in boxes:
             for summary in self._summaries(session, bill):
                 self.try_release(session, summary)
+
+    @staticmethod
+    def _arrival_site_ok(consignment: ClrConsignment, site: str) -> bool:
+        """Arrivals count from the manifest's terminal, or from the destination site of the bill's
+        distribution application (分拨, MT6102). Without a site or a terminal there is nothing to check."""
+        if not site or not consignment.terminal_code or site == consignment.terminal_code:
+            return True
+        return bool(consignment.destination_site) and site == consignment.destination_site
 
     def on_tally(self, session: Session, sender: str, report: Manifest, message_id: str) -> None:
         boxes, applied = self._boxes(report), []
@@ -692,44 +881,45 @@ class ClearanceWorkflow:
             )
 
     def reconcile(self, session: Session, consignment: ClrConsignment) -> None:
-        """Manifest vs tally vs declaration, once every listed container has been tallied."""
-        containers = self._containers(session, consignment.bill_no)
-        listed = [c for c in containers if c.listed]
-        if not listed or any(c.tallied_at is None for c in listed):
+        """Manifest vs tally vs declaration, once every listed container has been tallied (once)."""
+        if consignment.reconciled_at is not None:
             return
-        tally_kg = sum((Decimal(c.tally_gross_kg or 0) for c in containers), Decimal(0))
-        tally_pk = sum(c.tally_packages or 0 for c in containers)
-        tolerance = self.settings.weight_tolerance_pct
-        found = []
-        figures: list[tuple[str, Any]] = [("manifest", consignment.gross_kg)]
-        figures += [
-            (f"declaration {d.client_seq_no}", d.gross_kg)
-            for d in self._summaries(session, consignment.bill_no)
-        ]
-        for source, kg in figures:
-            if kg is not None and pct_diff(Decimal(kg), tally_kg) > tolerance:
-                found.append(
-                    (
-                        "weight",
-                        {
-                            "source": source,
-                            "declared_kg": str(kg),
-                            "tally_kg": str(tally_kg),
-                            "difference_pct": str(round(pct_diff(Decimal(kg), tally_kg), 3)),
-                            "tolerance_pct": str(tolerance),
-                        },
-                    )
-                )
-        packages = [("manifest", consignment.package_qty)]
-        packages += [
-            (f"declaration {d.client_seq_no}", d.package_qty)
-            for d in self._summaries(session, consignment.bill_no)
-        ]
-        for source, pk in packages:
-            if pk is not None and pk != tally_pk:
-                found.append(("packages", {"source": source, "declared": pk, "tally": tally_pk}))
+        found = reconcile.tally_complete(
+            consignment,
+            self._containers(session, consignment.bill_no),
+            self._summaries(session, consignment.bill_no),
+            self.settings.weight_tolerance_pct,
+        )
+        if found is None:
+            return
+        consignment.reconciled_at = now()
+        self._record_found(session, consignment, found, "tally_complete")
+
+    def reconcile_discharge(self, session: Session, consignment: ClrConsignment) -> int:
+        """The sweep's trigger once the discharge grace period is over: listed containers never
+        discharged (tallied) are discrepancies. Runs once per consignment."""
+        consignment.discharge_reconciled_at = now()
+        found = reconcile.discharge_grace(
+            self._containers(session, consignment.bill_no),
+            self.settings.discharge_grace_hours,
+            self.settings.weight_tolerance_pct,
+        )
+        self._record_found(session, consignment, found, "discharge_grace")
+        return len(found)
+
+    def _record_found(
+        self, session: Session, consignment: ClrConsignment, found: reconcile.Found, trigger: str
+    ) -> None:
+        audit.record(
+            session,
+            ACTOR,
+            "consignment.reconciled",
+            "consignment",
+            consignment.bill_no,
+            {"trigger": trigger, "discrepancies": len(found)},
+        )
         for kind, detail in found:
-            self._discrepancy(session, consignment, kind, detail)
+            self._discrepancy(session, consignment, kind, {**detail, "trigger": trigger})
         if found:
             self._risk_signal(session, consignment)
 
@@ -843,7 +1033,90 @@ class ClearanceWorkflow:
         row.due_rule = rule
 
     def sweep(self, session: Session) -> dict[str, int]:
-        """Reminders before the complete declaration is due; overdue ones marked late (with a notice)."""
+        """Reminders before the complete declaration is due; overdue ones marked late (with a notice);
+        reconciliation of consignments whose discharge grace period is over; parked customs answers
+        whose declaration never appeared expire."""
+        counts = self._sweep_due(session)
+        counts["reconciled"], counts["not_discharged"] = self._sweep_discharge(session)
+        counts["expired"] = self._expire_parked(session)
+        return counts
+
+    def _sweep_discharge(self, session: Session) -> tuple[int, int]:
+        at, reconciled, missing = now(), 0, 0
+        candidates = list(
+            session.scalars(
+                select(ClrConsignment)
+                .where(
+                    ClrConsignment.reconciled_at.is_(None),
+                    ClrConsignment.discharge_reconciled_at.is_(None),
+                    ClrConsignment.manifest_message_id.is_not(None),
+                )
+                .order_by(ClrConsignment.bill_no)
+            )
+        )
+        first_tally: dict[tuple[str, str], datetime | None] = {}
+        for consignment in candidates:
+            voyage = (consignment.voyage_no or "", consignment.vessel or "")
+            if voyage not in first_tally:
+                first_tally[voyage] = self._first_tally(session, consignment)
+            start = reconcile.grace_start(
+                aware(consignment.entry_at), first_tally[voyage], self.settings.discharge_grace_start
+            )
+            if not reconcile.grace_over(start, at, self.settings.discharge_grace_hours):
+                continue
+            reconciled += 1
+            missing += self.reconcile_discharge(session, consignment)
+        return reconciled, missing
+
+    @staticmethod
+    def _first_tally(session: Session, consignment: ClrConsignment) -> datetime | None:
+        """First tally of any bill of the same voyage (same manifest when the voyage is not known)."""
+        query = select(func.min(ClrContainer.tallied_at)).join(
+            ClrConsignment, ClrConsignment.bill_no == ClrContainer.bill_no
+        )
+        if consignment.voyage_no:
+            query = query.where(
+                ClrConsignment.voyage_no == consignment.voyage_no, ClrConsignment.vessel == consignment.vessel
+            )
+        else:
+            query = query.where(ClrConsignment.manifest_message_id == consignment.manifest_message_id)
+        return aware(session.scalar(query))
+
+    def _expire_parked(self, session: Session) -> int:
+        at, count = now(), 0
+        limit = timedelta(hours=self.settings.parked_answer_expiry_hours)
+        rows = session.scalars(
+            select(ClrParked).where(
+                ClrParked.resolved_at.is_(None),
+                ClrParked.message_type.in_(ANSWER_TYPES),
+                ClrParked.wait_key.is_not(None),
+            )
+        )
+        for item in rows:
+            parked_at = aware(item.parked_at)
+            if parked_at is None or at < parked_at + limit:
+                continue
+            item.resolved_at = at
+            item.resolution = (
+                f"expired: no declaration with {item.wait_key} appeared within "
+                f"{self.settings.parked_answer_expiry_hours:g} h"
+            )[:255]
+            message = session.get(Message, item.message_id)
+            if message is not None:
+                message.status, message.updated_at = "expired", at
+                message.error = item.resolution
+            audit.record(
+                session,
+                ACTOR,
+                "message.parked.expired",
+                "message",
+                item.message_id,
+                {"reason": item.resolution},
+            )
+            count += 1
+        return count
+
+    def _sweep_due(self, session: Session) -> dict[str, int]:
         at, counts = now(), {"reminded": 0, "late": 0}
         rows = session.scalars(
             select(ClrDeclaration).where(
@@ -890,7 +1163,15 @@ class ClearanceWorkflow:
         return counts
 
     # ----- parking ----------------------------------------------------------------------------
-    def _park(self, session: Session, bill: str, message_id: str, message_type: str, reason: str) -> None:
+    def _park(
+        self,
+        session: Session,
+        bill: str,
+        message_id: str,
+        message_type: str,
+        reason: str,
+        wait_key: str | None = None,
+    ) -> None:
         exists = session.scalar(
             select(ClrParked.id).where(
                 ClrParked.bill_no == bill, ClrParked.message_id == message_id, ClrParked.resolved_at.is_(None)
@@ -904,6 +1185,7 @@ class ClearanceWorkflow:
                     message_type=message_type,
                     reason=reason,
                     parked_at=now(),
+                    wait_key=wait_key,
                 )
             )
         row = session.get(Message, message_id)
@@ -913,16 +1195,49 @@ class ClearanceWorkflow:
             session, ACTOR, "message.parked", "message", message_id, {"bill_no": bill, "reason": reason}
         )
 
-    def _unpark(self, session: Session, bill: str) -> None:
+    def _park_answer(
+        self, session: Session, message_id: str, message_type: str, key: str, bill: str, what: str
+    ) -> None:
+        """A customs answer for a declaration the hub does not know (yet): kept, visibly, until it
+        appears (applied then) or the expiry passes (the sweep says why it expired)."""
+        hours = self.settings.parked_answer_expiry_hours
+        reason = f"{what}: parked, applied if that declaration appears within {hours:g} h, else expired"
+        self._park(session, bill or "", message_id, message_type, reason, wait_key=key)
+
+    def _unpark_key(self, session: Session, key: str) -> None:
+        """Apply what waited for `key` (a declaration's ClientSeqNo / SeqNo / EntryId, a bill's
+        distribution application). A message that still cannot apply is parked again."""
         parked = list(
             session.scalars(
                 select(ClrParked)
-                .where(ClrParked.bill_no == bill, ClrParked.resolved_at.is_(None))
+                .where(ClrParked.wait_key == key, ClrParked.resolved_at.is_(None))
                 .order_by(ClrParked.id)
             )
         )
         for item in parked:
-            item.resolved_at = now()
+            item.resolved_at, item.resolution = now(), "applied"
+            message = session.get(Message, item.message_id)
+            model = self.model_of(message) if message else None
+            if message is None or model is None:
+                continue
+            message.status = "accepted"
+            self.apply(session, item.message_type, message.sender or "", model, item.message_id)
+
+    def _unpark(self, session: Session, bill: str) -> None:
+        """Apply what waited for the bill's manifest."""
+        parked = list(
+            session.scalars(
+                select(ClrParked)
+                .where(
+                    ClrParked.bill_no == bill,
+                    ClrParked.resolved_at.is_(None),
+                    ClrParked.wait_key.is_(None),
+                )
+                .order_by(ClrParked.id)
+            )
+        )
+        for item in parked:
+            item.resolved_at, item.resolution = now(), "applied"
             message = session.get(Message, item.message_id)
             model = self.model_of(message) if message else None
             if message is None or model is None:
@@ -935,7 +1250,8 @@ class ClearanceWorkflow:
                     self.on_declaration(session, message.sender or "", model, item.message_id)
             else:
                 self.apply(session, item.message_type, message.sender or "", model, item.message_id)
-            message.status = "processed"
+            if message.status == "accepted":  # not parked again (e.g. an arrival from an unknown site)
+                message.status = "processed"
 
     @staticmethod
     def model_of(message: Message) -> Any:
