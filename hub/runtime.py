@@ -77,7 +77,17 @@ class Hub:
             self.first_run_keys = parties.write_demo_bootstrap(path)
         loaded = parties.load_bootstrap(path)
         with self.db.unit_of_work() as session:
-            return parties.upsert_parties(session, loaded)
+            count = parties.upsert_parties(session, loaded)
+        self.parties_changed()
+        return count
+
+    def parties_changed(self) -> None:
+        """Let services act on new parties at once (e.g. declare their notice queues): a party known only
+        after the services started must not wait for a periodic sweep to receive its first notice."""
+        for service in self.services.values():
+            hook = getattr(service, "declare_party_queues", None)
+            if hook is not None:
+                hook()
 
     def start(self, *, migrate: bool = True, relay: bool = True, consumers: bool = True) -> Hub:
         if migrate:

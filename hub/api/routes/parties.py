@@ -84,6 +84,8 @@ def put_party(
             audit.record(session, principal.uscc, "party.upsert", "party", uscc, {"roles": body.roles})
             party = session.scalar(select(Party).where(Party.uscc == uscc))
             assert party is not None
-            return PartyOut.of(party)
+            out = PartyOut.of(party)
     except BootstrapError as exc:
         raise ApiError(422, "party is not valid", details=exc.problems) from exc
+    hub.parties_changed()
+    return out
