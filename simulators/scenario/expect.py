@@ -5,7 +5,7 @@ the differences at once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -46,6 +46,9 @@ class Facts:
     bills: dict[str, str]  # consignment ref -> bill no
     declarations: dict[tuple[str, str], str]  # (consignment ref, kind) -> hub declaration id
     refunds: dict[str, dict[str, Any]]  # refund ref -> {"application_no", "uscc", "receipt"}
+    # (consignment ref, kind) -> every state the runner saw, in order (it polls, so very short-lived
+    # states can be missed: expect only states that last, like `held` until the manifest comes)
+    history: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
 class Checker:
@@ -131,6 +134,16 @@ class Checker:
             hits = sorted({h.get("rule_id", "") for h in screening.get("hits", [])})
             missing = [r for r in d.rules if r not in hits]
             yield Check(where, "rules hit", ", ".join(d.rules), ", ".join(hits) or "none", not missing)
+        if d.passed_through:
+            seen = self.facts.history.get((d.of, d.kind), [])
+            missing = [state for state in d.passed_through if state not in seen]
+            yield Check(
+                where,
+                "states on the way",
+                ", ".join(d.passed_through),
+                " -> ".join(seen) or "none",
+                not missing,
+            )
         if d.late is not None:
             late = bool((view.get("deadlines") or {}).get("late"))
             yield Check(where, "late", str(d.late).lower(), str(late).lower(), late == d.late)

@@ -19,7 +19,8 @@ class Strict(BaseModel):
 
 
 class Party(Strict):
-    uscc: str = Field(min_length=18, max_length=18)
+    # 统一社会信用代码: no I, O, S, V, Z (the hub refuses other codes)
+    uscc: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
     name: str
     roles: list[Literal["broker", "importer", "exporter", "port_operator", "tally"]]
     credit_class: Literal["aeo", "certified", "general", "discredited"] = "general"
@@ -113,6 +114,7 @@ class ExpectDeclaration(Strict):
     rules: list[str] = []  # rule ids that must be among the screening hits
     late: bool | None = None
     inspection: bool | None = None  # an inspection was ordered (by the hub or customs)
+    passed_through: list[str] = []  # states the run saw on the way (e.g. held before the manifest)
 
 
 class ExpectConsignment(Strict):

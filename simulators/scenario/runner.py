@@ -149,6 +149,14 @@ class ScenarioRunner:
             n += 1
         return sorted(actions)
 
+    def _port_done(self, vessel: Any) -> datetime:
+        """When the port simulator sends its last message for `vessel` (the settle time counts from there)."""
+        boxes = sum(c.containers for c in vessel.consignments)
+        interval = self.scenario.at(vessel.discharge_interval) - self.scenario.start
+        return max(
+            self.scenario.at(vessel.manifest_at), self.scenario.at(vessel.discharge_start) + boxes * interval
+        )
+
     def _vessel_call(self, body: dict[str, Any]) -> None:
         self.ep.service("port").call(self.client, "POST", "/control/vessel-calls", body)
         self.reporter.event(
@@ -258,6 +266,7 @@ class ScenarioRunner:
                 state = r.json()["state"]
                 if self._seen_states.get((ref, kind)) != state:
                     self._seen_states[(ref, kind)] = state
+                    self.facts.history.setdefault((ref, kind), []).append(state)
                     extra = ""
                     outcome = (r.json().get("screening") or {}).get("outcome")
                     if state in ("submitted", "registered", "inspection") and outcome:
@@ -287,7 +296,10 @@ class ScenarioRunner:
         started = time.monotonic()
         deadline = started + self.real_timeout
         actions = self._actions()
-        last = max((a.at for a in actions), default=self.scenario.start)
+        last = max(
+            [a.at for a in actions] + [self._port_done(v) for v in self.scenario.vessels],
+            default=self.scenario.start,
+        )
         for done, action in enumerate(actions):
             self._sleep_until(action.at, deadline)
             try:
