@@ -102,18 +102,23 @@ def _drop_connections(name_prefix: str) -> int:
         timeout=60,
         check=False,
     ).stdout
-    closed = 0
-    for line in listed.splitlines():
-        pid, _, properties = line.partition("\t")
-        if f'{{"connection_name","{name_prefix}' in properties:
-            subprocess.run(
-                ["rabbitmqctl", "-q", "close_connection", pid, "swhub scenario: connection cut"],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-            closed += 1
-    return closed
+    pids = [
+        pid
+        for pid, _, properties in (line.partition("\t") for line in listed.splitlines())
+        if f'{{"connection_name","{name_prefix}' in properties
+    ]
+    # in parallel: one rabbitmqctl call takes about a second, the cut should hit every connection at once
+    cuts = [
+        subprocess.Popen(
+            ["rabbitmqctl", "-q", "close_connection", pid, "swhub scenario: connection cut"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+    for cut in cuts:
+        cut.wait(timeout=60)
+    return len(pids)
 
 
 def _delete_queues(amqp_url: str, prefixes: tuple[str, ...]) -> None:

@@ -5,6 +5,7 @@ the settle time runs out. Talks to the hub and the simulators over HTTP only."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -224,8 +225,14 @@ class ScenarioRunner:
                     self.ep.now(), "faults", "broker connection drop skipped (in-process bus)"
                 )
                 return
-            dropped = self.ep.drop_broker_connections()
-            self.reporter.event(self.ep.now(), "faults", f"cut {dropped} hub connection(s) to RabbitMQ")
+            cut = self.ep.drop_broker_connections
+            self.reporter.event(self.ep.now(), "faults", "cutting every hub connection to RabbitMQ")
+
+            def drop() -> None:  # takes real seconds (rabbitmqctl): the timeline goes on meanwhile
+                count = cut()
+                self.reporter.event(self.ep.now(), "faults", f"cut {count} hub connection(s) to RabbitMQ")
+
+            threading.Thread(target=drop, name="broker-cut", daemon=True).start()
             return
         svc = self.ep.service(fault.target)
         if fault.target == "port":
