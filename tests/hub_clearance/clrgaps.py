@@ -20,6 +20,8 @@ from hub.api.app import create_app
 from hub.clock import SHANGHAI, ManualClock, set_clock
 from hub.db.models import AuditEntry
 from hub.runtime import Hub
+from messages.models.receipts import DecResultReceipt
+from messages.xml import encode, samples
 from tests.hub_clearance.clrfixtures import BROKER, KEYS, YARD, Inbox, settings_for
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI)
@@ -68,3 +70,12 @@ def audit_actions(hub: Hub, entity_id: str) -> list[str]:
             select(AuditEntry).where(AuditEntry.subject_id == entity_id).order_by(AuditEntry.id)
         )
         return [r.action for r in rows]
+
+
+def dec_data(seq: str, entry: str, bill: str, channel: str, second: int) -> bytes:
+    """A DEC_DATA receipt with its own NOTICE_DATE (the hub deduplicates on SeqNo+CHANNEL+date)."""
+    receipt: DecResultReceipt = samples.dec_data(channel)
+    result = receipt.result
+    result.seq_no, result.entry_id, result.bill_no = seq, entry, bill
+    result.notice_date, result.note = f"2026-11-21T10:00:{second:02d}", f"test {channel} {second}"
+    return encode(receipt)

@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 
 from messages.models.notices import InspectionOutcome
-from messages.models.receipts import DecResultReceipt
-from messages.xml import decode, encode, samples
+from messages.xml import decode, encode
 from simulators.customs.traffic import Shipment, declaration, declaration_xml, manifest_xml
 from tests.hub_clearance.clrfixtures import import_response, inspection_result, wait_for
-from tests.hub_clearance.clrgaps import hub_env
+from tests.hub_clearance.clrgaps import dec_data, hub_env
 from tests.hub_clearance.test_clear_flow_api import declaration as view_of
 from tests.hub_clearance.test_clear_flow_api import post, state_is
 
@@ -31,15 +30,6 @@ WINE = "2204210000"  # lab_test_listed (S2-LAB-001): sampled, held until the lab
 def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     with hub_env(db_url, tmp_path, monkeypatch) as environment:
         yield environment
-
-
-def dec_data(seq: str, entry: str, bill: str, channel: str, second: int) -> bytes:
-    """A DEC_DATA receipt with its own NOTICE_DATE (the hub deduplicates on SeqNo+CHANNEL+date)."""
-    receipt: DecResultReceipt = samples.dec_data(channel)
-    result = receipt.result
-    result.seq_no, result.entry_id, result.bill_no = seq, entry, bill
-    result.notice_date, result.note = f"2026-11-21T10:00:{second:02d}", f"test {channel} {second}"
-    return encode(receipt)
 
 
 def complete_xml(s: Shipment, client_seq_no: str, entry: str, hs: str = "", **kw: Any) -> bytes:
