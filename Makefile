@@ -21,6 +21,9 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+demo: $(STAMP)
+	$(BIN)/swhub demo
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
