@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 import uvicorn
@@ -121,6 +122,34 @@ def _drop_connections(name_prefix: str) -> int:
     return len(pids)
 
 
+def _own_vhost(amqp_url: str, tag: str) -> tuple[str, str | None]:
+    """A virtual host of the run's own when the broker is local (rabbitmqctl on PATH): hubs and
+    simulators of other runs on the same broker share the exchange names (swhub.ingress, swhub.notices,
+    the dead-letter queue), so without one they would see each other's traffic. Returns the URL to use
+    and the vhost to delete afterwards (None: the given URL, shared)."""
+    if shutil.which("rabbitmqctl") is None:
+        return amqp_url, None
+    vhost = f"swhub-sim-{tag}"
+    parsed = urlsplit(amqp_url)
+    user = unquote(parsed.username or "guest")
+    made = subprocess.run(
+        ["rabbitmqctl", "-q", "add_vhost", vhost], capture_output=True, timeout=60, check=False
+    )
+    if made.returncode != 0:
+        return amqp_url, None
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return urlunsplit(parsed._replace(path="/" + quote(vhost, safe=""))), vhost
+
+
+def _drop_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60, check=False)
+
+
 def _delete_queues(amqp_url: str, prefixes: tuple[str, ...]) -> None:
     """Remove this run's own queues (unique names) so repeated runs leave nothing behind."""
     import pika
@@ -154,6 +183,9 @@ def local_stack(
     amqp_url = amqp_url if amqp_url is not None else os.environ.get("HUB_AMQP_URL") or None
     database_url = database_url or os.environ.get("HUB_DATABASE_URL") or None
     tag = uuid.uuid4().hex[:8]
+    own_vhost: str | None = None
+    if amqp_url:
+        amqp_url, own_vhost = _own_vhost(amqp_url, tag)
     work = work_dir or RUNS_DIR / f"{scenario.name}-{tag}"
     work.mkdir(parents=True, exist_ok=True)
     rows, keys = _parties(scenario)
@@ -223,7 +255,9 @@ def local_stack(
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        if amqp_url:
+        if own_vhost:
+            _drop_vhost(own_vhost)  # with every queue and exchange of the run
+        elif amqp_url:
             _delete_queues(amqp_url, _run_queues(prefix, hub))
 
 
