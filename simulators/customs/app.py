@@ -1,7 +1,8 @@
 """Customs simulator process: receives what the hub sends to customs (HTTP `POST /inbox`, or AMQP
 from NOTICE_EXCHANGE `customs.#`) and answers in single-window XML, in order, after the steered delay:
 over HTTP to the hub's `POST /api/v1/messages` (with the customs party's API key), or over AMQP to
-`swhub.ingress` (routing key = message type, header x-swhub-sender = the customs USCC)."""
+`swhub.ingress` (routing key = message type, header x-swhub-sender = the customs USCC).
+Testers steer it through the control API in simulators/customs/control.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +21,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messages.detect import detect
 from messages.errors import MessageError
+from simulators.common.failures import FailureInjector
 from simulators.customs.amqp import AmqpConsumer, AmqpPublisher
+from simulators.customs.control import (
+    INBOX_OPERATION,
+    build_customs_control_router,
+    injected_response,
+    tester_key,
+)
 from simulators.customs.engine import Answer, CustomsEngine
 
 log = logging.getLogger(__name__)
@@ -36,6 +45,8 @@ class CustomsSimSettings(BaseSettings):
     customs_code: str = "4227"
     base_delay: float = 0.0
     send_attempts: int = 60
+    api_key: str | None = None  # X-API-Key for /control/*; unset: a random key, logged at start
+    hang_seconds: float = 30.0  # how long an injected "timeout" failure holds an /inbox call
 
 
 class Sender(threading.Thread):
@@ -90,11 +101,15 @@ def create_app(settings: CustomsSimSettings | None = None) -> FastAPI:
     engine = CustomsEngine(settings.customs_code, settings.base_delay)
     sender = Sender(settings)
     received: list[str] = []
+    received_by_type: Counter[str] = Counter()
     lock = threading.Lock()
+    failures = FailureInjector()
+    api_key = tester_key(settings.api_key)
 
     def handle(message_type: str, body: bytes) -> None:
         with lock:  # the engine keeps per-declaration state; answers keep the order of the inputs
             received.append(message_type)
+            received_by_type[message_type] += 1
             for answer in engine.handle(message_type, body):
                 sender.queue.put(answer)
 
@@ -112,6 +127,27 @@ def create_app(settings: CustomsSimSettings | None = None) -> FastAPI:
         sender.queue.put(None)
 
     app = FastAPI(title="swhub customs simulator", lifespan=lifespan)
+    app.state.api_key, app.state.failures, app.state.engine = api_key, failures, engine
+
+    def status() -> dict[str, Any]:
+        with lock:
+            snapshot = engine.snapshot()
+            by_type = dict(received_by_type)
+        declarations = snapshot["declarations"]
+        return {
+            "transport": "amqp" if settings.amqp_url else "http",
+            "received": len(received),
+            "received_by_type": by_type,
+            "sent": sender.sent,
+            "failed": sender.failed,
+            "pending": sender.queue.qsize(),
+            "declarations": len(declarations),
+            "declarations_by_status": dict(Counter(d["status"] for d in declarations)),
+            "releases": len(snapshot["releases"]),
+            "registered": declarations,
+        }
+
+    app.include_router(build_customs_control_router(api_key, failures, status))
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -120,8 +156,18 @@ def create_app(settings: CustomsSimSettings | None = None) -> FastAPI:
     @app.post("/inbox", status_code=202)
     async def inbox(request: Request) -> Response:
         body = await request.body()
+        problem: MessageError | None = None
         try:
             message_type = request.headers.get("X-Message-Type") or detect(body).message_type
+        except MessageError as exc:
+            message_type, problem = INBOX_OPERATION, exc
+        # injected failures come first: a broken gateway fails whatever it is sent
+        rule = failures.take(message_type) or failures.take(INBOX_OPERATION)
+        if (early := await injected_response(rule, settings.hang_seconds)) is not None:
+            return early
+        try:
+            if problem is not None:
+                raise problem
             handle(message_type, body)
         except MessageError as exc:
             return Response(f"not a message customs understands: {exc}", status_code=400)
