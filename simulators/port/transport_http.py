@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from simulators.port.transport import NoticeHandler, SendResult, content_type
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 1000
+MOVING = ("ReleaseNotice", "InspectionNotice")
 
 
 class HttpTransport:
@@ -88,29 +90,48 @@ class HttpTransport:
 
     def _poll_loop(self, on_notice: NoticeHandler) -> None:
         client = httpx.Client(timeout=self.timeout)  # the poller's own client (httpx.Client per thread)
+        rounds = 0
         try:
             while not self._stop.is_set():
+                # the notices that move containers every round, the ones only counted every 5th: the
+                # archive query is not free for the hub
+                types = (
+                    self.notice_types if rounds % 5 == 0 else [t for t in self.notice_types if t in MOVING]
+                )
+                rounds += 1
+                pending: list[tuple[datetime, str, str, dict[str, Any]]] = []
                 for party, (uscc, key) in self.parties.items():
                     if not key:
                         continue
-                    for notice_type in self.notice_types:
+                    for notice_type in types:
                         try:
-                            self._poll(client, party, uscc, key, notice_type, on_notice)
+                            pending += [
+                                (_at(r), r["id"], key, r)
+                                for r in self._fresh(client, party, uscc, key, notice_type)
+                            ]
                         except httpx.HTTPError as exc:
                             log.warning("port notice poll (%s, %s) failed: %s", party, notice_type, exc)
+                # across types and parties in the hub's order: an inspection result before the release
+                for _, message_id, key, row in sorted(pending, key=lambda p: (p[0], p[1])):
+                    try:
+                        raw = client.get(f"{self.hub_url}{row['raw_url']}", headers={"X-API-Key": key})
+                        raw.raise_for_status()
+                    except httpx.HTTPError as exc:
+                        log.warning("port notice %s not fetched (%s): next round", message_id, exc)
+                        break  # keep the order: this one and the later ones are fetched again
+                    try:
+                        on_notice(row["message_type"], raw.content)
+                    except Exception:  # one bad notice must not stop the poller
+                        log.exception("port notice %s could not be applied", row["message_type"])
+                    self._seen.add(message_id)
                 self._stop.wait(self.poll_seconds)
         finally:
             client.close()
 
-    def _poll(
-        self,
-        client: httpx.Client,
-        party: str,
-        uscc: str,
-        key: str,
-        notice_type: str,
-        on_notice: NoticeHandler,
-    ) -> None:
+    def _fresh(
+        self, client: httpx.Client, party: str, uscc: str, key: str, notice_type: str
+    ) -> list[dict[str, Any]]:
+        """Rows of one notice type sent to `uscc` that were not applied yet."""
         slot = (party, notice_type)
         limit = self._limits.get(slot, 100)
         rows = self._list(client, key, notice_type, limit)
@@ -126,15 +147,8 @@ class HttpTransport:
             self._baseline.add(slot)
             if not self._sent_any:  # what the hub held before we sent anything belongs to an earlier run
                 self._seen.update(r["id"] for r in fresh)
-                return
-        for row in reversed(fresh):  # oldest first
-            raw = client.get(f"{self.hub_url}{row['raw_url']}", headers={"X-API-Key": key})
-            raw.raise_for_status()
-            try:
-                on_notice(notice_type, raw.content)
-            except Exception:  # one bad notice must not stop the poller
-                log.exception("port notice %s could not be applied", notice_type)
-            self._seen.add(row["id"])
+                return []
+        return fresh
 
     def _list(self, client: httpx.Client, key: str, notice_type: str, limit: int) -> list[dict[str, Any]]:
         response = client.get(
@@ -150,3 +164,7 @@ class HttpTransport:
         if self._poller is not None:
             self._poller.join(5)
         self._client.close()
+
+
+def _at(row: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(row["received_at"]))
