@@ -266,8 +266,9 @@ def _figures(name: SimName, data: dict[str, Any]) -> str:
                 f"sent {data.get('sent', 0)}, failed {data.get('failed', 0)}, "
                 f"declarations {data.get('declarations', 0)}, "
                 f"failure rules {len(data.get('failures') or [])}")
-    sent = data.get("sent") or {}
-    return (f"{data.get('transport', '?')}: calls {data.get('calls', 0)}, sent {sum(sent.values())}, "
+    sent = data.get("sent") or 0
+    total = sum(sent.values()) if isinstance(sent, dict) else sent  # per message type, or a plain count
+    return (f"{data.get('transport', '?')}: calls {data.get('calls', 0)}, sent {total}, "
             f"failed {data.get('failed', 0)}, gated out {data.get('gated_out', 0)}, "
             f"reconnects {data.get('reconnects', 0)}")
 
@@ -289,7 +290,10 @@ def probe(name: SimName, url: str, key: str | None) -> dict[str, Any]:
             answer = client.get(f"{url}{spec.status_path}", headers={"X-API-Key": key or ""})
             if answer.status_code == 200:
                 result["status"] = answer.json()
-                result["figures"] = _figures(name, result["status"])
+                try:
+                    result["figures"] = _figures(name, result["status"])
+                except (AttributeError, KeyError, TypeError):  # a simulator newer than this CLI
+                    result["figures"] = f"{spec.status_path}: unexpected answer"
             else:
                 result["figures"] = f"{spec.status_path}: {answer.status_code} (control key " \
                     f"{'refused' if answer.status_code in (401, 403) else 'not usable'})"
