@@ -239,6 +239,7 @@ class PortEngine:
         self.ignored_notices = 0  # decodable, but about bills/containers this terminal does not hold
         self.errors: list[str] = []  # messages that could not be built (should never happen)
         self._pending: list[tuple[datetime, int, str, int]] = []  # (at, seq, call_id, plan index)
+        self._pending_kinds: Counter[str] = Counter()  # what is still planned, per flow (checked every tick)
         self._to_gate_out: set[str] = set()
         self._seq = itertools.count()
         self._refs = itertools.count(1)
@@ -320,6 +321,7 @@ class PortEngine:
                         self.containers[box.number].note(spec.discharge_start, "listed but never discharged")
             for index, event in enumerate(plan):
                 heapq.heappush(self._pending, (event.at, event.seq, spec.call_id, index))
+                self._pending_kinds[event.kind] += 1
             return plan
 
     def _build_problems(
@@ -440,6 +442,7 @@ class PortEngine:
         with self._lock:
             while self._pending and self._pending[0][0] <= now:
                 _, _, call_id, index = heapq.heappop(self._pending)
+                self._pending_kinds[self.calls[call_id].plan[index].kind] -= 1
                 call = self.calls[call_id]
                 call.done += 1
                 try:
@@ -453,7 +456,7 @@ class PortEngine:
 
     def pending_flows(self) -> set[str]:
         with self._lock:
-            return {self.calls[c].plan[i].kind for _, _, c, i in self._pending}
+            return {kind for kind, n in self._pending_kinds.items() if n > 0}
 
     def next_due(self) -> datetime | None:
         with self._lock:
