@@ -143,7 +143,7 @@ DEMO_PARTIES: list[dict[str, Any]] = [
         "uscc": "91370200MA3C0PRT01",
         "name": "青岛前湾集装箱码头有限责任公司",
         "roles": ["port_operator"],
-        "terminal_code": "CNTAO-QQCT",
+        "terminal_code": "CNTAO/4227",  # the manifest UnloadingLocation ID of the terminal
     },
     {"uscc": "91370200MA3C0TLY01", "name": "中国外轮理货青岛分公司", "roles": ["tally"]},
     {"uscc": "11100000000013127D", "name": "青岛海关 Qingdao Customs", "roles": ["customs"]},
