@@ -85,7 +85,7 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch; returns how many rows were marked sent."""
-        with self.db.unit_of_work() as session:
+        with self.db.unit_of_work(notify=False) as session:
             query = (
                 select(OutboxMessage)
                 .where(OutboxMessage.sent_at.is_(None))
@@ -163,6 +163,8 @@ class OutboxRelay:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # Clear before looking: a commit that lands while this batch is read sets it again.
+            self._wake.clear()
             try:
                 n = self.relay_once()
             except Exception:  # keep relaying after a DB/broker hiccup; rows stay pending
@@ -170,7 +172,6 @@ class OutboxRelay:
                 n = 0
             if n == 0:
                 self._wake.wait(self.poll_seconds)
-                self._wake.clear()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

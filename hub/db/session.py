@@ -46,8 +46,11 @@ class Database:
         self._after_commit.append(hook)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends normally, rolled back on any exception."""
+    def unit_of_work(self, notify: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends normally, rolled back on any exception.
+
+        `notify=False` skips the after-commit hooks: the outbox relay's own transactions must not wake
+        the relay, or an idle hub polls its database in a tight loop."""
         session = self.sessions()
         try:
             yield session
@@ -57,8 +60,9 @@ class Database:
             raise
         finally:
             session.close()
-        for hook in self._after_commit:
-            hook()
+        if notify:
+            for hook in self._after_commit:
+                hook()
 
     def ping(self) -> bool:
         from sqlalchemy import text

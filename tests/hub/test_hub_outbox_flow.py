@@ -108,3 +108,30 @@ def test_unroutable_outbox_message_is_kept_with_its_error_and_does_not_block_oth
     assert stuck is not None and stuck.routing_key == "nobody.listens"
     assert stuck.attempts == 1 and "Unroutable" in (stuck.last_error or "")
     assert wait_for(lambda: bus.queue_depth(queue.name) == 1, 10)
+
+
+def test_an_idle_relay_polls_at_its_interval_and_wakes_on_a_commit(bus: Bus, db: Database) -> None:
+    """The relay's own (empty) transactions must not wake it: an idle hub once queried its outbox in a
+    tight loop, one core busy and the hub's other threads starved."""
+    exchange = f"swhub.test.{uuid.uuid4().hex[:8]}"
+    queue = QueueSpec(name=f"{exchange}.q", bindings=((exchange, "#"),))
+    bus.declare(Topology(exchanges=(exchange,), queues=(queue,)))
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if "outbox" in statement.lower():
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    relay = OutboxRelay(db, bus, poll_seconds=0.5)
+    relay.start()
+    try:
+        time.sleep(2.0)
+        idle_queries = len(statements)
+        assert idle_queries <= 10, f"{idle_queries} outbox queries in 2 s of idling (poll every 0.5 s)"
+        with db.unit_of_work() as session:  # a commit wakes the relay at once, not at the next poll
+            enqueue(session, exchange, "wake.up", b"now")
+        assert wait_for(lambda: bus.queue_depth(queue.name) == 1, 0.4)
+    finally:
+        relay.stop()
+        sa.event.remove(db.engine, "before_cursor_execute", count)
