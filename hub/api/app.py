@@ -15,12 +15,18 @@ API_TITLE = "swhub — single-window integration hub"
 
 
 def create_app(
-    hub: Hub | None = None, *, start: bool = True, on_started: Callable[[Hub], None] | None = None
+    hub: Hub | None = None,
+    *,
+    start: bool = True,
+    on_started: Callable[[Hub], None] | None = None,
+    on_stopping: Callable[[Hub], None] | None = None,
 ) -> FastAPI:
     """Build the app around `hub` (a new one from the environment when None).
 
     With start=True the hub (migrations, bus topology, relay, consumers) starts with the app and
-    stops with it; tests that manage the hub themselves pass start=False."""
+    stops with it; tests that manage the hub themselves pass start=False. `on_stopping` runs at
+    shutdown before the hub stops: after a SIGTERM uvicorn re-raises the signal once it has shut down,
+    so code placed after `uvicorn.run` never runs."""
     hub = hub or Hub()
 
     @asynccontextmanager
@@ -32,6 +38,8 @@ def create_app(
                 on_started(hub)
         yield
         if start:
+            if on_stopping:
+                on_stopping(hub)
             hub.stop()
 
     app = FastAPI(

@@ -79,3 +79,4 @@ class EmbeddedSimulators:
                 row = session.get(ApiKey, self._key_hash)
                 if row is not None:
                     row.revoked = True
+            self._key_hash = None

@@ -57,10 +57,14 @@ def register(app: typer.Typer) -> None:
                     console.print(f"simulator {name}: {url}")
             console.print(f"swhub on http://{host}:{port} (bus: {bus_kind}, database: {db_kind})")
 
-        app = create_app(hub, on_started=announce)
+        def stop_simulators(_: Hub) -> None:
+            if sims is not None:
+                sims.stop()
+
+        app = create_app(hub, on_started=announce, on_stopping=stop_simulators)
         try:
             uvicorn.run(app, host=host, port=port, log_level="info")
-        finally:
+        finally:  # a start-up failure never reaches the lifespan's shutdown
             if sims is not None:
                 sims.stop()
 

@@ -4,6 +4,7 @@ refund filing past acceptance over real SOAP and HTTP callbacks."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -68,3 +69,16 @@ def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
         log.close()
     text = (tmp_path / "serve.log").read_text()
     assert "simulator tax (SOAP)" in text and "simulator bank" in text
+    # SIGTERM (docker stop, systemd) takes the child simulators down with the hub, not orphaned.
+    urls = re.findall(r"simulator (?:tax \(SOAP\)|bank): (http://[0-9.:]+)", text)
+    assert len(urls) == 2, text
+    for url in urls:
+        assert not _answers(f"{url}/health"), f"{url} still answers after the hub stopped"
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True

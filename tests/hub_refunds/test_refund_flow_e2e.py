@@ -80,24 +80,27 @@ def system(pg_url: str, amqp_url: str, tmp_path: Path, monkeypatch: pytest.Monke
             "BANK_SIM_CALLBACK_API_KEY": KEYS["bank_sim"],
         },
     ).start()
-    monkeypatch.setenv("HUB_REFUND_TAX_WSDL_URL", f"{tax.base_url}/soap?wsdl")
-    monkeypatch.setenv("HUB_REFUND_BANK_URL", bank.base_url)
-    monkeypatch.setenv("HUB_REFUND_BANK_API_KEY", CONTROL)
-    monkeypatch.setenv("HUB_REFUND_QUEUE_PREFIX", f"swhub.refunds.t{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("HUB_REFUND_SWEEP_SECONDS", "0.3")
-    monkeypatch.setenv("HUB_REFUND_ADAPTER_TIMEOUT", "5")
-    hub = Hub(settings_for(pg_url, tmp_path, amqp_url))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(hub), host="127.0.0.1", port=hub_port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+    try:  # the simulators are child processes: stopped whatever fails from here on
+        monkeypatch.setenv("HUB_REFUND_TAX_WSDL_URL", f"{tax.base_url}/soap?wsdl")
+        monkeypatch.setenv("HUB_REFUND_BANK_URL", bank.base_url)
+        monkeypatch.setenv("HUB_REFUND_BANK_API_KEY", CONTROL)
+        monkeypatch.setenv("HUB_REFUND_QUEUE_PREFIX", f"swhub.refunds.t{uuid.uuid4().hex[:8]}")
+        monkeypatch.setenv("HUB_REFUND_SWEEP_SECONDS", "0.3")
+        monkeypatch.setenv("HUB_REFUND_ADAPTER_TIMEOUT", "5")
+        hub = Hub(settings_for(pg_url, tmp_path, amqp_url))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(hub), host="127.0.0.1", port=hub_port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
         wait_for(lambda: server.started, "hub started", 30)
         yield {"hub": hub, "url": hub_url, "tax": tax, "bank": bank, "clock": clock}
     finally:
-        server.should_exit = True
-        thread.join(15)
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(15)
         tax.stop()
         bank.stop()
         set_clock(previous)
