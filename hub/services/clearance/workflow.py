@@ -604,6 +604,17 @@ class ClearanceWorkflow:
             self._transition(session, row, "registered", f"customs registered EntryId {row.entry_id}")
         elif channel in REJECTED and row.state in OPEN_STATES:
             self._transition(session, row, "rejected", f"customs {channel}: {result.note}")
+        elif channel in INSPECT and row.kind == "summary" and row.state == "released":
+            # Customs registers (SpL) and selects for inspection (SpC) in two receipts; when every box had
+            # arrived the hub released on the first. The order still stands: broker and yard are told,
+            # boxes not yet gated out wait, and the result releases them again (or holds them).
+            consignment = session.get(ClrConsignment, row.bill_no)
+            pending = (row.inspection or {}).get("result") == "PENDING"
+            if consignment is not None and not pending:
+                self._customs_inspection(session, row, consignment, result.note)
+            self._transition(
+                session, row, "inspection", f"customs ordered an inspection after the release: {result.note}"
+            )
         elif channel in INSPECT and row.kind == "summary" and row.state in OPEN_STATES:
             consignment = session.get(ClrConsignment, row.bill_no)
             if consignment is not None and not (row.inspection and row.inspection.get("needs_result")):
