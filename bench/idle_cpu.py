@@ -25,7 +25,8 @@ from pathlib import Path
 
 import httpx
 
-from hub.cli.simstack import _drop_vhost, _own_vhost
+from hub.cli.simstack import drop_vhost, own_vhost
+from simulators.common.runner import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_APP = """
@@ -37,14 +38,6 @@ app = FastAPI()
 def health() -> dict: return {"status": "ok"}
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -98,14 +91,14 @@ def main() -> None:
         }
         vhost = None
         if args.amqp:
-            hub_env["HUB_AMQP_URL"], vhost = _own_vhost(args.amqp, uuid.uuid4().hex[:8])
+            hub_env["HUB_AMQP_URL"], vhost = own_vhost(args.amqp, uuid.uuid4().hex[:8])
         port = free_port()
         cmd = [sys.executable, "-m", "hub.cli.main", "serve", "--no-simulators", "--port", str(port)]
         try:
             hub = measure(cmd, hub_env, port, args.seconds)
         finally:
             if vhost:
-                _drop_vhost(vhost)
+                drop_vhost(vhost)
 
     where = f"{'PostgreSQL' if args.database else 'SQLite'}, {'RabbitMQ' if args.amqp else 'in-process bus'}"
     print(f"idle {args.seconds:.0f} s, CPU seconds per second (1.0 = one core busy):")

@@ -38,9 +38,11 @@ def create_app(
                 on_started(hub)
         yield
         if start:
-            if on_stopping:
-                on_stopping(hub)
-            hub.stop()
+            try:
+                if on_stopping:
+                    on_stopping(hub)
+            finally:  # a failing hook must not leave the relay and consumers running
+                hub.stop()
 
     app = FastAPI(
         title=API_TITLE,

@@ -122,7 +122,7 @@ def _drop_connections(name_prefix: str) -> int:
     return len(pids)
 
 
-def _own_vhost(amqp_url: str, tag: str) -> tuple[str, str | None]:
+def own_vhost(amqp_url: str, tag: str) -> tuple[str, str | None]:
     """A virtual host of the run's own when the broker is local (rabbitmqctl on PATH): hubs and
     simulators of other runs on the same broker share the exchange names (swhub.ingress, swhub.notices,
     the dead-letter queue), so without one they would see each other's traffic. Returns the URL to use
@@ -146,7 +146,7 @@ def _own_vhost(amqp_url: str, tag: str) -> tuple[str, str | None]:
     return urlunsplit(parsed._replace(path="/" + quote(vhost, safe=""))), vhost
 
 
-def _drop_vhost(vhost: str) -> None:
+def drop_vhost(vhost: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60, check=False)
 
 
@@ -183,9 +183,9 @@ def local_stack(
     amqp_url = amqp_url if amqp_url is not None else os.environ.get("HUB_AMQP_URL") or None
     database_url = database_url or os.environ.get("HUB_DATABASE_URL") or None
     tag = uuid.uuid4().hex[:8]
-    own_vhost: str | None = None
+    run_vhost: str | None = None
     if amqp_url:
-        amqp_url, own_vhost = _own_vhost(amqp_url, tag)
+        amqp_url, run_vhost = own_vhost(amqp_url, tag)
     work = work_dir or RUNS_DIR / f"{scenario.name}-{tag}"
     work.mkdir(parents=True, exist_ok=True)
     rows, keys = _parties(scenario)
@@ -255,8 +255,8 @@ def local_stack(
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        if own_vhost:
-            _drop_vhost(own_vhost)  # with every queue and exchange of the run
+        if run_vhost:
+            drop_vhost(run_vhost)  # with every queue and exchange of the run
         elif amqp_url:
             _delete_queues(amqp_url, _run_queues(prefix, hub))
 

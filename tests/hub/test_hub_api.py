@@ -137,3 +137,29 @@ def test_admin_registers_a_party_with_validation_and_audit(client: TestClient) -
         ).status_code
         == 403
     )
+
+
+def test_the_hub_stops_even_when_the_shutdown_hook_fails(db_url: str, tmp_path: Path) -> None:
+    """`swhub serve` stops its simulators in `on_stopping`; if that fails, the relay and consumers
+    must still stop (and the failure is not swallowed)."""
+    from hub.bus.memory import InProcessBus
+
+    hub = Hub(settings_for(db_url, tmp_path), bus=InProcessBus())
+    stops: list[str] = []
+    real_stop = hub.stop
+
+    def stop() -> None:
+        stops.append("hub")
+        real_stop()
+
+    def failing_hook(_: Hub) -> None:
+        stops.append("hook")
+        raise RuntimeError("simulator would not stop")
+
+    hub.stop = stop  # type: ignore[method-assign]
+    with (
+        pytest.raises(RuntimeError, match="simulator would not stop"),
+        TestClient(create_app(hub, on_stopping=failing_hook)) as client,
+    ):
+        assert client.get("/health").status_code == 200
+    assert stops == ["hook", "hub"]

@@ -5,7 +5,6 @@ bus) for an application the simulator is told to process slowly (steering prefix
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from hub.api.app import create_app
+from hub.cli.simstack import ServerThread
 from hub.clock import SHANGHAI, ManualClock, set_clock
 from hub.db.models import OutboxMessage
 from hub.db.refund_tables import RefundAlert, RefundCase
@@ -80,8 +79,7 @@ def system(pg_url: str, amqp_url: str, tmp_path: Path, monkeypatch: pytest.Monke
             "BANK_SIM_CALLBACK_API_KEY": KEYS["bank_sim"],
         },
     ).start()
-    server: uvicorn.Server | None = None
-    thread: threading.Thread | None = None
+    server: ServerThread | None = None
     try:  # the simulators are child processes: stopped whatever fails from here on
         monkeypatch.setenv("HUB_REFUND_TAX_WSDL_URL", f"{tax.base_url}/soap?wsdl")
         monkeypatch.setenv("HUB_REFUND_BANK_URL", bank.base_url)
@@ -90,17 +88,12 @@ def system(pg_url: str, amqp_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         monkeypatch.setenv("HUB_REFUND_SWEEP_SECONDS", "0.3")
         monkeypatch.setenv("HUB_REFUND_ADAPTER_TIMEOUT", "5")
         hub = Hub(settings_for(pg_url, tmp_path, amqp_url))
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(hub), host="127.0.0.1", port=hub_port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        wait_for(lambda: server.started, "hub started", 30)
+        server = ServerThread(create_app(hub), hub_port)
+        server.start(timeout=30)
         yield {"hub": hub, "url": hub_url, "tax": tax, "bank": bank, "clock": clock}
     finally:
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(15)
+        if server is not None:
+            server.stop()
         tax.stop()
         bank.stop()
         set_clock(previous)

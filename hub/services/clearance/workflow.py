@@ -604,22 +604,25 @@ class ClearanceWorkflow:
             self._transition(session, row, "registered", f"customs registered EntryId {row.entry_id}")
         elif channel in REJECTED and row.state in OPEN_STATES:
             self._transition(session, row, "rejected", f"customs {channel}: {result.note}")
-        elif channel in INSPECT and row.kind == "summary" and row.state == "released":
+        elif channel in INSPECT and row.kind == "summary" and row.state in (*OPEN_STATES, "released"):
             # Customs registers (SpL) and selects for inspection (SpC) in two receipts; when every box had
             # arrived the hub released on the first. The order still stands: broker and yard are told,
             # boxes not yet gated out wait, and the result releases them again (or holds them).
+            after_release = row.state == "released"
+            inspection = row.inspection or {}
+            # Before the release an inspection the hub ordered is the one customs means; after it, only
+            # one still waiting for its result is.
+            if after_release:
+                ordered = inspection.get("result") == "PENDING"
+            else:
+                ordered = bool(inspection.get("needs_result"))
             consignment = session.get(ClrConsignment, row.bill_no)
-            pending = (row.inspection or {}).get("result") == "PENDING"
-            if consignment is not None and not pending:
+            if consignment is not None and not ordered:
                 self._customs_inspection(session, row, consignment, result.note)
+            when = " after the release" if after_release else ""
             self._transition(
-                session, row, "inspection", f"customs ordered an inspection after the release: {result.note}"
+                session, row, "inspection", f"customs ordered an inspection{when}: {result.note}"
             )
-        elif channel in INSPECT and row.kind == "summary" and row.state in OPEN_STATES:
-            consignment = session.get(ClrConsignment, row.bill_no)
-            if consignment is not None and not (row.inspection and row.inspection.get("needs_result")):
-                self._customs_inspection(session, row, consignment, result.note)
-            self._transition(session, row, "inspection", f"customs ordered an inspection: {result.note}")
         elif (
             channel in CLEARED
             and row.state in (*OPEN_STATES, "released")
