@@ -14,6 +14,7 @@ from pathlib import Path
 
 from messages.models.declaration import Declaration
 from risk.context import DEFAULT_CONTEXT, ScreeningContext
+from risk.credit import adjust
 from risk.errors import RuleError, RuleSetError, ScreeningError
 from risk.facts import Facts, extract_facts
 from risk.index import RuleIndex
@@ -58,12 +59,12 @@ def screen(
     rs = compiled.ruleset
     facts = extract_facts(decl, ctx, rs.catalog, today or date.today())
     candidates = rs.rules_for(stage) if naive else compiled.indexes[stage].candidates(facts)
-    fired = _evaluate(candidates, facts)
+    effective_seed = rs.sampling.seed if seed is None else seed
+    fired, waived = _evaluate(candidates, facts, effective_seed)
     sampled = False
     policy = rs.sampling.stages.get(stage)
     if policy is not None:
         rate = policy.rates.get(facts.credit_class, 0.0)
-        effective_seed = rs.sampling.seed if seed is None else seed
         if draw(effective_seed, facts.declaration_id, stage) < rate:
             sampled = True
             reason = (
@@ -73,21 +74,36 @@ def screen(
             )
             fired.append(_Fired(Hit(f"RANDOM-S{stage}", 1, reason, policy.outcome), policy.checks, None))
     decision = consolidate(stage, fired, sampled, rs.version, facts)
+    decision.waived = waived
     if quota is not None:
         decision = quota.apply(decision)
     return decision
 
 
-def _evaluate(candidates: list[Rule] | tuple[Rule, ...], facts: Facts) -> list[_Fired]:
+def _evaluate(
+    candidates: list[Rule] | tuple[Rule, ...], facts: Facts, seed: int
+) -> tuple[list[_Fired], list[Hit]]:
+    """Applied hits (after the credit adjustment) and the hits the trader's credit class waived."""
     fired: list[_Fired] = []
+    waived: list[Hit] = []
     day = facts.on_date
+    credit = facts.credit_class
     for rule in candidates:
         if not rule.active_on(day):
             continue
         hit = rule.evaluate(facts)
-        if hit is not None:
+        if hit is None:
+            continue
+        if rule.credit:
+            hit, checks, location = adjust(rule, hit, credit, seed, facts.declaration_id)
+            if not hit.applied:
+                waived.append(hit)
+                continue
+            fired.append(_Fired(hit, checks, location))
+        else:
             fired.append(_Fired(hit, rule.checks, rule.location))
-    return fired
+    waived.sort(key=lambda h: h.rule_id)
+    return fired, waived
 
 
 def consolidate(stage: int, fired: list[_Fired], sampled: bool, version: str, facts: Facts) -> Decision:

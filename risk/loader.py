@@ -21,7 +21,7 @@ from risk.catalog import Catalog, Category, LicenceRequirement, ReferencePrice
 from risk.conditions import SPECS, CompiledConditions, ConditionValueError, compile_conditions
 from risk.errors import RuleError, RuleSetError
 from risk.model import LANE, OUTCOME_STAGE, Check, Lane, Outcome
-from risk.ruleset import Rule, RuleSet, SamplingPolicy, StageSampling, TopUp
+from risk.ruleset import CreditEffect, Rule, RuleSet, SamplingPolicy, StageSampling, TopUp
 from risk.yamlsrc import YamlDoc, YamlSyntaxError, load_yaml
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -37,7 +37,11 @@ SECTIONS = (
     "approved_storage_sites",
     "rules",
 )
-_RULE_KEYS = {"id", "version", "stage", "reason", "priority", "when", "unless", "action", "effective"}
+_RULE_KEYS = {
+    "id", "version", "stage", "reason", "priority", "when", "unless", "action", "effective", "credit"
+}  # fmt: skip
+_CREDIT_CLASSES = ("aeo", "certified", "general", "discredited")
+_CREDIT_KEYS = ("exempt", "rate", "outcome", "checks", "location", "reason")
 _REQUIRED_RULE_KEYS = ("id", "version", "stage", "reason", "priority", "when", "action")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _LOCATIONS = {"port", "destination", "approved_site"}
@@ -499,6 +503,7 @@ def _rule(
         eff_to = _date(src, (*path, "effective", "to"), eff.get("to"), problems)
         if eff_from and eff_to and eff_from > eff_to:
             err(("effective",), f"from {eff_from} is after to {eff_to}")
+    credit = _credit(src, path, entry["credit"], stage, catalog, problems, tag) if "credit" in entry else {}
     if len(problems.errors) > before or when is None or outcome is None:
         return None
     return Rule(
@@ -516,4 +521,67 @@ def _rule(
         unless=unless,
         source=f"{src.name}:{src.doc.line(path)}",
         seq=seq,
+        credit=credit,
     )
+
+
+def _credit(
+    src: _Source,
+    path: tuple[str | int, ...],
+    value: Any,
+    stage: Any,
+    catalog: Catalog,
+    problems: _Problems,
+    tag: str,
+) -> dict[str, CreditEffect]:
+    """`credit: {<class>: exempt | {exempt, rate, outcome, checks, location, reason}}`."""
+    base = (*path, "credit")
+    out: dict[str, CreditEffect] = {}
+    for credit, spec in _mapping(src, base, value, problems).items():
+        p = (*base, credit)
+        if credit not in _CREDIT_CLASSES:
+            problems.add(src, p, f"{tag}unknown credit class (allowed: {', '.join(_CREDIT_CLASSES)})")
+            continue
+        if spec == "exempt":
+            out[credit] = CreditEffect(exempt=True)
+            continue
+        if not isinstance(spec, dict) or not spec:
+            problems.add(src, p, f"{tag}must be `exempt` or a mapping of {', '.join(_CREDIT_KEYS)}")
+            continue
+        for key in spec:
+            if key not in _CREDIT_KEYS:
+                problems.add(src, (*p, key), f"{tag}unknown key (allowed: {', '.join(_CREDIT_KEYS)})")
+        exempt = spec.get("exempt", False)
+        if not isinstance(exempt, bool):
+            problems.add(src, (*p, "exempt"), f"{tag}must be true or false")
+            exempt = False
+        rate = spec.get("rate")
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1
+        ):
+            problems.add(src, (*p, "rate"), f"{tag}{rate!r} must be a probability between 0 and 1")
+            rate = None
+        outcome = None
+        if "outcome" in spec and stage in (1, 2):
+            outcome = _outcome(src, (*p, "outcome"), spec["outcome"], stage, problems)
+        checks = _checks(src, (*p, "checks"), spec["checks"], catalog, problems) if "checks" in spec else None
+        location = spec.get("location")
+        if location is not None and location not in _LOCATIONS:
+            problems.add(src, (*p, "location"), f"{tag}{location!r} must be one of {sorted(_LOCATIONS)}")
+        reason = spec.get("reason", "")
+        if not isinstance(reason, str):
+            problems.add(src, (*p, "reason"), f"{tag}must be a plain-language sentence")
+            reason = ""
+        if exempt and (rate is not None or "outcome" in spec):
+            problems.add(src, p, f"{tag}`exempt` cannot be combined with `rate` or `outcome`")
+        elif not exempt and rate is None and "outcome" not in spec:
+            problems.add(src, p, f"{tag}give `exempt: true`, a `rate`, an `outcome`, or rate and outcome")
+        out[credit] = CreditEffect(
+            exempt=exempt,
+            rate=None if rate is None else float(rate),
+            outcome=outcome,
+            checks=checks,
+            location=location,
+            reason=reason.strip(),
+        )
+    return out

@@ -7,7 +7,7 @@ Each outcome has a strictness rank inside its stage: when several rules hit, the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -136,8 +136,39 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditAdjustment:
+    """How the trader's credit class changed one rule hit (the rule's `credit:` entry for that class).
+
+    kind: `exempt` (the rule does not apply to this class), `reduced_rate` (the check applies only when the
+    deterministic draw falls below `rate`), `lighter` / `raised` (another outcome, less / more strict).
+    A reduced rate may be combined with another outcome (`kind` names the rate; `outcome` shows both)."""
+
+    credit_class: str
+    kind: str
+    reason: str
+    original_outcome: Outcome
+    rate: float | None = None  # probability of the check for reduced_rate, else None
+    draw: float | None = None  # the deterministic draw compared with `rate`
+    selected: bool = True  # False: the hit was waived (exempt, or draw >= rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "credit_class": self.credit_class,
+            "kind": self.kind,
+            "reason": self.reason,
+            "original_outcome": self.original_outcome.value,
+            "rate": self.rate,
+            "draw": None if self.draw is None else round(self.draw, 6),
+            "selected": self.selected,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
-    """A rule (or the random sampler / expected-rate top-up) that fired, with its plain-language reason."""
+    """A rule (or the random sampler / expected-rate top-up) that fired, with its plain-language reason.
+
+    `applied` is False when the trader's credit class waived the hit (`credit` says why and, for a reduced
+    rate, which draw decided); such hits are recorded on the decision but do not shape the outcome."""
 
     rule_id: str
     rule_version: int
@@ -145,6 +176,8 @@ class Hit:
     outcome: Outcome
     priority: int = 0
     lines: tuple[int, ...] = ()  # goods lines (GNo) that matched, when the rule looks at goods lines
+    applied: bool = True
+    credit: CreditAdjustment | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +186,8 @@ class Hit:
             "reason": self.reason,
             "outcome": self.outcome.value,
             "lines": list(self.lines),
+            "applied": self.applied,
+            "credit_adjustment": self.credit.to_dict() if self.credit else None,
         }
 
 
@@ -170,16 +205,19 @@ class Decision:
     ruleset_version: str
     declaration_id: str = ""
     credit_class: str = ""
+    # hits the trader's credit class waived (exempt, or not drawn at the reduced rate): recorded, not applied
+    waived: list[Hit] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the public JSON fields of `swhub risk screen` / POST /api/v1/risk/screen."""
+        """Exactly the public JSON fields of `swhub risk screen` / POST /api/v1/risk/screen. `hits` lists the
+        applied hits (strictest first), then the waived ones (`applied: false`)."""
         return {
             "stage": self.stage,
             "outcome": self.outcome.value,
             "lane": self.lane.value,
             "checks": [c.to_dict() for c in self.checks],
             "location": self.location,
-            "hits": [h.to_dict() for h in self.hits],
+            "hits": [h.to_dict() for h in (*self.hits, *self.waived)],
             "sampled": self.sampled,
             "ruleset_version": self.ruleset_version,
         }

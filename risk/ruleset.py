@@ -28,6 +28,7 @@ class Rule:
     unless: CompiledConditions | None
     source: str  # file:line, for officers tracing a hit back to its definition
     seq: int = 0  # position in the rule set: stable evaluation order
+    credit: dict[str, CreditEffect] = field(default_factory=dict)  # credit class -> how the hit changes
 
     def active_on(self, day: date) -> bool:
         if self.effective_from and day < self.effective_from:
@@ -58,7 +59,39 @@ class Rule:
             "when": _jsonable(self.when.values),
             "unless": _jsonable(self.unless.values) if self.unless else None,
             "source": self.source,
+            "credit": {c: e.describe() for c, e in self.credit.items()},
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CreditEffect:
+    """A rule's `credit.<class>` entry: exempt, a reduced-rate draw, another outcome, or rate and outcome.
+
+    With `rate`, the rule's check applies only when the deterministic draw for (declaration, rule) is below
+    it; with `outcome` (and optionally `checks`, `location`) the hit takes that outcome instead."""
+
+    exempt: bool = False
+    rate: float | None = None
+    outcome: Outcome | None = None
+    checks: tuple[Check, ...] | None = None
+    location: str | None = None
+    reason: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.exempt:
+            out["exempt"] = True
+        if self.rate is not None:
+            out["rate"] = self.rate
+        if self.outcome is not None:
+            out["outcome"] = self.outcome.value
+        if self.checks is not None:
+            out["checks"] = [c.code for c in self.checks]
+        if self.location is not None:
+            out["location"] = self.location
+        if self.reason:
+            out["reason"] = self.reason
+        return out
 
 
 @dataclass(frozen=True, slots=True)
