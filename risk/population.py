@@ -1,17 +1,22 @@
 """Generated test populations: realistic import declarations with their screening context, and
 synthetic rule sets of any size. Used by `swhub risk simulate`, `what-if`, the benchmark and tests.
 
-Deterministic for a given seed. The mix (goods, origins, credit classes, error rates) is illustrative,
-chosen so every rule of the shipped set fires now and then; it is not a statistical model of real trade.
+Deterministic for a given seed. The mix is a `PopulationMix` (credit classes, goods, trade modes, error
+rates), configurable from code or a YAML file (`load_mix`, `swhub risk simulate --population FILE`).
+The default credit mix follows GACC's published AEO share of trade; goods weights, trade-mode shares
+and error rates are illustrative (docs/risk.md § Population says which figure is sourced and which not).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from messages.models.declaration import (
     DecHead,
@@ -24,12 +29,19 @@ from messages.models.declaration import (
 from risk.context import ScreeningContext, TraderProfile
 from risk.model import CreditClass
 
+# Share of DECLARATIONS per credit class. AEO: GACC reports 5,882 advanced-certified enterprises
+# carrying 36.3 % of trade value (2024-04); their share of declarations is taken as that value share
+# (large traders). Discredited and general-certified shares are illustrative (no published figure used).
 CREDIT_MIX: tuple[tuple[CreditClass, float], ...] = (
-    (CreditClass.AEO, 0.12),
+    (CreditClass.AEO, 0.36),
     (CreditClass.CERTIFIED, 0.05),
-    (CreditClass.GENERAL, 0.78),
-    (CreditClass.DISCREDITED, 0.05),
+    (CreditClass.GENERAL, 0.58),
+    (CreditClass.DISCREDITED, 0.01),
 )
+
+# 监管方式 mix: general trade (0110) is about two thirds of China's trade value (GACC annual statistics,
+# approximate); the processing (0615) / bonded (1233) split of the rest is illustrative.
+TRADE_MODES: tuple[tuple[str, float], ...] = (("0110", 0.65), ("0615", 0.20), ("1233", 0.15))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +62,7 @@ class GoodsProfile:
 PROFILES: tuple[GoodsProfile, ...] = (
     GoodsProfile(
         "fresh_fruit",
-        0.09,
+        0.03,
         ("0808100000", "0809290000", "0810600000", "0805100000", "0806100000"),
         ("CHL", "NZL", "THA", "VNM", "USA", "AUS", "PER"),
         3.0,
@@ -58,38 +70,38 @@ PROFILES: tuple[GoodsProfile, ...] = (
     ),
     GoodsProfile(
         "jpkr_produce",
-        0.02,
+        0.005,
         ("0709600000", "0808100000", "0810100000"),
         ("JPN", "KOR"),
         2.5,
         documents=("A",),
     ),
-    GoodsProfile("iron_ore", 0.05, ("2601110000", "2601120000"), ("AUS", "BRA", "ZAF"), 0.10),
-    GoodsProfile("copper_ore", 0.02, ("2603000010",), ("CHL", "PER", "MNG"), 2.0),
-    GoodsProfile("crude_oil", 0.03, ("2709000000",), ("RUS", "SAU", "AGO", "BRA"), 0.55, documents=("7",)),
-    GoodsProfile("soybeans", 0.04, ("1201900000",), ("BRA", "USA", "ARG"), 0.45, documents=("A",)),
+    GoodsProfile("iron_ore", 0.03, ("2601110000", "2601120000"), ("AUS", "BRA", "ZAF"), 0.10),
+    GoodsProfile("copper_ore", 0.01, ("2603000010",), ("CHL", "PER", "MNG"), 2.0),
+    GoodsProfile("crude_oil", 0.02, ("2709000000",), ("RUS", "SAU", "AGO", "BRA"), 0.55, documents=("7",)),
+    GoodsProfile("soybeans", 0.02, ("1201900000",), ("BRA", "USA", "ARG"), 0.45, documents=("A",)),
     GoodsProfile(
         "logs",
-        0.02,
+        0.01,
         ("4403230000", "4403990000"),
         ("NZL", "RUS", "PNG"),
         0.20,
         documents=("A",),
         goods_attr="23",
     ),
-    GoodsProfile("beef", 0.03, ("0202300090",), ("AUS", "BRA", "ARG", "URY"), 5.5, documents=("A",)),
-    GoodsProfile("pork", 0.02, ("0203290090",), ("ESP", "USA", "DNK", "DEU"), 2.8, documents=("A",)),
+    GoodsProfile("beef", 0.015, ("0202300090",), ("AUS", "BRA", "ARG", "URY"), 5.5, documents=("A",)),
+    GoodsProfile("pork", 0.01, ("0203290090",), ("ESP", "USA", "DNK", "DEU"), 2.8, documents=("A",)),
     GoodsProfile(
         "infant_formula",
-        0.02,
+        0.01,
         ("1901101000",),
         ("NZL", "NLD", "IRL"),
         12.0,
         documents=("A",),
         lab_listed=True,
     ),
-    GoodsProfile("wine", 0.02, ("2204210000",), ("FRA", "AUS", "CHL", "ITA"), 6.0, lab_listed=True),
-    GoodsProfile("cosmetics", 0.03, ("3304990000",), ("FRA", "KOR", "JPN"), 40.0, lab_listed=True),
+    GoodsProfile("wine", 0.01, ("2204210000",), ("FRA", "AUS", "CHL", "ITA"), 6.0, lab_listed=True),
+    GoodsProfile("cosmetics", 0.015, ("3304990000",), ("FRA", "KOR", "JPN"), 40.0, lab_listed=True),
     GoodsProfile(
         "excavators", 0.04, ("8429521200",), ("JPN", "KOR", "DEU"), 30000, unit="001", kg_per_unit=20000
     ),
@@ -98,7 +110,7 @@ PROFILES: tuple[GoodsProfile, ...] = (
     GoodsProfile("chips", 0.07, ("8542319000",), ("TWN", "KOR", "MYS", "JPN"), 900.0),
     GoodsProfile(
         "used_machinery",
-        0.02,
+        0.005,
         ("8429521200", "8458110000"),
         ("JPN", "KOR", "DEU"),
         9000,
@@ -121,13 +133,13 @@ PROFILES: tuple[GoodsProfile, ...] = (
         "textiles", 0.15, ("6109100010", "6203420000", "6403990000"), ("VNM", "BGD", "KHM", "IDN"), 8.0
     ),
     GoodsProfile("toys", 0.07, ("9503008900",), ("VNM", "IDN"), 6.0),
-    GoodsProfile("methanol", 0.02, ("2905110000",), ("SAU", "IRN", "NZL"), 0.35, uncode="1230"),
-    GoodsProfile("ammonia", 0.005, ("2814100000",), ("RUS", "IDN"), 0.40, uncode="1005"),
+    GoodsProfile("methanol", 0.01, ("2905110000",), ("SAU", "IRN", "NZL"), 0.35, uncode="1230"),
+    GoodsProfile("ammonia", 0.003, ("2814100000",), ("RUS", "IDN"), 0.40, uncode="1005"),
     GoodsProfile("explosives", 0.001, ("3602000000",), ("SWE", "DEU"), 4.0, uncode="0081"),
-    GoodsProfile("pesticides", 0.01, ("3808911900",), ("DEU", "USA", "IND"), 7.0, documents=("S",)),
-    GoodsProfile("scrap", 0.003, ("7204490000", "3915100000"), ("JPN", "USA"), 0.3),
-    GoodsProfile("cigarettes", 0.004, ("2402200000",), ("KOR", "IDN"), 30.0),
-    GoodsProfile("seeds", 0.005, ("1209919000",), ("NLD", "USA", "JPN"), 50.0),
+    GoodsProfile("pesticides", 0.005, ("3808911900",), ("DEU", "USA", "IND"), 7.0, documents=("S",)),
+    GoodsProfile("scrap", 0.001, ("7204490000", "3915100000"), ("JPN", "USA"), 0.3),
+    GoodsProfile("cigarettes", 0.002, ("2402200000",), ("KOR", "IDN"), 30.0),
+    GoodsProfile("seeds", 0.003, ("1209919000",), ("NLD", "USA", "JPN"), 50.0),
     # ordinary manufactured goods: the bulk of real import trade, rarely hit by a rule
     GoodsProfile("auto_parts", 0.12, ("8708299000", "8708409900"), ("DEU", "JPN", "KOR", "USA"), 25.0),
     GoodsProfile("furniture", 0.08, ("9403600000", "9401610000"), ("VNM", "ITA", "MYS"), 4.0),
@@ -155,21 +167,100 @@ def _pick(rng: random.Random, table: tuple[tuple[Any, float], ...]) -> Any:
     return table[-1][0]
 
 
-_PROFILE_TABLE = tuple((p, p.weight) for p in PROFILES)
-_TOTAL = sum(p.weight for p in PROFILES)
-_PROFILE_TABLE = tuple((p, w / _TOTAL) for p, w in _PROFILE_TABLE)
+@dataclass(frozen=True, slots=True)
+class PopulationMix:
+    """What a generated population looks like. Shares are normalised; all fields are configurable."""
+
+    credit: tuple[tuple[CreditClass, float], ...] = CREDIT_MIX
+    goods: tuple[tuple[str, float], ...] = tuple((p.name, p.weight) for p in PROFILES)
+    trade_modes: tuple[tuple[str, float], ...] = TRADE_MODES
+    missing_document_rate: float = 0.03  # a required licence document is not attached (illustrative)
+    weight_minor_error_rate: float = 0.015  # manifest / tally weight 3-7 % off (illustrative)
+    weight_major_error_rate: float = 0.003  # 12-25 % off (illustrative)
+    undervalued_rate: float = 0.07  # unit value 30-60 % below reference (illustrative)
+    severely_undervalued_rate: float = 0.02  # 70-90 % below (illustrative)
+    overvalued_rate: float = 0.01  # 2.1-3x the reference (illustrative)
+
+    def tables(self) -> tuple[tuple[Any, ...], ...]:
+        by_name = {p.name: p for p in PROFILES}
+        return (
+            _norm(self.credit),
+            _norm(tuple((by_name[n], w) for n, w in self.goods)),
+            _norm(self.trade_modes),
+        )
 
 
-def generate(n: int, seed: int = 0) -> Iterator[Sample]:
+def _norm(table: tuple[tuple[Any, float], ...]) -> tuple[tuple[Any, float], ...]:
+    total = sum(w for _, w in table)
+    return tuple((v, w / total) for v, w in table if w > 0)
+
+
+DEFAULT_MIX = PopulationMix()
+
+_MIX_KEYS = {
+    "credit", "goods", "trade_modes", "missing_document_rate", "weight_minor_error_rate",
+    "weight_major_error_rate", "undervalued_rate", "severely_undervalued_rate", "overvalued_rate",
+}  # fmt: skip
+
+
+def mix_from_mapping(data: dict[str, Any]) -> PopulationMix:
+    """A mix from a mapping (a YAML file's content); keys not given keep the defaults. Raises ValueError
+    naming every bad key or value."""
+    errors: list[str] = []
+    known = {p.name for p in PROFILES}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _MIX_KEYS:
+            errors.append(f"{key}: unknown key (allowed: {', '.join(sorted(_MIX_KEYS))})")
+        elif key in ("credit", "goods", "trade_modes"):
+            if not isinstance(value, dict) or not value:
+                errors.append(f"{key}: must be a mapping of name -> share")
+                continue
+            rows = []
+            for name, share in value.items():
+                if isinstance(share, bool) or not isinstance(share, int | float) or share < 0:
+                    errors.append(f"{key}.{name}: {share!r} must be a share >= 0")
+                elif key == "credit" and name not in {c.value for c in CreditClass}:
+                    errors.append(f"credit.{name}: unknown credit class")
+                elif key == "goods" and name not in known:
+                    errors.append(f"goods.{name}: unknown goods profile (known: {', '.join(sorted(known))})")
+                else:
+                    rows.append((CreditClass(name) if key == "credit" else str(name), float(share)))
+            if rows and sum(w for _, w in rows) <= 0:
+                errors.append(f"{key}: shares sum to 0")
+            kwargs[key] = tuple(rows)
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            errors.append(f"{key}: {value!r} must be a probability between 0 and 1")
+        else:
+            kwargs[key] = float(value)
+    if errors:
+        raise ValueError("; ".join(errors))
+    return replace(DEFAULT_MIX, **kwargs)
+
+
+def load_mix(path: str | Path) -> PopulationMix:
+    """Read a population mix from YAML (see docs/risk.md § Population)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError("a population file must be a mapping")
+    return mix_from_mapping(data)
+
+
+def generate(n: int, seed: int = 0, mix: PopulationMix = DEFAULT_MIX) -> Iterator[Sample]:
     """Yield `n` declarations (ids unique per seed) with trader, manifest and tally data."""
     rng = random.Random(seed)
+    tables = mix.tables()
     for i in range(n):
-        yield _one(rng, seed, i)
+        yield _one(rng, seed, i, mix, tables)
 
 
-def _one(rng: random.Random, seed: int, i: int) -> Sample:
-    profile: GoodsProfile = _pick(rng, _PROFILE_TABLE)
-    credit: CreditClass = _pick(rng, CREDIT_MIX)
+def _one(
+    rng: random.Random, seed: int, i: int, mix: PopulationMix, tables: tuple[tuple[Any, ...], ...]
+) -> Sample:
+    credit_table, goods_table, mode_table = tables
+    profile: GoodsProfile = _pick(rng, goods_table)
+    credit: CreditClass = _pick(rng, credit_table)
+    trade_mode: str = _pick(rng, mode_table)
     origin = rng.choice(profile.origins)
     mra = (
         origin
@@ -188,14 +279,14 @@ def _one(rng: random.Random, seed: int, i: int) -> Sample:
         kg = units * profile.kg_per_unit
         total_kg += kg
         x = rng.random()  # price behaviour: mostly near the reference, some under- and over-valued
-        if x < 0.90:
-            factor = rng.uniform(0.85, 1.2)
-        elif x < 0.97:
+        if x < mix.undervalued_rate:
             factor = rng.uniform(0.4, 0.7)
-        elif x < 0.99:
+        elif x < mix.undervalued_rate + mix.severely_undervalued_rate:
             factor = rng.uniform(0.1, 0.3)
-        else:
+        elif x < mix.undervalued_rate + mix.severely_undervalued_rate + mix.overvalued_rate:
             factor = rng.uniform(2.1, 3.0)
+        else:
+            factor = rng.uniform(0.85, 1.2)
         price = Decimal(str(round(profile.usd_per_unit * factor, 4)))
         items.append(
             DecListItem(
@@ -212,10 +303,10 @@ def _one(rng: random.Random, seed: int, i: int) -> Sample:
                 uncode=profile.uncode,
             )
         )
-    docs = [d for d in profile.documents if rng.random() > 0.03]  # 3 % forget a required document
+    docs = [d for d in profile.documents if rng.random() >= mix.missing_document_rate]
     gross = Decimal(str(round(total_kg * 1.05, 1)))
-    manifest = gross * Decimal(str(_weight_factor(rng)))
-    tally = gross * Decimal(str(_weight_factor(rng))) if rng.random() < 0.7 else None
+    manifest = gross * Decimal(str(_weight_factor(rng, mix)))
+    tally = gross * Decimal(str(_weight_factor(rng, mix))) if rng.random() < 0.7 else None
     applies = profile.lab_listed and rng.random() < 0.4
     entry_id = f"4227{2025}{seed % 10}{i:09d}"
     head = DecHead(
@@ -228,7 +319,7 @@ def _one(rng: random.Random, seed: int, i: int) -> Sample:
         trade_co_scc="91370200MA3C000000",
         bill_no=f"COSU{seed % 1000:03d}{i:08d}",
         traf_mode="2",
-        trade_mode="0110",
+        trade_mode=trade_mode,
         trade_country="HKG" if profile.name == "phones" and rng.random() < 0.5 else origin,
         gross_wet=gross,
     )
@@ -252,13 +343,13 @@ def _one(rng: random.Random, seed: int, i: int) -> Sample:
     return Sample(decl, ctx, profile.name)
 
 
-def _weight_factor(rng: random.Random) -> float:
+def _weight_factor(rng: random.Random, mix: PopulationMix) -> float:
     x = rng.random()
-    if x < 0.96:
-        return round(rng.uniform(0.995, 1.005), 4)
-    if x < 0.99:
+    if x < mix.weight_major_error_rate:
+        return round(rng.uniform(0.75, 0.88), 4)
+    if x < mix.weight_major_error_rate + mix.weight_minor_error_rate:
         return round(rng.uniform(0.93, 0.97), 4)
-    return round(rng.uniform(0.75, 0.88), 4)
+    return round(rng.uniform(0.995, 1.005), 4)
 
 
 # ---- synthetic rules for scale tests -----------------------------------------------------------
