@@ -572,9 +572,9 @@ def _credit(
         if not isinstance(reason, str):
             problems.add(src, (*p, "reason"), f"{tag}must be a plain-language sentence")
             reason = ""
-        if exempt and (rate is not None or "outcome" in spec):
+        if exempt and ("rate" in spec or "outcome" in spec):
             problems.add(src, p, f"{tag}`exempt` cannot be combined with `rate` or `outcome`")
-        elif not exempt and rate is None and "outcome" not in spec:
+        elif not exempt and "rate" not in spec and "outcome" not in spec:
             problems.add(src, p, f"{tag}give `exempt: true`, a `rate`, an `outcome`, or rate and outcome")
         out[credit] = CreditEffect(
             exempt=exempt,

@@ -25,7 +25,7 @@ def test_shipped_rule_set_is_realistic(shipped_ruleset):
     for r in rules:
         assert r.reason and r.version >= 1 and r.source.endswith(tuple("0123456789"))
     described = shipped_ruleset.describe()
-    assert described["sampling"]["stages"]["1"]["rates"]["aeo"] == 0.0057
+    assert described["sampling"]["stages"]["1"]["rates"]["aeo"] == 0.003
     assert described["sampling"]["stages"]["1"]["rates"]["discredited"] == 0.8476
     assert len(described["rules"]) == len(rules)
 
