@@ -72,9 +72,8 @@ def test_lighter_and_raised_outcomes(engine):
 
 def test_reduced_rate_is_a_reproducible_draw_near_its_rate(engine):
     selected = 0
-    samples = [s for s in generate(3000, seed=5)]
     n = 0
-    for i, s in enumerate(samples):
+    for i in range(3000):
         toys = decl(item("9503008900", "VNM", qty="3000", price="6"), entry_id=f"4227202577{i:08d}")
         d = engine.screen(toys, ctx("general"), 1)
         h = _hit(d, "T-CREDIT-001")
