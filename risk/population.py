@@ -378,11 +378,23 @@ _SYNTH_COUNTRIES = (
 )
 
 
+# Credit adjustments carried by a third of the synthetic rules (so benchmarks measure their cost).
+_SYNTH_CREDIT: dict[int, dict[str, Any]] = {
+    1: {
+        "aeo": {"rate": 0.05},
+        "certified": {"rate": 0.3, "outcome": "machine_scan_first", "checks": ["non_intrusive_scan"]},
+        "discredited": {"outcome": "port_inspection", "checks": ["physical_examination"]},
+    },
+    2: {"aeo": {"rate": 0.05}, "discredited": {"outcome": "lab_test_hold", "checks": ["sampling_for_lab"]}},
+}
+
+
 def synthetic_rules(n: int, seed: int = 0, id_prefix: str = "SYN") -> list[dict[str, Any]]:
     """`n` rule entries in rule-file form (dicts), shaped like real selectivity criteria: each keys on an
     HS heading or subheading spread over the tariff, narrowed by origin, trader credit, valuation or weight.
     Checks/categories referenced exist in the shipped catalogue."""
     rng = random.Random(seed)
+    credit_rng = random.Random(seed + 1)
     out = []
     stage1 = ("machine_scan_first", "port_inspection", "destination_inspection")
     stage2 = ("documents_required", "lab_test_hold", "release_first_test_later")
@@ -410,15 +422,16 @@ def synthetic_rules(n: int, seed: int = 0, id_prefix: str = "SYN") -> list[dict[
             "lab_test_hold": "sampling_for_lab",
             "release_first_test_later": "sampling_for_lab",
         }[outcome]
-        out.append(
-            {
-                "id": f"{id_prefix}-{k:05d}",
-                "version": 1,
-                "stage": stage,
-                "priority": rng.randint(1, 99),
-                "reason": f"Synthetic selectivity criterion {k}: HS {prefix} risk profile.",
-                "when": when,
-                "action": {"outcome": outcome, "checks": [check]},
-            }
-        )
+        rule: dict[str, Any] = {
+            "id": f"{id_prefix}-{k:05d}",
+            "version": 1,
+            "stage": stage,
+            "priority": rng.randint(1, 99),
+            "reason": f"Synthetic selectivity criterion {k}: HS {prefix} risk profile.",
+            "when": when,
+            "action": {"outcome": outcome, "checks": [check]},
+        }
+        if credit_rng.random() < 1 / 3:  # a separate stream: the rules themselves do not change
+            rule["credit"] = _SYNTH_CREDIT[stage]
+        out.append(rule)
     return out
