@@ -160,8 +160,22 @@ def what_if(
         bo, co = base[s].outcome_rates(), cand[s].outcome_rates()
         keys = sorted(set(bo) | set(co))
         rules = sorted(set(base[s].rule_hits) | set(cand[s].rule_hits))
+        bc, cc = base[s].to_dict()["per_credit_class"], cand[s].to_dict()["per_credit_class"]
         report["stages"][str(s)] = {
             "declarations": base[s].total,
+            "per_credit_class": {
+                c: {
+                    "declarations": bc[c]["declarations"],
+                    "baseline": bc[c]["inspection_rate"],
+                    "candidate": cc[c]["inspection_rate"],
+                    "delta": round(cc[c]["inspection_rate"] - bc[c]["inspection_rate"], 6),
+                }
+                for c in _credit_order(bc)
+            },
+            "inspection_rate": {
+                "baseline": _rate(sum(base[s].inspected_by_credit.values()), base[s].total),
+                "candidate": _rate(sum(cand[s].inspected_by_credit.values()), cand[s].total),
+            },
             "lanes": {
                 k: {"baseline": bl[k], "candidate": cl[k], "delta": round(cl[k] - bl[k], 6)} for k in bl
             },
@@ -183,3 +197,49 @@ def what_if(
             "examples": samples[s],
         }
     return report
+
+
+_CREDIT_ORDER = ("aeo", "certified", "general", "discredited")
+
+
+def _credit_order(classes: Iterable[str]) -> list[str]:
+    present = set(classes)
+    return [c for c in _CREDIT_ORDER if c in present] + sorted(present - set(_CREDIT_ORDER))
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2f} %"
+
+
+def _signed(x: float) -> str:
+    return f"{x * 100:+.2f} pp"
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The what-if report as Markdown tables: per stage, realised inspection rate per credit class and the
+    share of each outcome, active vs candidate rule set side by side with the difference."""
+    lines = [f"active: {report['baseline_version']}  candidate: {report['candidate_version']}", ""]
+    for stage, st in report["stages"].items():
+        lines += [
+            f"stage {stage} ({st['declarations']:,} declarations, "
+            f"{st['changed_decisions']:,} decisions change)",
+            "",
+            "| realised rate | active | candidate | difference |",
+            "|---|---:|---:|---:|",
+        ]
+        for c, v in st["per_credit_class"].items():
+            lines.append(
+                f"| inspection, {c} ({v['declarations']:,} decl.) | {_pct(v['baseline'])} "
+                f"| {_pct(v['candidate'])} | {_signed(v['delta'])} |"
+            )
+        total = st["inspection_rate"]
+        lines.append(
+            f"| inspection, all | {_pct(total['baseline'])} | {_pct(total['candidate'])} "
+            f"| {_signed(total['candidate'] - total['baseline'])} |"
+        )
+        for o, v in st["outcomes"].items():
+            lines.append(
+                f"| outcome {o} | {_pct(v['baseline'])} | {_pct(v['candidate'])} | {_signed(v['delta'])} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

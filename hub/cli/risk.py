@@ -25,6 +25,11 @@ risk_app = typer.Typer(
 EXIT_INPUT = 2  # bad input file / rule set
 
 
+class OutputFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
 class CreditOption(StrEnum):
     aeo = "aeo"
     certified = "certified"
@@ -89,9 +94,7 @@ def _decimal(value: str | None, name: str) -> Decimal | None:
 
 @risk_app.command("screen")
 def screen_cmd(
-    file: Path = typer.Argument(
-        ..., help="Declaration file: DecMessage XML or EDIFACT CUSDEC."
-    ),
+    file: Path = typer.Argument(..., help="Declaration file: DecMessage XML or EDIFACT CUSDEC."),
     stage: int = typer.Option(
         1, "--stage", min=1, max=2, help="1 = 准许入境 (admission), 2 = 合格入市 (conformity)."
     ),
@@ -130,6 +133,9 @@ def simulate_cmd(
     scan_clear_rate: float = typer.Option(
         0.9, "--scan-clear-rate", min=0.0, max=1.0, help="Simulated share of clear machine scans."
     ),
+    population: Path | None = typer.Option(
+        None, "--population", help="Population mix YAML (default: risk.population, see docs/risk.md)."
+    ),
 ) -> None:
     """Screen a generated population and print realised inspection rates per credit class, outcome, lane.
 
@@ -138,24 +144,40 @@ def simulate_cmd(
     from risk.report import simulate
 
     ruleset = _ruleset(rules)
-    population = ((s.declaration, s.context) for s in generate(declarations, seed))
+    mix = _mix(population)
+    pairs = ((s.declaration, s.context) for s in generate(declarations, seed, mix))
     _print(
-        simulate(
-            ruleset, population, seed=seed, stages=tuple(sorted(set(stage))), scan_clear_rate=scan_clear_rate
-        )
+        simulate(ruleset, pairs, seed=seed, stages=tuple(sorted(set(stage))), scan_clear_rate=scan_clear_rate)
     )
 
 
-def _population(spec: str, seed: int, credit: CreditOption | None) -> Iterator[tuple[Any, Any]]:
+def _mix(path: Path | None) -> Any:
+    import yaml
+
+    from risk.population import DEFAULT_MIX, load_mix
+
+    if path is None:
+        return DEFAULT_MIX
+    try:
+        return load_mix(path)
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    except (ValueError, yaml.YAMLError) as exc:
+        _fail(f"{path}: population mix rejected: {exc}")
+
+
+def _population(
+    spec: str, seed: int, credit: CreditOption | None, mix: Any = None
+) -> Iterator[tuple[Any, Any]]:
     from risk import ScreeningContext, TraderProfile
-    from risk.population import generate
+    from risk.population import DEFAULT_MIX, generate
 
     if spec.startswith("generated:"):
         try:
             n = int(spec.split(":", 1)[1])
         except ValueError:
             _fail(f"DECLARATIONS {spec!r}: expected generated:N with an integer N")
-        for s in generate(n, seed):
+        for s in generate(n, seed, mix or DEFAULT_MIX):
             ctx = s.context
             if credit is not None:
                 ctx = replace(ctx, trader=replace(ctx.trader, credit_class=credit.value))
@@ -191,16 +213,29 @@ def what_if_cmd(
         [1, 2], "--stage", min=1, max=2, help="Stage(s) to compare (repeatable)."
     ),
     credit: CreditOption | None = typer.Option(None, "--credit", help="Override the trader credit class."),
+    population: Path | None = typer.Option(
+        None, "--population", help="Population mix YAML for generated:N (default: risk.population)."
+    ),
+    output: OutputFormat = typer.Option(
+        OutputFormat.json,
+        "--format",
+        help="json (full report) or table (realised rates per credit class and outcome, side by side).",
+    ),
 ) -> None:
-    """Report how lane and outcome rates would change if RULES_DIR replaced the active rule set."""
-    from risk.report import what_if
+    """Report how realised rates (inspection per credit class, outcomes, lanes) would change if RULES_DIR
+    replaced the active rule set: active and candidate side by side, with the difference."""
+    from risk.report import render_table, what_if
 
     base = _ruleset(baseline)
     cand = _ruleset(rules_dir)
+    mix = _mix(population)
     report = what_if(
-        base, cand, _population(declarations, seed, credit), seed=seed, stages=tuple(sorted(set(stage)))
+        base, cand, _population(declarations, seed, credit, mix), seed=seed, stages=tuple(sorted(set(stage)))
     )
-    _print(report)
+    if output is OutputFormat.table:
+        typer.echo(render_table(report))
+    else:
+        _print(report)
 
 
 def register(app: typer.Typer) -> None:

@@ -187,3 +187,34 @@ def test_screen_conditional_removal_from_xml(tmp_path):
     refused = json.loads(run("screen", str(path), "--credit", "discredited", "--seed", "1").stdout)
     assert refused["outcome"] == "port_inspection"
     assert "S1-LAB-003" in [h["rule_id"] for h in refused["hits"]]
+
+
+def test_what_if_shows_rates_per_credit_class_side_by_side(tmp_path):
+    candidate = tmp_path / "candidate"
+    shutil.copytree(DEFAULT_RULES_DIR, candidate)
+    text = (candidate / "ruleset.yaml").read_text(encoding="utf-8")
+    (candidate / "ruleset.yaml").write_text(text.replace("aeo: 0.003,", "aeo: 0.2,"), encoding="utf-8")
+    args = ("what-if", str(candidate), "generated:3000", "--seed", "5", "--stage", "1")
+    out = json.loads(run(*args).stdout)
+    aeo = out["stages"]["1"]["per_credit_class"]["aeo"]
+    assert aeo["candidate"] > aeo["baseline"] + 0.1 and aeo["delta"] == round(
+        aeo["candidate"] - aeo["baseline"], 6
+    )
+    general = out["stages"]["1"]["per_credit_class"]["general"]
+    assert general["delta"] == 0
+    table = run(*args, "--format", "table")
+    assert table.exit_code == 0, table.output
+    assert "| realised rate | active | candidate | difference |" in table.stdout
+    row = next(line for line in table.stdout.splitlines() if line.startswith("| inspection, aeo"))
+    assert f"{aeo['baseline'] * 100:.2f} %" in row and f"{aeo['candidate'] * 100:.2f} %" in row and "+" in row
+    assert "| outcome port_inspection |" in table.stdout
+
+
+def test_simulate_with_a_population_file(tmp_path):
+    mix = tmp_path / "mix.yaml"
+    mix.write_text("credit: {discredited: 1}\n", encoding="utf-8")
+    out = json.loads(run("simulate", "--declarations", "300", "--seed", "1", "--population", str(mix)).stdout)
+    assert set(out["stages"]["1"]["per_credit_class"]) == {"discredited"}
+    mix.write_text("credit: {vip: 1}\n", encoding="utf-8")
+    bad = run("simulate", "--declarations", "300", "--seed", "1", "--population", str(mix))
+    assert bad.exit_code == 2 and "credit.vip" in bad.stderr and "Traceback" not in bad.output
