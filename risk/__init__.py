@@ -5,6 +5,7 @@ Typical use by the hub:
     engine = RuleEngine.from_directory(rules_dir)          # or RuleEngine() for the shipped rules
     decision = engine.screen(declaration, ScreeningContext(trader=TraderProfile("aeo")), stage=1)
     decision.to_dict()   # {stage, outcome, lane, checks, location, hits, sampled, ruleset_version}
+    # hits[]: applied first, then those the trader's credit class waived, each with its credit adjustment
     errors = engine.reload(rules_dir)                      # [] = activated; else the old set keeps running
 """
 
@@ -20,15 +21,16 @@ from risk.followup import (
     scan_result,
 )
 from risk.loader import DEFAULT_RULES_DIR, load_ruleset
-from risk.model import Check, CreditClass, Decision, Hit, Lane, Outcome, Stage
+from risk.model import Check, CreditAdjustment, CreditClass, Decision, Hit, Lane, Outcome, Stage
 from risk.ruleset import Rule, RuleSet
-from risk.sampling import DEFAULT_RATES, LaneQuota, draw, is_sampled
+from risk.sampling import DEFAULT_RATES, PUBLISHED_INSPECTION_RATES, LaneQuota, draw, is_sampled
 
 __all__ = [
     "DEFAULT_RATES",
     "DEFAULT_RULES_DIR",
     "Check",
     "CompiledRuleSet",
+    "CreditAdjustment",
     "CreditClass",
     "Decision",
     "DirectReleaseCounter",
@@ -39,6 +41,7 @@ __all__ = [
     "Lane",
     "LaneQuota",
     "Outcome",
+    "PUBLISHED_INSPECTION_RATES",
     "RiskError",
     "Rule",
     "RuleEngine",
