@@ -14,12 +14,14 @@ error naming the model field, never silently dropped.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from datetime import datetime
 
 from messages.edifact import EdifactMessage, GroupNode, Interchange, StructureError, structure
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping import coarri, codeco, cuscar, cusdec, cusres
 from messages.mapping.common import Issues, lossless_issues
+from messages.mapping.enrich import enrich
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.receipts import DecResultReceipt, ManifestResponse
@@ -100,17 +102,30 @@ def tree_to_model(
 
 
 def message_to_model(
-    message: EdifactMessage, interchange: Interchange, partner: Partner = DEFAULT_PARTNER
+    message: EdifactMessage,
+    interchange: Interchange,
+    partner: Partner = DEFAULT_PARTNER,
+    *,
+    known: Mapping[str, str] | None = None,
+    warnings: list[ValidationIssue] | None = None,
 ) -> object:
-    """Structure-validate and map one message; locations are prefixed with the message reference."""
+    """Structure-validate, map and enrich one message; locations are prefixed with the message
+    reference. ``known`` = facts the hub already holds (intake only); ``warnings`` collects what
+    was tolerated or left out (for the receipt)."""
     if message.type not in PAIRS:
         raise UnknownMessageType(f"no mapping for EDIFACT {message.type} (mapped: {', '.join(PAIRS)})")
     directory = f"{message.version}{message.release}" if message.release else partner.directory
     try:
         tree = structure(message, directory)
-        return tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
+        model = tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
+        errors, found = enrich(model, tree, interchange, partner, known=known)
     except ValidationFailed as exc:
         raise type(exc)([_prefixed(i, message.ref) for i in exc.issues]) from None
+    if warnings is not None:
+        warnings += [_prefixed(i, message.ref) for i in found]
+    if errors:
+        raise ValidationFailed([_prefixed(i, message.ref) for i in errors])
+    return model
 
 
 def _prefixed(issue: ValidationIssue, ref: str) -> ValidationIssue:

@@ -8,7 +8,7 @@ docs/mappings.md, "Manifest header".
 from __future__ import annotations
 
 from messages.edifact import GroupNode, Segment
-from messages.mapping.common import dtm, joined, text_chunks
+from messages.mapping.common import dtm, dtm_text, joined, text_chunks
 from messages.models.manifest import BorderTransportMeans, Location, ManifestDeclaration, ManifestHead
 
 # DTM qualifiers inside the TDT group -> (object, attribute)
@@ -156,7 +156,7 @@ def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> 
             elif q == "5" and conveyance is not None:
                 conveyance.loading_location_id = value
         elif seg.tag == "DTM":
-            value = seg.get(0, 1)
+            value = dtm_text(seg)
             # 203 (CCYYMMDDHHMM) -> the manifest's yyyyMMddHHmmss
             dates[q] = value + "00" if len(value) == 12 and value.isdigit() else value
     send_time = dates.get(_SEND_DTM, "")
