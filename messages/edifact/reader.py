@@ -180,8 +180,35 @@ def _charset(syntax_id: str, encoding: str | None) -> Charset:
     return charset
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _looks_utf8(body: bytes) -> bool:
+    """Valid UTF-8 with 3/4-byte sequences (CJK...): Latin-1 text virtually never decodes so."""
+    if body.isascii() or _UTF8_MULTIBYTE.search(body) is None:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -> str:
     term = delimiters.terminator.encode("latin-1")
+    if charset.codec == "latin-1" and charset.syntax_id.upper() == "UNOC" and _looks_utf8(body):
+        # would decode as mojibake and be forwarded to customs as such: refuse instead
+        match = _UTF8_MULTIBYTE.search(body)
+        at = match.start() if match else 0
+        segment = body[:at].count(term) + 1
+        seg_start = body.rfind(term, 0, at) + 1
+        tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
+        raise EdifactEncodingError(
+            "declares UNOC but the content looks like UTF-8; set the partner's encoding (or declare UNOY)",
+            offset=start + at,
+            segment=segment,
+            tag=tag,
+        )
     try:
         text = body.decode(charset.codec)
     except UnicodeDecodeError as exc:
