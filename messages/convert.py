@@ -55,7 +55,7 @@ def convert(
 
 
 def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list[ConvertedDocument]:
-    interchange = edifact.read(data, encoding=encoding)
+    interchange = edifact.read(data, encoding=encoding, lenient=partner.lenient)
     out: list[ConvertedDocument] = []
     issues: list[ValidationIssue] = []
     for message in interchange.all_messages():
@@ -126,7 +126,7 @@ def validate(
                 return xml.validate(data)
             except MessageError as exc:
                 return [ValidationIssue("input", str(exc))]
-        issues = edifact.validate(data, encoding=encoding or partner.encoding)
+        issues = edifact.validate(data, encoding=encoding or partner.encoding, lenient=partner.lenient)
         if issues:
             return issues
         try:

@@ -141,7 +141,7 @@ def consignment_from(
             continue
         rff = ref.segments[0]
         q = rff.get(0)
-        if q == "BH":
+        if q in ("BH", "HB"):  # house bill: BH (D.95B code list), HB in some carriers' guides
             c.house_bill_no = rff.get(0, 1)
             continue
         if q != "BM" or bill_seen:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -126,3 +127,36 @@ def test_decimal_comma_and_point_read_the_same(value: Decimal) -> None:
     issues = Issues()
     assert issues.decimal(text, "x", "mass") == issues.decimal(text.replace(".", ","), "x", "mass") == value
     assert issues.items == []
+
+
+def test_lenient_lowercase_in_unoa_is_a_warning_never_silent() -> None:
+    data = COARRI.replace(b"MSC FLAVIA", b"MSC Flavia")
+    with pytest.raises(MessageError, match="lower case is not allowed in UNOA"):
+        edifact.read(data)
+    partner = replace(PROFILES["genoa"], lenient=("lowercase_in_unoa",))
+    interchange = edifact.read(data, lenient=partner.lenient)
+    warnings: list = []
+    message_to_model(interchange.messages[0], interchange, partner, warnings=warnings)
+    assert any("segment 4 (TDT)" in str(w) and "lowercase_in_unoa" in str(w) for w in warnings)
+
+
+CUSCAR = (CORPUS / "edifact" / "cuscar_carrier_d95b_unoa4.edi").read_bytes()
+
+
+def test_carrier_cuscar_unoa4_ung_group_decimal_comma_converts_both_ways() -> None:
+    docs = convert(CUSCAR)
+    assert [d.message_type for d in docs] == ["MT1101"]
+    xml = docs[0].content
+    assert _xpath(xml, "/m:Manifest/m:Head/m:SendTime") == ["20261128093000000"]
+    assert _xpath(xml, "//m:Carrier/m:ID") == ["MSCU"]
+    assert _xpath(xml, "//m:Consignment/m:TotalGrossMassMeasure") == ["24500.5"]
+    assert _xpath(xml, "//m:Consignment/m:TotalPackageQuantity") == ["120"]
+    assert _xpath(xml, "//m:ConsignmentItemPackaging/m:MarksNumbers") == ["MARKS 1-120"]
+    assert _xpath(xml, "//m:GoodsReceiptPlace/m:Name") == ["GENOA"]
+    comma = replace(PROFILES["genoa"], decimal_mark=",")
+    edi = convert(xml, partner=comma)[0].content
+    assert edi.startswith(b"UNA:+,? '")
+    segs = {(s.tag, s.get(0)): s for s in edifact.read(edi).messages[0].segments}
+    assert segs[("CNT", "7")].get(0, 1) == "24500,5"
+    assert segs[("MEA", "AAE")].get(2, 1) == "24500,5"
+    assert convert(edi)[0].content == xml
