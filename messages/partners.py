@@ -95,7 +95,7 @@ _FIELDS = {
     "decimal_mark",
 }
 DEFAULT_KEYS = ("customs_office", "tally_party", "unloading_location")
-MATCH_KEYS = ("unb_sender",)
+MATCH_KEYS = ("unb_sender", "party")
 LENIENCIES = ("lowercase_in_unoa",)
 
 
@@ -202,10 +202,15 @@ def _profile_issues(where: str, values: dict[str, Any]) -> list[ValidationIssue]
     return out
 
 
-def select_profile(profiles: dict[str, Partner], unb_sender: str) -> Partner | None:
+def select_profile(profiles: dict[str, Partner], unb_sender: str, *, party: str = "") -> Partner | None:
     """The profile whose ``match.unb_sender`` is the interchange's UNB sender (S002), else None.
 
-    Used when no partner is named (CLI without --partner, API without ?partner=)."""
+    Used when no partner is named (CLI without --partner, API without ?partner=). The hub's intake
+    also passes the authenticated ``party`` (USCC): ``match.party`` wins over the UNB sender."""
+    if party:
+        for profile in profiles.values():
+            if profile.match.get("party", "").strip() == party:
+                return profile
     sender = unb_sender.strip()
     for profile in profiles.values():
         if sender and profile.match.get("unb_sender", "").strip() == sender:
