@@ -61,9 +61,18 @@ def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list
     for message in interchange.all_messages():
         try:
             model = message_to_model(message, interchange, partner)
-            content = _encode_xml(model)
         except ValidationFailed as exc:
             issues += [_in_message(i, message.ref) for i in exc.issues]
+            continue
+        except MessageError as exc:
+            issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
+            continue
+        try:
+            content = _encode_xml(model)
+        except ValidationFailed as exc:
+            # mapping succeeded, so the input was fine: a generated document failing its own
+            # schema is the hub's bug; name both sides so it can be traced and fixed
+            issues += [_internal(i, message, _xml_type(model)) for i in exc.issues]
             continue
         except MessageError as exc:
             issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
@@ -79,6 +88,15 @@ def _encode_xml(model: object) -> bytes:
     if isinstance(model, Manifest) and model.head.message_type == "MT1101":
         return encode_mt1101(model)  # bulk manifests: direct serialisation, same validation
     return xml.encode(model)
+
+
+def _internal(issue: ValidationIssue, message: object, kind: str) -> ValidationIssue:
+    ref, edi = getattr(message, "ref", ""), getattr(message, "type", "")
+    return ValidationIssue(
+        f"message {ref}",
+        f"internal error: {edi} message {ref} mapped without problems but the generated {kind} fails "
+        f"its schema at {issue.location}: {issue.message} (a hub defect, please report it)",
+    )
 
 
 def _in_message(issue: ValidationIssue, ref: str) -> ValidationIssue:

@@ -160,3 +160,12 @@ def test_carrier_cuscar_unoa4_ung_group_decimal_comma_converts_both_ways() -> No
     assert segs[("CNT", "7")].get(0, 1) == "24500,5"
     assert segs[("MEA", "AAE")].get(2, 1) == "24500,5"
     assert convert(edi)[0].content == xml
+
+
+def test_generated_document_failing_its_xsd_is_an_internal_error_naming_both_sides() -> None:
+    broken = replace(PROFILES["genoa"], defaults={**PROFILES["genoa"].defaults, "customs_office": "42"})
+    with pytest.raises(ValidationFailed) as exc:
+        convert(COARRI, partner=broken)
+    text = str(exc.value.issues[0])
+    assert text.startswith("message 1452515553811: internal error: COARRI message 1452515553811")
+    assert "generated MT5101 fails its schema at /Manifest/Declaration/DeclarationOfficeID" in text
