@@ -93,7 +93,7 @@ def _encode_xml(model: object) -> bytes:
 def _internal(issue: ValidationIssue, message: object, kind: str) -> ValidationIssue:
     ref, edi = getattr(message, "ref", ""), getattr(message, "type", "")
     return ValidationIssue(
-        f"message {ref}",
+        f"message {ref} (generated {kind})",
         f"internal error: {edi} message {ref} mapped without problems but the generated {kind} fails "
         f"its schema at {issue.location}: {issue.message} (a hub defect, please report it)",
     )

@@ -61,6 +61,9 @@ def structure(message: EdifactMessage, directory: str = "D95B") -> GroupNode:
     """Segment-group tree of ``message`` per its definition in ``directory``. Raises
     `StructureError` (a `ValidationFailed`) with every problem, each located as
     ``segment N (TAG)`` where N counts from UNH = 1; `DirectoryNotFound` for an unknown type."""
+    if message.type != message.type.upper():
+        # message types are upper case (ISO 9735): "COdECO" in UNH is not CODECO
+        raise DirectoryNotFound(f"invalid message type {message.type!r} in UNH (upper case required)")
     definition = load(directory, message.type)
     with gc_paused():
         tree, problems = build_tree(message.segments, definition)
