@@ -169,3 +169,22 @@ def test_generated_document_failing_its_xsd_is_an_internal_error_naming_both_sid
     text = str(exc.value.issues[0])
     assert text.startswith("message 1452515553811 (generated MT5101): internal error: COARRI message")
     assert "generated MT5101 fails its schema at /Manifest/Declaration/DeclarationOfficeID" in text
+
+
+CODECO = (CORPUS / "edifact" / "codeco_smdg_d95b_gate_in.edi").read_bytes()
+
+
+def test_smdg_codeco_gate_in_without_gid_converts_with_its_facts_and_back() -> None:
+    partner = select_profile(PROFILES, sniff_unb_sender(CODECO))
+    xml = convert(CODECO, partner=partner)[0].content
+    box = "/m:Manifest/m:Declaration/m:TransportEquipment"
+    assert _xpath(xml, f"{box}/m:EquipmentIdentification/m:ID") == ["MSCU1234566"]
+    assert _xpath(xml, f"{box}/m:TransportContractDocument/m:ID") == ["MEDUGE123456"]  # RFF+BM
+    assert _xpath(xml, f"{box}/m:TotalGrossMassMeasure") == ["28300.0"]  # MEA+AAE+VGM, comma-free
+    assert _xpath(xml, "/m:Manifest/m:Head/m:SendTime") == ["20261128080000000"]  # UNB S004
+    edi = convert(xml, partner=partner)[0].content
+    message = edifact.read(edi).messages[0]
+    assert [s.get(0) for s in message.segments if s.tag == "BGM"] == ["34"]
+    eqd = next(s for s in message.segments if s.tag == "EQD")
+    assert (eqd.get(0), eqd.get(1), eqd.get(2)) == ("CN", "MSCU1234566", "45G1")
+    assert convert(edi)[0].content == xml
