@@ -141,7 +141,11 @@ def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> 
         )
     send_time = ""
     dates: dict[str, str] = {}
-    for seg in node.segments[1:]:
+    # D.00B and later put each LOC (with its DTMs) in a sub-group of the TDT group: read both shapes
+    flat = node.segments[1:]
+    for child in node.children:
+        flat = [*flat, *child.segments]
+    for seg in flat:
         q = seg.get(0)
         if seg.tag == "LOC":
             value = seg.get(1)

@@ -13,6 +13,7 @@ from lxml import etree
 
 from messages import edifact
 from messages.convert import convert, validate
+from messages.edifact.directory import available, load, shipped_directories
 from messages.errors import MessageError, ValidationFailed
 from messages.mapping import message_to_model
 from messages.mapping.common import Issues
@@ -188,3 +189,37 @@ def test_smdg_codeco_gate_in_without_gid_converts_with_its_facts_and_back() -> N
     eqd = next(s for s in message.segments if s.tag == "EQD")
     assert (eqd.get(0), eqd.get(1), eqd.get(2)) == ("CN", "MSCU1234566", "45G1")
     assert convert(edi)[0].content == xml
+
+
+SHIPPED = shipped_directories()
+
+
+@pytest.mark.parametrize("directory", SHIPPED)
+def test_every_shipped_directory_loads_each_of_its_messages(directory: str) -> None:
+    names = available(directory)
+    assert names
+    for name in names:
+        definition = load(directory, name)
+        assert definition.root.entries[0].tag == "UNH" and definition.root.entries[-1].tag == "UNT"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from([d for d in SHIPPED if "COARRI" in available(d)]),
+    st.decimals(min_value=1, max_value=99999, places=1, allow_nan=False, allow_infinity=False),
+    st.sampled_from([",", "."]),
+)
+def test_coarri_in_every_shipped_directory_with_either_decimal_mark(
+    directory: str, mass: Decimal, mark: str
+) -> None:
+    text = format(mass, "f")
+    data = COARRI.replace(b":D:95B:", f":D:{directory[1:]}:".encode()).replace(
+        b"MEA+AAE+VGM+KGM:29100,5", f"MEA+AAE+VGM+KGM:{text.replace('.', mark)}".encode()
+    )
+    partner = replace(PROFILES["genoa"], directory=directory, decimal_mark=mark if mark == "," else "")
+    xml = convert(data, partner=partner)[1].content
+    assert _xpath(xml, "//m:Consignment/m:TotalGrossMassMeasure") == [text]
+    edi = convert(xml, partner=partner)[0].content
+    assert f"COARRI:D:{directory[1:]}:UN".encode() in edi
+    assert f"KGM:{text.replace('.', mark)}'".encode() in edi
+    assert convert(edi, partner=partner)[0].content == xml
