@@ -247,9 +247,11 @@ def _bill_details(ref: GroupNode, c: Consignment, issues: Issues) -> None:
 
 def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Manifest:
     decl = ManifestDeclaration()
-    apply_top_refs(tree.segments_of("RFF"), decl)
+    # D.95B: header RFF/NAD are segments; D.96B and later: groups (RFF, NAD triggers) - read both
+    refs = tree.segments_of("RFF") + [g.segments[0] for g in tree.groups("RFF")]
+    apply_top_refs(refs, decl)
     apply_remark(tree.segments_of("FTX"), decl)
-    ms, mr = apply_header_nads(tree.segments_of("NAD"), decl)
+    ms, mr = apply_header_nads(tree.segments_of("NAD") + [g.segments[0] for g in tree.groups("NAD")], decl)
     send_time = apply_transport_group(tree.group("TDT"), decl)
     for d in tree.segments_of("DTM"):
         if d.get(0) == "137":

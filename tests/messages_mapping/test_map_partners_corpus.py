@@ -223,3 +223,22 @@ def test_coarri_in_every_shipped_directory_with_either_decimal_mark(
     assert f"COARRI:D:{directory[1:]}:UN".encode() in edi
     assert f"KGM:{text.replace('.', mark)}'".encode() in edi
     assert convert(edi, partner=partner)[0].content == xml
+
+
+@pytest.mark.parametrize("directory", [d for d in SHIPPED if "CUSCAR" in available(d)])
+def test_carrier_cuscar_per_shipped_directory(directory: str) -> None:
+    data = CUSCAR.replace(b"CUSCAR:D:95B:UN", f"CUSCAR:D:{directory[1:]}:UN".encode()).replace(
+        b"+UN+D:95B'", f"+UN+D:{directory[1:]}'".encode()
+    )
+    partner = replace(PROFILES["genoa"], directory=directory)
+    xml = convert(data, partner=partner)[0].content
+    assert _xpath(xml, "//m:Consignment/m:TransportContractDocument/m:ID") == ["MEDUGE123456"]
+    edi = convert(xml, partner=partner)[0].content
+    assert f"CUSCAR:D:{directory[1:]}:UN".encode() in edi
+    assert convert(edi, partner=partner)[0].content == xml
+
+
+def test_cuscar_in_a_directory_without_its_definition_is_refused_naming_unh() -> None:
+    data = CUSCAR.replace(b"CUSCAR:D:95B:UN", b"CUSCAR:D:00B:UN")
+    issues = [str(i) for i in validate(data)]
+    assert any("segment 1 (UNH)" in i and "no directory definition for CUSCAR D00B" in i for i in issues)
