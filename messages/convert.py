@@ -41,8 +41,14 @@ def _target(source: str, to: str | None) -> str:
 
 
 def convert(
-    data: bytes, *, to: str | None = None, encoding: str | None = None, partner: Partner | None = None
+    data: bytes,
+    *,
+    to: str | None = None,
+    encoding: str | None = None,
+    partner: Partner | None = None,
+    warnings: list[ValidationIssue] | None = None,
 ) -> list[ConvertedDocument]:
+    """``warnings`` (optional) collects what was tolerated or left out, for the receipt."""
     partner = partner or DEFAULT_PARTNER
     found = detect(data)
     target = _target(found.format, to)
@@ -50,17 +56,19 @@ def convert(
         raise UnknownMessageType(f"input is already {found.format}; nothing to convert (use --to)")
     with gc_paused():
         if found.format == "edifact":
-            return _edifact_to_xml(data, encoding or partner.encoding, partner)
+            return _edifact_to_xml(data, encoding or partner.encoding, partner, warnings)
         return _xml_to_edifact(data, found.message_type, partner)
 
 
-def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list[ConvertedDocument]:
+def _edifact_to_xml(
+    data: bytes, encoding: str | None, partner: Partner, warnings: list[ValidationIssue] | None = None
+) -> list[ConvertedDocument]:
     interchange = edifact.read(data, encoding=encoding, lenient=partner.lenient)
     out: list[ConvertedDocument] = []
     issues: list[ValidationIssue] = []
     for message in interchange.all_messages():
         try:
-            model = message_to_model(message, interchange, partner)
+            model = message_to_model(message, interchange, partner, warnings=warnings)
         except ValidationFailed as exc:
             issues += [_in_message(i, message.ref) for i in exc.issues]
             continue

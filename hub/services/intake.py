@@ -390,7 +390,8 @@ class Intake:
     ) -> IntakeResult:
         """Steps 2-6 for one archived message (alone, or one part of an interchange)."""
         try:
-            fmt, message_type, xml_bytes, model = self._decode(raw, message_id, sender)
+            tolerated: list[Any] = []  # partner tolerances and left-out values, shown on the receipt
+            fmt, message_type, xml_bytes, model = self._decode(raw, message_id, sender, tolerated)
             self._authorise(message_id, message_type, roles)
             keys = business_keys(model)
             if part is not None:
@@ -420,6 +421,11 @@ class Intake:
                     )
                 accepted = Accepted(message_id, message_type, fmt, sender, roles, model, xml_bytes, keys)
                 receipt = self.workflow.accept(session, accepted)
+                if tolerated:
+                    receipt = {
+                        **receipt,
+                        "warnings": [Problem(_where(w), w.message).as_json() for w in tolerated],
+                    }
                 row.status, row.updated_at = "accepted", now()
                 enqueue(
                     session,
@@ -437,7 +443,9 @@ class Intake:
             raise
 
     # ----- steps ---------------------------------------------------------------------------------
-    def _decode(self, raw: bytes, message_id: str, sender: str = "") -> tuple[str, str, bytes, Any]:
+    def _decode(
+        self, raw: bytes, message_id: str, sender: str = "", warnings: list[Any] | None = None
+    ) -> tuple[str, str, bytes, Any]:
         try:
             found = detect(raw, max_bytes=self.max_bytes)
         except PayloadTooLarge as exc:
@@ -448,7 +456,7 @@ class Intake:
             raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
         xml_bytes, fmt = raw, found.format
         if found.format == "edifact":
-            xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender)
+            xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
             found = detect(xml_bytes, max_bytes=self.max_bytes)
         if found.message_type not in SENDERS:
             raise IntakeRejected(
@@ -473,7 +481,9 @@ class Intake:
             raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
         return fmt, _type_of(model, found.message_type), xml_bytes, model
 
-    def _from_edifact(self, raw: bytes, edi_type: str, message_id: str, sender: str = "") -> bytes:
+    def _from_edifact(
+        self, raw: bytes, edi_type: str, message_id: str, sender: str = "", warnings: list[Any] | None = None
+    ) -> bytes:
         try:
             from messages.convert import convert
         except ImportError:  # the conversion layer is optional at run time
@@ -482,7 +492,7 @@ class Intake:
             ) from None
         try:
             # the authenticated party's partner profile (match.party), else the UNB sender's
-            documents = convert(raw, to="xml", partner=partner_profile_for(sender, raw))
+            documents = convert(raw, to="xml", partner=partner_profile_for(sender, raw), warnings=warnings)
         except ValidationFailed as exc:
             problems = [Problem(_where(i), i.message) for i in exc.issues]
             raise IntakeRejected(400, message_id, problems, f"{len(problems)} EDIFACT problem(s)") from None
