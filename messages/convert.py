@@ -41,8 +41,14 @@ def _target(source: str, to: str | None) -> str:
 
 
 def convert(
-    data: bytes, *, to: str | None = None, encoding: str | None = None, partner: Partner | None = None
+    data: bytes,
+    *,
+    to: str | None = None,
+    encoding: str | None = None,
+    partner: Partner | None = None,
+    warnings: list[ValidationIssue] | None = None,
 ) -> list[ConvertedDocument]:
+    """``warnings`` (optional) collects what was tolerated or left out, for the receipt."""
     partner = partner or DEFAULT_PARTNER
     found = detect(data)
     target = _target(found.format, to)
@@ -50,20 +56,31 @@ def convert(
         raise UnknownMessageType(f"input is already {found.format}; nothing to convert (use --to)")
     with gc_paused():
         if found.format == "edifact":
-            return _edifact_to_xml(data, encoding or partner.encoding, partner)
+            return _edifact_to_xml(data, encoding or partner.encoding, partner, warnings)
         return _xml_to_edifact(data, found.message_type, partner)
 
 
-def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list[ConvertedDocument]:
-    interchange = edifact.read(data, encoding=encoding)
+def _edifact_to_xml(
+    data: bytes, encoding: str | None, partner: Partner, warnings: list[ValidationIssue] | None = None
+) -> list[ConvertedDocument]:
+    interchange = edifact.read(data, encoding=encoding, lenient=partner.lenient)
     out: list[ConvertedDocument] = []
     issues: list[ValidationIssue] = []
     for message in interchange.all_messages():
         try:
-            model = message_to_model(message, interchange, partner)
-            content = _encode_xml(model)
+            model = message_to_model(message, interchange, partner, warnings=warnings)
         except ValidationFailed as exc:
             issues += [_in_message(i, message.ref) for i in exc.issues]
+            continue
+        except MessageError as exc:
+            issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
+            continue
+        try:
+            content = _encode_xml(model)
+        except ValidationFailed as exc:
+            # mapping succeeded, so the input was fine: a generated document failing its own
+            # schema is the hub's bug; name both sides so it can be traced and fixed
+            issues += [_internal(i, message, _xml_type(model)) for i in exc.issues]
             continue
         except MessageError as exc:
             issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
@@ -79,6 +96,15 @@ def _encode_xml(model: object) -> bytes:
     if isinstance(model, Manifest) and model.head.message_type == "MT1101":
         return encode_mt1101(model)  # bulk manifests: direct serialisation, same validation
     return xml.encode(model)
+
+
+def _internal(issue: ValidationIssue, message: object, kind: str) -> ValidationIssue:
+    ref, edi = getattr(message, "ref", ""), getattr(message, "type", "")
+    return ValidationIssue(
+        f"message {ref} (generated {kind})",
+        f"internal error: {edi} message {ref} mapped without problems but the generated {kind} fails "
+        f"its schema at {issue.location}: {issue.message} (a hub defect, please report it)",
+    )
 
 
 def _in_message(issue: ValidationIssue, ref: str) -> ValidationIssue:
@@ -126,7 +152,7 @@ def validate(
                 return xml.validate(data)
             except MessageError as exc:
                 return [ValidationIssue("input", str(exc))]
-        issues = edifact.validate(data, encoding=encoding or partner.encoding)
+        issues = edifact.validate(data, encoding=encoding or partner.encoding, lenient=partner.lenient)
         if issues:
             return issues
         try:

@@ -61,6 +61,15 @@ class Partner:
     unb_sender_qualifier: str = "ZZZ"
     unb_recipient: str = ""
     unb_recipient_qualifier: str = "ZZZ"
+    # picks this profile when none is named: {unb_sender: ID} compared with the interchange's UNB
+    match: dict[str, str] = field(default_factory=dict)
+    # facts the partner's messages leave out (enrichment, docs/mappings.md "Enrichment"):
+    # customs_office, tally_party, unloading_location
+    defaults: dict[str, str] = field(default_factory=dict)
+    # relaxations of what the partner gets wrong in practice; each is reported as a warning
+    lenient: tuple[str, ...] = ()
+    container_check: str = "warning"  # ISO 6346 check digit: "warning" (default) or "error"
+    decimal_mark: str = ""  # "," or "." written in UNA; empty: the UNA default (".")
 
     def bgm(self, key: str) -> str:
         return self.bgm_codes.get(key) or DEFAULT_BGM_CODES[key]
@@ -79,7 +88,15 @@ _FIELDS = {
     "unb_sender_qualifier",
     "unb_recipient",
     "unb_recipient_qualifier",
+    "match",
+    "defaults",
+    "lenient",
+    "container_check",
+    "decimal_mark",
 }
+DEFAULT_KEYS = ("customs_office", "tally_party", "unloading_location")
+MATCH_KEYS = ("unb_sender", "party")
+LENIENCIES = ("lowercase_in_unoa",)
 
 
 def load_partners(text: str) -> dict[str, Partner]:
@@ -116,6 +133,7 @@ def load_partners(text: str) -> dict[str, Partner]:
         for key in ("association", "bgm_codes"):
             if key in values and not isinstance(values[key], dict):
                 issues.append(ValidationIssue(f"{where}.{key}", "expected a mapping"))
+        issues += _profile_issues(where, values)
         if issues:
             continue
         out[str(name)] = Partner(
@@ -136,6 +154,11 @@ def load_partners(text: str) -> dict[str, Partner]:
             unb_sender_qualifier=str(values.get("unb_sender_qualifier", "ZZZ")),
             unb_recipient=str(values.get("unb_recipient", "")),
             unb_recipient_qualifier=str(values.get("unb_recipient_qualifier", "ZZZ")),
+            match={str(k): str(v) for k, v in (values.get("match") or {}).items()},
+            defaults={str(k): str(v) for k, v in (values.get("defaults") or {}).items()},
+            lenient=tuple(str(x) for x in values.get("lenient") or ()),
+            container_check=str(values.get("container_check", "warning")),
+            decimal_mark=str(values.get("decimal_mark", "")),
         )
     if issues:
         raise ValidationFailed(issues)
@@ -144,3 +167,66 @@ def load_partners(text: str) -> dict[str, Partner]:
 
 def load_partners_file(path: str | Path) -> dict[str, Partner]:
     return load_partners(Path(path).read_text(encoding="utf-8"))
+
+
+def _profile_issues(where: str, values: dict[str, Any]) -> list[ValidationIssue]:
+    """Checks of the enrichment/tolerance settings (match, defaults, lenient, container_check)."""
+    out: list[ValidationIssue] = []
+    for key, allowed in (("match", MATCH_KEYS), ("defaults", DEFAULT_KEYS)):
+        if key not in values:
+            continue
+        if not isinstance(values[key], dict):
+            out.append(ValidationIssue(f"{where}.{key}", "expected a mapping"))
+            continue
+        out += [
+            ValidationIssue(f"{where}.{key}.{k}", f"unknown key (known: {', '.join(allowed)})")
+            for k in values[key]
+            if k not in allowed
+        ]
+    lenient = values.get("lenient")
+    if lenient is not None:
+        if not isinstance(lenient, list):
+            out.append(ValidationIssue(f"{where}.lenient", "expected a list"))
+        else:
+            out += [
+                ValidationIssue(
+                    f"{where}.lenient", f"unknown relaxation {x!r} (known: {', '.join(LENIENCIES)})"
+                )
+                for x in lenient
+                if x not in LENIENCIES
+            ]
+    if values.get("container_check", "warning") not in ("warning", "error"):
+        out.append(ValidationIssue(f"{where}.container_check", "must be 'warning' or 'error'"))
+    if values.get("decimal_mark", "") not in ("", ",", "."):
+        out.append(ValidationIssue(f"{where}.decimal_mark", "must be ',' or '.'"))
+    return out
+
+
+def select_profile(profiles: dict[str, Partner], unb_sender: str, *, party: str = "") -> Partner | None:
+    """The profile whose ``match.unb_sender`` is the interchange's UNB sender (S002), else None.
+
+    Used when no partner is named (CLI without --partner, API without ?partner=). The hub's intake
+    also passes the authenticated ``party`` (USCC): ``match.party`` wins over the UNB sender."""
+    if party:
+        for profile in profiles.values():
+            if profile.match.get("party", "").strip() == party:
+                return profile
+    sender = unb_sender.strip()
+    for profile in profiles.values():
+        if sender and profile.match.get("unb_sender", "").strip() == sender:
+            return profile
+    return None
+
+
+def sniff_unb_sender(data: bytes) -> str:
+    """UNB sender id of an EDIFACT interchange without parsing it (for `select_profile`)."""
+    at = data.find(b"UNB")
+    if at < 0:
+        return ""
+    sep = data[at + 3 : at + 4] or b"+"
+    comp = b":"
+    una = data.find(b"UNA", 0, at)
+    if una >= 0 and at - una >= 9:
+        comp = data[una + 3 : una + 4]
+    parts = data[at : at + 200].split(sep)
+    return parts[2].split(comp)[0].decode("latin-1").strip() if len(parts) > 2 else ""

@@ -390,7 +390,8 @@ class Intake:
     ) -> IntakeResult:
         """Steps 2-6 for one archived message (alone, or one part of an interchange)."""
         try:
-            fmt, message_type, xml_bytes, model = self._decode(raw, message_id)
+            tolerated: list[Any] = []  # partner tolerances and left-out values, shown on the receipt
+            fmt, message_type, xml_bytes, model = self._decode(raw, message_id, sender, tolerated)
             self._authorise(message_id, message_type, roles)
             keys = business_keys(model)
             if part is not None:
@@ -420,6 +421,11 @@ class Intake:
                     )
                 accepted = Accepted(message_id, message_type, fmt, sender, roles, model, xml_bytes, keys)
                 receipt = self.workflow.accept(session, accepted)
+                if tolerated:
+                    receipt = {
+                        **receipt,
+                        "warnings": [Problem(_where(w), w.message).as_json() for w in tolerated],
+                    }
                 row.status, row.updated_at = "accepted", now()
                 enqueue(
                     session,
@@ -437,7 +443,9 @@ class Intake:
             raise
 
     # ----- steps ---------------------------------------------------------------------------------
-    def _decode(self, raw: bytes, message_id: str) -> tuple[str, str, bytes, Any]:
+    def _decode(
+        self, raw: bytes, message_id: str, sender: str = "", warnings: list[Any] | None = None
+    ) -> tuple[str, str, bytes, Any]:
         try:
             found = detect(raw, max_bytes=self.max_bytes)
         except PayloadTooLarge as exc:
@@ -448,7 +456,7 @@ class Intake:
             raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
         xml_bytes, fmt = raw, found.format
         if found.format == "edifact":
-            xml_bytes = self._from_edifact(raw, found.message_type, message_id)
+            xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
             found = detect(xml_bytes, max_bytes=self.max_bytes)
         if found.message_type not in SENDERS:
             raise IntakeRejected(
@@ -473,7 +481,9 @@ class Intake:
             raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
         return fmt, _type_of(model, found.message_type), xml_bytes, model
 
-    def _from_edifact(self, raw: bytes, edi_type: str, message_id: str) -> bytes:
+    def _from_edifact(
+        self, raw: bytes, edi_type: str, message_id: str, sender: str = "", warnings: list[Any] | None = None
+    ) -> bytes:
         try:
             from messages.convert import convert
         except ImportError:  # the conversion layer is optional at run time
@@ -481,7 +491,8 @@ class Intake:
                 415, message_id, [Problem("message", "EDIFACT intake not available yet")]
             ) from None
         try:
-            documents = convert(raw, to="xml")
+            # the authenticated party's partner profile (match.party), else the UNB sender's
+            documents = convert(raw, to="xml", partner=partner_profile_for(sender, raw), warnings=warnings)
         except ValidationFailed as exc:
             problems = [Problem(_where(i), i.message) for i in exc.issues]
             raise IntakeRejected(400, message_id, problems, f"{len(problems)} EDIFACT problem(s)") from None
@@ -556,6 +567,34 @@ class Intake:
             if row is not None:
                 row.status, row.updated_at = "rejected", now()
                 row.error = json.dumps([p.as_json() for p in exc.problems], ensure_ascii=False)[:20000]
+
+
+_PROFILES: dict[tuple[str, float], Any] = {}
+
+
+def partner_profile_for(party: str, raw: bytes) -> Any:
+    """Partner profile for an intake message (enrichment defaults, tolerances); None = defaults.
+    The profiles file is re-read when it changes; a bad file is the operator's problem, logged by
+    `swhub validate`, and intake then runs with the built-in defaults."""
+    import os
+    from pathlib import Path
+
+    from hub.config import get_settings
+    from messages.partners import load_partners_file, select_profile, sniff_unb_sender
+
+    env = os.environ.get("SWHUB_PARTNERS_FILE")
+    path = Path(env) if env else get_settings().partners_file
+    try:
+        key = (str(path), path.stat().st_mtime)
+    except OSError:
+        return None
+    if key not in _PROFILES:
+        try:
+            _PROFILES.clear()
+            _PROFILES[key] = load_partners_file(path)
+        except (MessageError, OSError):
+            _PROFILES[key] = {}
+    return select_profile(_PROFILES[key], sniff_unb_sender(raw), party=party)
 
 
 def _where(issue: Any) -> str:

@@ -38,12 +38,18 @@ from messages.edifact.writer import write as _write
 from messages.errors import MessageError, ValidationIssue
 
 
-def read(data: bytes, *, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Interchange:
+def read(
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    lenient: frozenset[str] | tuple[str, ...] = (),
+) -> Interchange:
     """Parse an interchange. ``encoding`` overrides the codec implied by the UNB syntax identifier
     (e.g. ``"gbk"`` for partners that declare UNOC but send GBK). Raises `EnvelopeError` listing all
     envelope/count problems, `EdifactSyntaxError`/`EdifactEncodingError`/`PayloadTooLarge` otherwise."""
     with gc_paused():
-        return _read(data, encoding=encoding, max_bytes=max_bytes)
+        return _read(data, encoding=encoding, max_bytes=max_bytes, lenient=lenient)
 
 
 def write(interchange: Interchange, *, una: bool = True, newline: bool = False) -> bytes:
@@ -55,6 +61,9 @@ def structure(message: EdifactMessage, directory: str = "D95B") -> GroupNode:
     """Segment-group tree of ``message`` per its definition in ``directory``. Raises
     `StructureError` (a `ValidationFailed`) with every problem, each located as
     ``segment N (TAG)`` where N counts from UNH = 1; `DirectoryNotFound` for an unknown type."""
+    if message.type != message.type.upper():
+        # message types are upper case (ISO 9735): "COdECO" in UNH is not CODECO
+        raise DirectoryNotFound(f"invalid message type {message.type!r} in UNH (upper case required)")
     definition = load(directory, message.type)
     with gc_paused():
         tree, problems = build_tree(message.segments, definition)
@@ -63,16 +72,20 @@ def structure(message: EdifactMessage, directory: str = "D95B") -> GroupNode:
     return tree
 
 
-def validate(data: bytes, *, encoding: str | None = None) -> list[ValidationIssue]:
+def validate(
+    data: bytes, *, encoding: str | None = None, lenient: frozenset[str] | tuple[str, ...] = ()
+) -> list[ValidationIssue]:
     """Syntax + envelope + structure problems of an interchange, all at once (never raises a
     MessageError: a fatal syntax/encoding problem becomes a single issue)."""
     with gc_paused():
-        return _validate(data, encoding)
+        return _validate(data, encoding, lenient)
 
 
-def _validate(data: bytes, encoding: str | None) -> list[ValidationIssue]:
+def _validate(
+    data: bytes, encoding: str | None, lenient: frozenset[str] | tuple[str, ...] = ()
+) -> list[ValidationIssue]:
     try:
-        interchange, issues = parse(data, encoding=encoding)
+        interchange, issues = parse(data, encoding=encoding, lenient=lenient)
     except MessageError as exc:
         return _fatal_issue(exc)
     for message in interchange.all_messages():

@@ -78,6 +78,11 @@ def available(directory: str = "D95B") -> list[str]:
     return sorted(p.stem for p in path.glob("*.yaml")) if path.is_dir() else []
 
 
+def shipped_directories() -> list[str]:
+    """Directories with structure data (D95B, D96A ...)."""
+    return sorted(p.name for p in DIRECTORIES.iterdir() if p.is_dir())
+
+
 def load(directory: str, message: str) -> MessageDefinition:
     """Compiled definition of ``message`` in ``directory``; raises `DirectoryNotFound`."""
     directory = normalise_directory(directory)
@@ -90,6 +95,9 @@ def load(directory: str, message: str) -> MessageDefinition:
 @cache
 def _load(directory: str, message: str) -> MessageDefinition:
     path = DIRECTORIES / directory / f"{message}.yaml"
+    if not (DIRECTORIES / directory).is_dir():
+        shipped = ", ".join(shipped_directories())
+        raise DirectoryNotFound(f"directory {directory} is not shipped (shipped: {shipped})")
     if not path.is_file():
         have = ", ".join(available(directory)) or "none"
         raise DirectoryNotFound(f"no directory definition for {message} {directory} (available: {have})")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from messages.errors import ValidationIssue
+
 Element = list[str]
 
 
@@ -340,6 +342,8 @@ class Interchange:
     syntax_extra: list[str] = field(default_factory=list)  # S001 components after the version (v4)
     unb_extra: list[Element] = field(default_factory=list)  # 0022 password ... 0035 test indicator
     encoding: str | None = None  # codec the reader used / the writer should use (overrides syntax id)
+    # what the reader tolerated because the partner profile allowed it (for the receipt)
+    warnings: list[ValidationIssue] = field(default_factory=list)
 
     def all_messages(self) -> Iterator[EdifactMessage]:
         yield from self.messages

@@ -66,15 +66,25 @@ class _Issues:
         return self.items
 
 
-def read(data: bytes, *, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Interchange:
-    interchange, issues = parse(data, encoding=encoding, max_bytes=max_bytes)
+def read(
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    lenient: frozenset[str] | tuple[str, ...] = (),
+) -> Interchange:
+    interchange, issues = parse(data, encoding=encoding, max_bytes=max_bytes, lenient=lenient)
     if issues:
         raise EnvelopeError(issues)
     return interchange
 
 
 def parse(
-    data: bytes, *, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    lenient: frozenset[str] | tuple[str, ...] = (),
 ) -> tuple[Interchange, list[ValidationIssue]]:
     """Read an interchange; return it with the list of envelope issues (empty when valid)."""
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -87,6 +97,22 @@ def parse(
     body = data[start:]
     syntax_id, version = _sniff_syntax(body, delimiters)
     charset = _charset(syntax_id, encoding)
+    tolerated: list[ValidationIssue] = []
+    if "lowercase_in_unoa" in lenient and charset.syntax_id.upper() == "UNOA":
+        lower = re.search(rb"[a-z]", body)
+        if lower is not None:
+            # the partner's profile allows it: read with the UNOB repertoire, say so on the receipt
+            term = delimiters.terminator.encode("latin-1")
+            segment = body[: lower.start()].count(term) + 1
+            seg_start = body.rfind(term, 0, lower.start()) + 1
+            tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
+            tolerated.append(
+                ValidationIssue(
+                    segment_location(segment, tag),
+                    "lower case in UNOA accepted (partner profile lenient: lowercase_in_unoa)",
+                )
+            )
+            charset = charset_for("UNOB") or charset
     text = _decode(body, start, charset, delimiters)
     if version >= 4 and not una:
         # v4 default repetition separator; an explicit UNA is taken literally (space = none)
@@ -95,6 +121,7 @@ def parse(
     issues = _Issues()
     interchange = _envelope(segments, delimiters, issues)
     interchange.encoding = charset.codec if encoding else None
+    interchange.warnings = tolerated
     return interchange, issues.finish()
 
 
@@ -180,8 +207,35 @@ def _charset(syntax_id: str, encoding: str | None) -> Charset:
     return charset
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _looks_utf8(body: bytes) -> bool:
+    """Valid UTF-8 with 3/4-byte sequences (CJK...): Latin-1 text virtually never decodes so."""
+    if body.isascii() or _UTF8_MULTIBYTE.search(body) is None:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -> str:
     term = delimiters.terminator.encode("latin-1")
+    if charset.codec == "latin-1" and charset.syntax_id.upper() == "UNOC" and _looks_utf8(body):
+        # would decode as mojibake and be forwarded to customs as such: refuse instead
+        match = _UTF8_MULTIBYTE.search(body)
+        at = match.start() if match else 0
+        segment = body[:at].count(term) + 1
+        seg_start = body.rfind(term, 0, at) + 1
+        tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
+        raise EdifactEncodingError(
+            "declares UNOC but the content looks like UTF-8; set the partner's encoding (or declare UNOY)",
+            offset=start + at,
+            segment=segment,
+            tag=tag,
+        )
     try:
         text = body.decode(charset.codec)
     except UnicodeDecodeError as exc:

@@ -14,12 +14,22 @@ error naming the model field, never silently dropped.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
-from messages.edifact import EdifactMessage, GroupNode, Interchange, StructureError, structure
+from messages.edifact import (
+    DEFAULT_DELIMITERS,
+    EdifactMessage,
+    GroupNode,
+    Interchange,
+    StructureError,
+    structure,
+)
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping import coarri, codeco, cuscar, cusdec, cusres
 from messages.mapping.common import Issues, lossless_issues
+from messages.mapping.enrich import enrich
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.receipts import DecResultReceipt, ManifestResponse
@@ -100,17 +110,31 @@ def tree_to_model(
 
 
 def message_to_model(
-    message: EdifactMessage, interchange: Interchange, partner: Partner = DEFAULT_PARTNER
+    message: EdifactMessage,
+    interchange: Interchange,
+    partner: Partner = DEFAULT_PARTNER,
+    *,
+    known: Mapping[str, str] | None = None,
+    warnings: list[ValidationIssue] | None = None,
 ) -> object:
-    """Structure-validate and map one message; locations are prefixed with the message reference."""
+    """Structure-validate, map and enrich one message; locations are prefixed with the message
+    reference. ``known`` = facts the hub already holds (intake only); ``warnings`` collects what
+    was tolerated or left out (for the receipt)."""
     if message.type not in PAIRS:
         raise UnknownMessageType(f"no mapping for EDIFACT {message.type} (mapped: {', '.join(PAIRS)})")
     directory = f"{message.version}{message.release}" if message.release else partner.directory
     try:
         tree = structure(message, directory)
-        return tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
+        model = tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
+        errors, found = enrich(model, tree, interchange, partner, known=known)
     except ValidationFailed as exc:
         raise type(exc)([_prefixed(i, message.ref) for i in exc.issues]) from None
+    if warnings is not None:
+        warnings += [w for w in interchange.warnings if w not in warnings]
+        warnings += [_prefixed(i, message.ref) for i in found]
+    if errors:
+        raise ValidationFailed([_prefixed(i, message.ref) for i in errors])
+    return model
 
 
 def _prefixed(issue: ValidationIssue, ref: str) -> ValidationIssue:
@@ -199,7 +223,11 @@ def model_to_interchange(models: list[object], partner: Partner = DEFAULT_PARTNE
         f"{m.type}:{getattr(getattr(x, 'head', None), 'message_id', '')}"
         for m, x in zip(messages, models, strict=True)
     )
+    if partner.decimal_mark == ",":
+        for message in messages:
+            _decimal_comma(message)
     return Interchange(
+        delimiters=replace(DEFAULT_DELIMITERS, decimal=partner.decimal_mark or "."),
         syntax_id=partner.syntax_id,
         syntax_version=partner.syntax_version,
         sender=(partner.unb_sender or sender)[:35],
@@ -211,6 +239,24 @@ def model_to_interchange(models: list[object], partner: Partner = DEFAULT_PARTNE
         messages=messages,
         encoding=partner.encoding,
     )
+
+
+# (tag, element, component) of the numeric values the mappings write with a decimal mark
+_NUMERIC_AT = {"MEA": (2, 1), "CNT": (0, 1), "MOA": (0, 1)}
+
+
+def _decimal_comma(message: EdifactMessage) -> None:
+    """Write the decimal comma the partner's UNA names (ISO 9735 allows both marks)."""
+    for seg in message.segments:
+        where = _NUMERIC_AT.get(seg.tag)
+        if where is None:
+            continue
+        i, j = where
+        elements = seg.elements
+        if i < len(elements) and j < len(elements[i]) and "." in elements[i][j]:
+            elements = [list(e) for e in elements]
+            elements[i][j] = elements[i][j].replace(".", ",")
+            seg.elements = elements
 
 
 def _prepared(models: list[object]) -> datetime:

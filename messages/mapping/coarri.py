@@ -54,6 +54,12 @@ def to_model(tree: GroupNode, message_type: str, sender: str, receiver: str, iss
             c.package_quantity = (c.package_quantity or 0) + box.package_quantity
         if box.gross_mass is not None:
             c.gross_mass = (c.gross_mass or Decimal(0)) + box.gross_mass
+    for c in by_bill.values():
+        if c.package_quantity is None and all(b.package_quantity is None for b in c.transport_equipment):
+            # SMDG terminals count boxes, not packages: the bill's packages are its containers
+            # (UN/ECE Rec. 21 "CN"), written back as no MEA+CT at all
+            c.package_quantity = len(c.transport_equipment)
+            c.package_type_code = c.package_type_code or "CN"
     return Manifest(head, decl)
 
 
@@ -64,8 +70,13 @@ def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:
     segs += header_nads(m.head, d)
     count = 0
     for c in d.consignments:
+        boxes_only = (
+            c.package_type_code == "CN"
+            and c.package_quantity == len(c.transport_equipment)
+            and all(b.package_quantity is None for b in c.transport_equipment)
+        )
         for box in c.transport_equipment:
-            segs += container_segments(box, c.bill_no, c.package_type_code)
+            segs += container_segments(box, c.bill_no, "" if boxes_only else c.package_type_code)
             count += 1
     for box in d.transport_equipment:
         segs += container_segments(box)

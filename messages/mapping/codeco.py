@@ -50,9 +50,14 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
             issues.add(where, "goods item without a bill of lading number (PIA+5+<bill>:BM)")
         decl.consignments.append(c)
         by_bill.setdefault(c.bill_no, c)
+    smdg = not decl.consignments  # SMDG gate-in: no GID, the bill is RFF+BM in the EQD group
     for eqd in tree.groups("EQD"):
         box, listed_under, _ptype = container_from(eqd, issues)
-        if listed_under:
+        if smdg:
+            # the arrival report lists containers, each with its bill (TransportContractDocument)
+            box.bill_no = box.bill_no or listed_under
+            decl.transport_equipment.append(box)
+        elif listed_under:
             owner = by_bill.get(listed_under)
             if owner is None:
                 owner = by_bill[listed_under] = Consignment(listed_under)

@@ -30,6 +30,9 @@ class Issues:
     def decimal(self, value: str, where: str, what: str) -> Decimal | None:
         if value == "":
             return None
+        if "," in value:
+            # ISO 9735 allows the decimal comma as well as the full stop (UNA names the one written)
+            value = value.replace(",", ".", 1) if value.count(",") == 1 and "." not in value else value
         try:
             number = Decimal(value)
         except (InvalidOperation, ValueError):
@@ -92,13 +95,25 @@ def fmt_int(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-DATE_FORMATS = {8: "102", 12: "203", 14: "204", 17: "304"}
+# 304 (CCYYMMDDHHMMSSZZZ) ends in a time zone, never milliseconds: the single-window 17-digit
+# timestamps (yyyyMMddHHmmssSSS) have no UN/EDIFACT format code, so they go out as ZZZ (mutually
+# defined) and a real 304 is only read.
+DATE_FORMATS = {8: "102", 12: "203", 14: "204"}
 
 
 def dtm(qualifier: str, value: str) -> Segment:
-    """DTM with the format code implied by the length (102 date, 203/204 with minutes/seconds;
-    304 is used here for the 17-digit single-window timestamps with milliseconds)."""
+    """DTM with the format code implied by the length (102 date, 203/204 with minutes/seconds)."""
     return Segment.of("DTM", [qualifier, value, DATE_FORMATS.get(len(value), "ZZZ")])
+
+
+def dtm_text(segment: Segment) -> str:
+    """The date/time of a DTM as the canonical model holds it: 303/304 lose their time zone suffix
+    (the model has no zone; the value is kept in the sender's local time)."""
+    value, fmt = segment.get(0, 1), segment.get(0, 2)
+    if fmt in ("303", "304"):
+        digits = 12 if fmt == "303" else 14
+        return value[:digits]
+    return value
 
 
 def lossless_issues(original: object, read_back: object, path: str = "model") -> list[ValidationIssue]:

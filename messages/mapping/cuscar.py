@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from messages.edifact import GroupNode, Segment
-from messages.mapping.common import Issues, at, fmt_decimal, fmt_int, joined, text_chunks
+from messages.mapping.common import Issues, at, dtm_text, fmt_decimal, fmt_int, joined, text_chunks
 from messages.mapping.manifest_header import (
     apply_header_nads,
     apply_remark,
@@ -141,7 +141,7 @@ def consignment_from(
             continue
         rff = ref.segments[0]
         q = rff.get(0)
-        if q == "BH":
+        if q in ("BH", "HB"):  # house bill: BH (D.95B code list), HB in some carriers' guides
             c.house_bill_no = rff.get(0, 1)
             continue
         if q != "BM" or bill_seen:
@@ -247,13 +247,15 @@ def _bill_details(ref: GroupNode, c: Consignment, issues: Issues) -> None:
 
 def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Manifest:
     decl = ManifestDeclaration()
-    apply_top_refs(tree.segments_of("RFF"), decl)
+    # D.95B: header RFF/NAD are segments; D.96B and later: groups (RFF, NAD triggers) - read both
+    refs = tree.segments_of("RFF") + [g.segments[0] for g in tree.groups("RFF")]
+    apply_top_refs(refs, decl)
     apply_remark(tree.segments_of("FTX"), decl)
-    ms, mr = apply_header_nads(tree.segments_of("NAD"), decl)
+    ms, mr = apply_header_nads(tree.segments_of("NAD") + [g.segments[0] for g in tree.groups("NAD")], decl)
     send_time = apply_transport_group(tree.group("TDT"), decl)
     for d in tree.segments_of("DTM"):
         if d.get(0) == "137":
-            send_time = d.get(0, 1)
+            send_time = dtm_text(d)
     head = head_from(tree.segment("BGM"), "MT1101", pad_send_time(send_time), ms or sender, mr or receiver)
     containers: dict[str, TransportEquipment] = {}
     for eqd in tree.groups("EQD"):
@@ -360,7 +362,7 @@ def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:
     segs = [bgm(bgm_code, m.head)]
     if m.head.send_time:
         segs.append(
-            Segment.of("DTM", ["137", m.head.send_time, "304" if len(m.head.send_time) == 17 else "203"])
+            Segment.of("DTM", ["137", m.head.send_time, "ZZZ" if len(m.head.send_time) == 17 else "203"])
         )
     segs += top_refs(d)
     segs += header_nads(m.head, d)

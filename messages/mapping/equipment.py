@@ -52,7 +52,11 @@ def container_from(node: GroupNode, issues: Issues) -> tuple[TransportEquipment,
                 box.bill_no = s.get(0, 1)
         elif tag == "MEA":
             if q == "AAE":
-                box.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
+                # SMDG: G gross, VGM verified gross (SOLAS), T tare, EGW empty weight; the model
+                # holds the gross mass (G, else VGM); tare and empty weight are not carried
+                kind = s.get(1)
+                if kind in ("G", "AAB", "") or (kind == "VGM" and box.gross_mass is None):
+                    box.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
             elif q == "CT":
                 package_type = s.get(2)
                 box.package_quantity = issues.integer(s.get(2, 1), where, "package count")

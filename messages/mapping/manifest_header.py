@@ -8,7 +8,7 @@ docs/mappings.md, "Manifest header".
 from __future__ import annotations
 
 from messages.edifact import GroupNode, Segment
-from messages.mapping.common import dtm, joined, text_chunks
+from messages.mapping.common import dtm, dtm_text, joined, text_chunks
 from messages.models.manifest import BorderTransportMeans, Location, ManifestDeclaration, ManifestHead
 
 # DTM qualifiers inside the TDT group -> (object, attribute)
@@ -141,7 +141,11 @@ def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> 
         )
     send_time = ""
     dates: dict[str, str] = {}
-    for seg in node.segments[1:]:
+    # D.00B and later put each LOC (with its DTMs) in a sub-group of the TDT group: read both shapes
+    flat = node.segments[1:]
+    for child in node.children:
+        flat = [*flat, *child.segments]
+    for seg in flat:
         q = seg.get(0)
         if seg.tag == "LOC":
             value = seg.get(1)
@@ -156,7 +160,7 @@ def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> 
             elif q == "5" and conveyance is not None:
                 conveyance.loading_location_id = value
         elif seg.tag == "DTM":
-            value = seg.get(0, 1)
+            value = dtm_text(seg)
             # 203 (CCYYMMDDHHMM) -> the manifest's yyyyMMddHHmmss
             dates[q] = value + "00" if len(value) == 12 and value.isdigit() else value
     send_time = dates.get(_SEND_DTM, "")

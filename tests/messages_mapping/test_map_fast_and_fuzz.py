@@ -74,7 +74,7 @@ def test_validate_lists_structure_and_mapping_problems_with_locations() -> None:
     data = (
         manifest_cuscar_bytes(3)
         .replace(b"GID+1+", b"GID+X+", 1)
-        .replace(b"MEA+AAE+G+KGM:", b"MEA+AAE+G+KGM:1,5", 1)
+        .replace(b"MEA+AAE+G+KGM:", b"MEA+AAE+G+KGM:1,5.", 1)  # comma AND point: no number
     )
     issues = validate(data)
     assert any("goods item number 'X'" in i.message and "(GID)" in i.location for i in issues)

@@ -76,7 +76,7 @@ def test_golden_cuscar_segments_carry_cjk_and_escaped_separators() -> None:
     assert "山东省青岛市黄岛区前湾港路88号?: ?'B?'座" in text  # ':' and "'" released, CJK kept
     assert "NAD+N1+USCI?+" in text and "*通知方" in text  # '*' is ordinary data in syntax v3
     assert "FTX+AAA+++冷冻牛肉 FROZEN BEEF?+0 ?'A?' grade'" in text
-    assert "SGP+" in text and "EQD+CN+" in text and "DTM+137:20261120091530123:304'" in text
+    assert "SGP+" in text and "EQD+CN+" in text and "DTM+137:20261120091530123:ZZZ'" in text
 
 
 def test_syntax_version_4_escapes_the_repetition_separator() -> None:

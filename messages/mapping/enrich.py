@@ -1,0 +1,138 @@
+"""Fill in what a partner's EDIFACT message leaves out, in a fixed order (docs/mappings.md, "Enrichment").
+
+1. the message itself (already mapped: LOC+22, NAD+TL, LOC+11, DTM+137);
+2. what the hub already knows (``known``: passed by the hub's intake only - the manifest of the same
+   bill or vessel call, the terminal's registered site);
+3. the partner profile's ``defaults``;
+4. otherwise the message is refused, naming the segment group and both ways to fix it.
+
+Facts from the envelope (UNB S004 as the preparation time) count as the message itself. ISO 6346
+container check digits are checked here too: a warning by default, an error where the profile says
+``container_check: error``. Pure library code: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from stdnum.iso6346 import is_valid as iso6346_valid
+
+from messages.edifact import GroupNode, Interchange
+from messages.errors import ValidationIssue
+from messages.models.manifest import Location, Manifest
+from messages.partners import Partner
+
+# message type -> facts the single-window document needs (XSD-mandatory)
+NEEDED: dict[str, tuple[str, ...]] = {
+    "MT1101": ("send_time", "customs_office"),
+    "MT3101": ("send_time", "customs_office", "unloading_location"),
+    "MT5101": ("send_time", "customs_office", "unloading_location", "tally_party"),
+    "MT5102": ("send_time", "customs_office", "tally_party"),
+}
+# fact -> (what the sender would add, in EDIFACT terms)
+_HOW: dict[str, str] = {
+    "customs_office": "add LOC+22",
+    "tally_party": "add NAD+TL",
+    "unloading_location": "add LOC+11",
+}
+_WORDS = {
+    "customs_office": "customs office",
+    "tally_party": "tally party",
+    "unloading_location": "place of unloading",
+}
+
+
+def _tdt_where(tree: GroupNode) -> str:
+    node = tree.group("TDT")
+    if node is not None:
+        return f"segment {node.position} (TDT group)"
+    return "segment 2 (BGM)"
+
+
+def _get(model: Manifest, fact: str) -> str:
+    d = model.declaration
+    if fact == "customs_office":
+        return d.declaration_office_id
+    if fact == "tally_party":
+        return d.tally_party_id
+    if fact == "unloading_location":
+        return d.unloading_location.id if d.unloading_location is not None else ""
+    return model.head.send_time
+
+
+def _set(model: Manifest, fact: str, value: str) -> None:
+    d = model.declaration
+    if fact == "customs_office":
+        d.declaration_office_id = value
+    elif fact == "tally_party":
+        d.tally_party_id = value
+    elif fact == "unloading_location":
+        d.unloading_location = Location(value)
+
+
+def _envelope_time(prepared: datetime | None) -> str:
+    return prepared.strftime("%Y%m%d%H%M") + "00000" if prepared is not None else ""
+
+
+def enrich(
+    model: object,
+    tree: GroupNode,
+    interchange: Interchange,
+    partner: Partner,
+    *,
+    known: Mapping[str, str] | None = None,
+) -> tuple[list[ValidationIssue], list[ValidationIssue]]:
+    """Fill missing facts of ``model`` in place; return (errors, warnings), located in the input."""
+    errors: list[ValidationIssue] = []
+    warnings: list[ValidationIssue] = []
+    _check_containers(tree, partner, errors, warnings)
+    if not isinstance(model, Manifest):
+        return errors, warnings
+    mt = model.head.message_type
+    if mt == "MT5101" and model.declaration.loading_location is not None:
+        # a discharge report names where the box was loaded; MT5101 has no element for it
+        warnings.append(
+            ValidationIssue(
+                _tdt_where(tree),
+                f"LOC+9 {model.declaration.loading_location.id!r} (place of loading) is not carried by "
+                "MT5101 and was left out",
+            )
+        )
+        model.declaration.loading_location = None
+    for fact in NEEDED.get(mt, ()):
+        if _get(model, fact):
+            continue
+        if fact == "send_time":
+            value = _envelope_time(interchange.prepared)
+            if value:
+                model.head.send_time = value
+            continue
+        value = (known or {}).get(fact, "") or partner.defaults.get(fact, "")
+        if value:
+            _set(model, fact, value)
+            continue
+        errors.append(
+            ValidationIssue(
+                _tdt_where(tree),
+                f"no {_WORDS[fact]}: {_HOW[fact]} or set defaults.{fact} in partner profile {partner.name!r}",
+            )
+        )
+    return errors, warnings
+
+
+def _check_containers(
+    tree: GroupNode, partner: Partner, errors: list[ValidationIssue], warnings: list[ValidationIssue]
+) -> None:
+    for node in tree.walk():
+        if node.trigger != "EQD":
+            continue
+        seg = node.segments[0]
+        number = seg.get(1)
+        if seg.get(0) != "CN" or not number or iso6346_valid(number):
+            continue
+        issue = ValidationIssue(
+            f"segment {node.position} (EQD+CN)",
+            f"container number {number!r} fails the ISO 6346 check digit",
+        )
+        (errors if partner.container_check == "error" else warnings).append(issue)
