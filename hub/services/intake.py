@@ -285,15 +285,32 @@ def archive(
 
 
 class Intake:
-    def __init__(self, db: Database, workflow: Workflow, *, max_bytes: int) -> None:
+    def __init__(
+        self, db: Database, workflow: Workflow, *, max_bytes: int, max_messages: int = 1000
+    ) -> None:
         self.db = db
         self.workflow = workflow
         self.max_bytes = max_bytes
+        self.max_messages = max_messages
 
     def receive(self, raw: bytes, sender: str, roles: frozenset[str], channel: str) -> IntakeResult:
         with self.db.unit_of_work() as session:  # 1. archived before anything else
             message_id = archive(session, raw, direction="in", channel=channel, sender=sender).id
         parts = split_interchange(raw, self.max_bytes)
+        if parts is not None and len(parts) > self.max_messages:
+            refused = IntakeRejected(
+                413,
+                message_id,
+                [
+                    Problem(
+                        "UNB",
+                        f"interchange holds {len(parts)} messages (UNH..UNT); the limit is "
+                        f"{self.max_messages}: send it as several interchanges",
+                    )
+                ],
+            )
+            self._mark_rejected(refused)
+            raise refused
         if parts is not None:
             return self._receive_interchange(message_id, parts, sender, roles, channel)
         return self._receive_one(message_id, raw, sender, roles, channel)

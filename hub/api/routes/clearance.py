@@ -7,8 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import current_principal, get_hub, require_roles
+from hub.api.body import read_capped
 from hub.api.errors import ApiError
 from hub.runtime import Hub
 from hub.services.catalog import install_clearance
@@ -47,11 +49,9 @@ async def submit_message(
     """Raw XML (MT1101, DecMessage, MT3101, MT5101, MT6102; customs: DEC_DATA, DecImportResponse,
     MT9999, InspectionNotice) or EDIFACT (converted). 202 + receipt; a duplicate gets 200 and the first
     receipt; a rejection lists every problem (archived too)."""
-    raw = await request.body()
-    if len(raw) > service.hub.settings.max_message_bytes:
-        raise ApiError(413, f"message of {len(raw)} bytes exceeds {service.hub.settings.max_message_bytes}")
-    try:
-        result = service.receive(raw, principal, "http")
+    raw = await read_capped(request, service.hub.settings.max_message_bytes)
+    try:  # parsing, archiving and the workflow block: off the event loop, so /health stays quick
+        result = await run_in_threadpool(service.receive, raw, principal, "http")
     except IntakeRejected as exc:
         raise ApiError(
             exc.status,

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hub.api.auth import current_principal, get_hub
+from hub.api.body import read_capped
 from hub.api.errors import ApiError
 from hub.runtime import Hub
 from hub.services.parties import Principal
@@ -45,18 +46,7 @@ def _content_type(request: Request) -> None:
 
 async def _body(request: Request, hub: Hub) -> bytes:
     _content_type(request)
-    limit = hub.settings.max_message_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"payload of {declared} bytes exceeds the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"payload exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped(request, hub.settings.max_message_bytes, "payload")
 
 
 def _partner(name: str | None) -> Any:

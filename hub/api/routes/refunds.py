@@ -9,10 +9,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from adapters.bank.errors import BankProtocolError
 from adapters.tax import TaxProtocolError
 from hub.api.auth import API_KEY_HEADER, current_principal, get_hub, require_roles
+from hub.api.body import read_capped
 from hub.api.errors import ApiError
 from hub.clock import now
 from hub.runtime import Hub
@@ -59,11 +61,9 @@ async def file_refund(
     service: RefundService = Depends(service_of),
 ) -> JSONResponse:
     """File an export tax refund application (XML, xsd/refund/RefundApplication.xsd). 202 + receipt."""
-    raw = await request.body()
-    if len(raw) > service.hub.settings.max_message_bytes:
-        raise ApiError(413, "filing too large")
+    raw = await read_capped(request, service.hub.settings.max_message_bytes, "filing")
     try:
-        receipt = service.file(principal.party_id, raw, "http")
+        receipt = await run_in_threadpool(service.file, principal.party_id, raw, "http")
     except FilingInvalid as exc:
         raise ApiError(
             422, "refund application is not valid", details=[p.as_json() for p in exc.problems]
@@ -81,9 +81,10 @@ async def tax_event(
     service: RefundService = Depends(service_of),
 ) -> dict[str, Any]:
     """Stage event pushed by the tax service (JSON or XML StageEventNotification); deduplicated by eventId."""
-    raw = await request.body()
+    raw = await read_capped(request, service.hub.settings.max_event_bytes, "tax event")
+    content_type = request.headers.get("content-type", "")
     try:
-        applied = service.tax_event(raw, request.headers.get("content-type", ""), principal.uscc)
+        applied = await run_in_threadpool(service.tax_event, raw, content_type, principal.uscc)
     except TaxProtocolError as exc:
         raise ApiError(422, str(exc)) from None
     except UnknownCase as exc:
@@ -98,9 +99,9 @@ async def bank_event(
     service: RefundService = Depends(service_of),
 ) -> dict[str, Any]:
     """Credit notification (到账) from the bank; deduplicated by eventId."""
-    raw = await request.body()
+    raw = await read_capped(request, service.hub.settings.max_event_bytes, "bank event")
     try:
-        applied = service.bank_event(raw, principal.uscc)
+        applied = await run_in_threadpool(service.bank_event, raw, principal.uscc)
     except BankProtocolError as exc:
         raise ApiError(422, str(exc)) from None
     except UnknownCase as exc:

@@ -6,8 +6,10 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import get_hub, require_roles
+from hub.api.body import read_capped
 from hub.api.errors import ApiError
 from hub.runtime import Hub
 from hub.services.parties import Principal
@@ -36,9 +38,12 @@ async def screen(
     _: Principal = Depends(require_roles("customs")),
     hub: Hub = Depends(get_hub),
 ) -> Any:
-    body = await request.body()
-    if len(body) > hub.settings.max_message_bytes:
-        raise ApiError(413, "declaration too large")
+    body = await read_capped(request, hub.settings.max_message_bytes, "declaration")
+    # decoding and screening are CPU work: off the event loop so other clients are not held up
+    return await run_in_threadpool(_screen, hub, body, stage, credit, seed)
+
+
+def _screen(hub: Hub, body: bytes, stage: int, credit: CreditClass | None, seed: int | None) -> Any:
     try:
         models = decode_models(body, max_bytes=hub.settings.max_message_bytes)
     except ValidationFailed as exc:

@@ -48,7 +48,12 @@ class ClearanceService:
         self.settings = settings or ClearanceSettings()
         self._calendar: WorkingCalendar | None = None
         self.workflow = ClearanceWorkflow(self.settings, lambda: engine_for(hub), lambda: self.calendar)
-        self.intake = Intake(self.db, self.workflow, max_bytes=hub.settings.max_message_bytes)
+        self.intake = Intake(
+            self.db,
+            self.workflow,
+            max_bytes=hub.settings.max_message_bytes,
+            max_messages=hub.settings.max_messages_per_interchange,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._declared: set[str] = set()
