@@ -68,6 +68,24 @@ def _edifact_type(head: bytes) -> str:
     return match.group(1)
 
 
+def unb_sender(data: bytes) -> str | None:
+    """The interchange sender id (UNB S002/0004) from the first bytes, or None (XML, no UNB).
+    Used to pick the partner profile before the full read; cheap and never raises."""
+    head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf \t\r\n").decode("latin-1")
+    comp, elem, release, term = ":", "+", "?", "'"
+    if head.startswith("UNA") and len(head) >= 9:
+        comp, elem, release, term = head[3], head[4], head[6], head[8]
+    start = head.find("UNB" + elem)
+    if start < 0:
+        return None
+    e, c, t, r = re.escape(elem), re.escape(comp), re.escape(term), re.escape(release)
+    value = rf"((?:[^{e}{c}{t}{r}]|{r}.)*)"
+    match = re.compile(rf"UNB{e}[^{e}{t}]*{e}{value}").match(head, start)
+    if not match:
+        return None
+    return re.sub(rf"{r}(.)", r"\1", match.group(1)) or None
+
+
 # ---------------------------------------------------------------------------------------------- XML
 
 

@@ -61,6 +61,8 @@ class Partner:
     unb_sender_qualifier: str = "ZZZ"
     unb_recipient: str = ""
     unb_recipient_qualifier: str = "ZZZ"
+    match: dict[str, str] = field(default_factory=dict)  # e.g. {unb_sender: CNTAOQQCT}
+    defaults: dict[str, str] = field(default_factory=dict)  # facts the partner's messages leave out
 
     def bgm(self, key: str) -> str:
         return self.bgm_codes.get(key) or DEFAULT_BGM_CODES[key]
@@ -79,6 +81,8 @@ _FIELDS = {
     "unb_sender_qualifier",
     "unb_recipient",
     "unb_recipient_qualifier",
+    "match",
+    "defaults",
 }
 
 
@@ -113,7 +117,7 @@ def load_partners(text: str) -> dict[str, Partner]:
                 "".encode(str(encoding))
             except LookupError:
                 issues.append(ValidationIssue(f"{where}.encoding", f"unknown codec {encoding!r}"))
-        for key in ("association", "bgm_codes"):
+        for key in ("association", "bgm_codes", "match", "defaults"):
             if key in values and not isinstance(values[key], dict):
                 issues.append(ValidationIssue(f"{where}.{key}", "expected a mapping"))
         if issues:
@@ -136,10 +140,22 @@ def load_partners(text: str) -> dict[str, Partner]:
             unb_sender_qualifier=str(values.get("unb_sender_qualifier", "ZZZ")),
             unb_recipient=str(values.get("unb_recipient", "")),
             unb_recipient_qualifier=str(values.get("unb_recipient_qualifier", "ZZZ")),
+            match={str(k): str(v) for k, v in values.get("match", {}).items()},
+            defaults={str(k): str(v) for k, v in values.get("defaults", {}).items()},
         )
     if issues:
         raise ValidationFailed(issues)
     return out
+
+
+def select_profile(profiles: dict[str, Partner], unb_sender: str | None) -> Partner | None:
+    """The profile whose `match: {unb_sender: ...}` names this interchange's UNB sender, if any."""
+    if not unb_sender:
+        return None
+    for profile in profiles.values():
+        if profile.match.get("unb_sender") == unb_sender:
+            return profile
+    return None
 
 
 def load_partners_file(path: str | Path) -> dict[str, Partner]:
