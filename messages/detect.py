@@ -108,7 +108,7 @@ def _xml_type(data: bytes) -> str:
                     known = _known_root(*root)
                     if known:
                         return known
-                elif event == "end" and qname.localname == "MessageType" and root[1] == "Manifest":
+                elif event == "end" and qname.localname == "MessageType" and root[1] in _MANIFEST_ROOTS:
                     text = (el.text or "").strip()
                     if _MESSAGE_TYPE.match(text):
                         return text
@@ -123,11 +123,14 @@ def _xml_type(data: bytes) -> str:
     raise UnknownMessageType(f"unknown XML root {{{ns}}}{name}" if ns else f"unknown XML root {name}")
 
 
+_MANIFEST_ROOTS = ("Manifest", "MFTMessage")  # MFTMessage: the client's transport envelope
+
+
 def _known_root(ns: str, name: str) -> str:
     if ns == _DEC_NS and name in ("DecMessage", "DecImportResponse"):
         return name
-    if not ns and name == "DEC_DATA":
-        return name
+    if not ns and name in ("DEC_DATA", "DEC_RESULT"):
+        return "DEC_DATA"  # the bare DEC_RESULT the client writes to its inbox is a DEC_DATA receipt
     if ns == _NOTICE_NS and name in ("InspectionNotice", "ReleaseNotice"):
         return name
     if name == "Manifest":

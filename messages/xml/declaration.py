@@ -153,8 +153,11 @@ def to_bytes(root: etree._Element) -> bytes:
 
 def parse_declaration(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Declaration:
     """Safe-parse, validate (schema + semantic rules, all issues at once) and bind a DecMessage."""
+    from messages.xml.normalise import normalise
+
     root = safe.parse(data, max_bytes=max_bytes)
     expect_root(root, "DecMessage")
+    root = normalise(root, "DecMessage")
     issues = validate_tree(root, "DecMessage")
     if issues:
         raise ValidationFailed(issues)
