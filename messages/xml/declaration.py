@@ -142,7 +142,8 @@ def decode_tree(root: etree._Element) -> Declaration:
 
 def build_tree(decl: Declaration) -> etree._Element:
     root = etree.Element(f"{{{DEC_NS}}}DecMessage", nsmap={None: DEC_NS})
-    set_text(root, decl.version, "Version")
+    if decl.version:  # client tools write none; keep what was read
+        set_text(root, decl.version, "Version")
     encode_into(root, decl, DECLARATION, DEC_NS)
     return root
 
