@@ -62,6 +62,8 @@ def _edifact_to_xml(data: bytes, encoding: str | None, partner: Partner) -> list
         try:
             model = message_to_model(message, interchange, partner)
             content = _encode_xml(model)
+            if partner.xml_envelope == "MFTMessage" and isinstance(model, Manifest):
+                content = _in_mft_message(content, model)
         except ValidationFailed as exc:
             issues += [_in_message(i, message.ref) for i in exc.issues]
             continue
@@ -79,6 +81,24 @@ def _encode_xml(model: object) -> bytes:
     if isinstance(model, Manifest) and model.head.message_type == "MT1101":
         return encode_mt1101(model)  # bulk manifests: direct serialisation, same validation
     return xml.encode(model)
+
+
+def _in_mft_message(content: bytes, model: Manifest) -> bytes:
+    """The manifest inside the client's transport envelope (the partner profile asked for it)."""
+    from lxml import etree
+
+    from messages.xml.normalise import build_mft_message
+
+    head = model.head
+    fields = {
+        "MessageID": head.message_id, "FunctionCode": head.function_code, "MessageType": head.message_type,
+        "SenderID": head.sender_id, "ReceiverID": head.receiver_id, "SendTime": head.send_time,
+        "Version": head.version,
+    }
+    envelope = build_mft_message(etree.fromstring(content), head.message_type, {
+        k: str(v) for k, v in fields.items() if v is not None
+    })
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _in_message(issue: ValidationIssue, ref: str) -> ValidationIssue:

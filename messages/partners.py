@@ -63,6 +63,7 @@ class Partner:
     unb_recipient_qualifier: str = "ZZZ"
     match: dict[str, str] = field(default_factory=dict)  # e.g. {unb_sender: CNTAOQQCT}
     defaults: dict[str, str] = field(default_factory=dict)  # facts the partner's messages leave out
+    xml_envelope: str = ""  # "MFTMessage": manifests written inside the client's transport envelope
 
     def bgm(self, key: str) -> str:
         return self.bgm_codes.get(key) or DEFAULT_BGM_CODES[key]
@@ -83,6 +84,7 @@ _FIELDS = {
     "unb_recipient_qualifier",
     "match",
     "defaults",
+    "xml_envelope",
 }
 
 
@@ -120,6 +122,8 @@ def load_partners(text: str) -> dict[str, Partner]:
         for key in ("association", "bgm_codes", "match", "defaults"):
             if key in values and not isinstance(values[key], dict):
                 issues.append(ValidationIssue(f"{where}.{key}", "expected a mapping"))
+        if values.get("xml_envelope", "") not in ("", "MFTMessage"):
+            issues.append(ValidationIssue(f"{where}.xml_envelope", "expected MFTMessage or nothing"))
         if issues:
             continue
         out[str(name)] = Partner(
@@ -142,6 +146,7 @@ def load_partners(text: str) -> dict[str, Partner]:
             unb_recipient_qualifier=str(values.get("unb_recipient_qualifier", "ZZZ")),
             match={str(k): str(v) for k, v in values.get("match", {}).items()},
             defaults={str(k): str(v) for k, v in values.get("defaults", {}).items()},
+            xml_envelope=str(values.get("xml_envelope", "")),
         )
     if issues:
         raise ValidationFailed(issues)

@@ -136,3 +136,18 @@ def test_an_empty_element_reads_as_an_absent_one(case: tuple[bytes, int]) -> Non
     absent = _outcome(_variant(data, index, "absent"))
     assert _outcome(_variant(data, index, "self-closed")) == absent
     assert _outcome(_variant(data, index, "open-close")) == absent
+
+
+def test_mft_message_is_written_where_the_partner_profile_asks() -> None:
+    from messages.mapping.testing import manifest_cuscar_bytes
+    from messages.partners import load_partners
+
+    [profile] = load_partners("partners:\n  client:\n    xml_envelope: MFTMessage\n").values()
+    edi = manifest_cuscar_bytes(2)
+    [doc] = convert(edi, partner=profile)
+    root = etree.fromstring(doc.content)
+    assert root.tag == "MFTMessage" and root.findtext("MFTHead/MessageType") == "MT1101"
+    inner = root.find("MFTData/Manifest")
+    assert inner is not None and etree.QName(inner).namespace is None
+    assert validate(doc.content) == []
+    assert xml.decode(doc.content) == xml.decode(convert(edi)[0].content)
