@@ -77,6 +77,8 @@ def _edifact_to_xml(
             continue
         try:
             content = _encode_xml(model)
+            if partner.xml_envelope == "MFTMessage" and isinstance(model, Manifest):
+                content = _in_mft_message(content, model)
         except ValidationFailed as exc:
             # mapping succeeded, so the input was fine: a generated document failing its own
             # schema is the hub's bug; name both sides so it can be traced and fixed
@@ -105,6 +107,24 @@ def _internal(issue: ValidationIssue, message: object, kind: str) -> ValidationI
         f"internal error: {edi} message {ref} mapped without problems but the generated {kind} fails "
         f"its schema at {issue.location}: {issue.message} (a hub defect, please report it)",
     )
+
+
+def _in_mft_message(content: bytes, model: Manifest) -> bytes:
+    """The manifest inside the client's transport envelope (the partner profile asked for it)."""
+    from lxml import etree
+
+    from messages.xml.normalise import build_mft_message
+
+    head = model.head
+    fields = {
+        "MessageID": head.message_id, "FunctionCode": head.function_code, "MessageType": head.message_type,
+        "SenderID": head.sender_id, "ReceiverID": head.receiver_id, "SendTime": head.send_time,
+        "Version": head.version,
+    }
+    envelope = build_mft_message(etree.fromstring(content), head.message_type, {
+        k: str(v) for k, v in fields.items() if v is not None
+    })
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _in_message(issue: ValidationIssue, ref: str) -> ValidationIssue:

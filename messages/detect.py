@@ -68,6 +68,24 @@ def _edifact_type(head: bytes) -> str:
     return match.group(1)
 
 
+def unb_sender(data: bytes) -> str | None:
+    """The interchange sender id (UNB S002/0004) from the first bytes, or None (XML, no UNB).
+    Used to pick the partner profile before the full read; cheap and never raises."""
+    head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf \t\r\n").decode("latin-1")
+    comp, elem, release, term = ":", "+", "?", "'"
+    if head.startswith("UNA") and len(head) >= 9:
+        comp, elem, release, term = head[3], head[4], head[6], head[8]
+    start = head.find("UNB" + elem)
+    if start < 0:
+        return None
+    e, c, t, r = re.escape(elem), re.escape(comp), re.escape(term), re.escape(release)
+    value = rf"((?:[^{e}{c}{t}{r}]|{r}.)*)"
+    match = re.compile(rf"UNB{e}[^{e}{t}]*{e}{value}").match(head, start)
+    if not match:
+        return None
+    return re.sub(rf"{r}(.)", r"\1", match.group(1)) or None
+
+
 # ---------------------------------------------------------------------------------------------- XML
 
 
@@ -90,7 +108,7 @@ def _xml_type(data: bytes) -> str:
                     known = _known_root(*root)
                     if known:
                         return known
-                elif event == "end" and qname.localname == "MessageType" and root[1] == "Manifest":
+                elif event == "end" and qname.localname == "MessageType" and root[1] in _MANIFEST_ROOTS:
                     text = (el.text or "").strip()
                     if _MESSAGE_TYPE.match(text):
                         return text
@@ -105,11 +123,14 @@ def _xml_type(data: bytes) -> str:
     raise UnknownMessageType(f"unknown XML root {{{ns}}}{name}" if ns else f"unknown XML root {name}")
 
 
+_MANIFEST_ROOTS = ("Manifest", "MFTMessage")  # MFTMessage: the client's transport envelope
+
+
 def _known_root(ns: str, name: str) -> str:
     if ns == _DEC_NS and name in ("DecMessage", "DecImportResponse"):
         return name
-    if not ns and name == "DEC_DATA":
-        return name
+    if not ns and name in ("DEC_DATA", "DEC_RESULT"):
+        return "DEC_DATA"  # the bare DEC_RESULT the client writes to its inbox is a DEC_DATA receipt
     if ns == _NOTICE_NS and name in ("InspectionNotice", "ReleaseNotice"):
         return name
     if name == "Manifest":

@@ -70,6 +70,7 @@ class Partner:
     lenient: tuple[str, ...] = ()
     container_check: str = "warning"  # ISO 6346 check digit: "warning" (default) or "error"
     decimal_mark: str = ""  # "," or "." written in UNA; empty: the UNA default (".")
+    xml_envelope: str = ""  # "MFTMessage": manifests written inside the client's transport envelope
 
     def bgm(self, key: str) -> str:
         return self.bgm_codes.get(key) or DEFAULT_BGM_CODES[key]
@@ -93,6 +94,7 @@ _FIELDS = {
     "lenient",
     "container_check",
     "decimal_mark",
+    "xml_envelope",
 }
 DEFAULT_KEYS = ("customs_office", "tally_party", "unloading_location")
 MATCH_KEYS = ("unb_sender", "party")
@@ -130,10 +132,12 @@ def load_partners(text: str) -> dict[str, Partner]:
                 "".encode(str(encoding))
             except LookupError:
                 issues.append(ValidationIssue(f"{where}.encoding", f"unknown codec {encoding!r}"))
-        for key in ("association", "bgm_codes"):
+        for key in ("association", "bgm_codes", "match", "defaults"):
             if key in values and not isinstance(values[key], dict):
                 issues.append(ValidationIssue(f"{where}.{key}", "expected a mapping"))
         issues += _profile_issues(where, values)
+        if values.get("xml_envelope", "") not in ("", "MFTMessage"):
+            issues.append(ValidationIssue(f"{where}.xml_envelope", "expected MFTMessage or nothing"))
         if issues:
             continue
         out[str(name)] = Partner(
@@ -159,6 +163,7 @@ def load_partners(text: str) -> dict[str, Partner]:
             lenient=tuple(str(x) for x in values.get("lenient") or ()),
             container_check=str(values.get("container_check", "warning")),
             decimal_mark=str(values.get("decimal_mark", "")),
+            xml_envelope=str(values.get("xml_envelope", "")),
         )
     if issues:
         raise ValidationFailed(issues)
@@ -202,7 +207,9 @@ def _profile_issues(where: str, values: dict[str, Any]) -> list[ValidationIssue]
     return out
 
 
-def select_profile(profiles: dict[str, Partner], unb_sender: str, *, party: str = "") -> Partner | None:
+def select_profile(
+    profiles: dict[str, Partner], unb_sender: str | None, *, party: str = ""
+) -> Partner | None:
     """The profile whose ``match.unb_sender`` is the interchange's UNB sender (S002), else None.
 
     Used when no partner is named (CLI without --partner, API without ?partner=). The hub's intake
@@ -211,7 +218,7 @@ def select_profile(profiles: dict[str, Partner], unb_sender: str, *, party: str 
         for profile in profiles.values():
             if profile.match.get("party", "").strip() == party:
                 return profile
-    sender = unb_sender.strip()
+    sender = (unb_sender or "").strip()
     for profile in profiles.values():
         if sender and profile.match.get("unb_sender", "").strip() == sender:
             return profile

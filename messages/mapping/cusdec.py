@@ -16,13 +16,19 @@ from messages.edifact import GroupNode, Segment
 from messages.mapping.common import Issues, at, dtm, fmt_decimal, joined, text_chunks
 from messages.models.declaration import (
     DecContainer,
+    DecCopLimit,
     DecCopPromise,
     DecFreeTxt,
+    DecGoodsLimit,
+    DecGoodsLimitVin,
     DecHead,
     Declaration,
     DecListItem,
+    DecOtherPack,
+    DecRequestCert,
     DecSign,
     DecTpAccess,
+    DecUser,
     EdocRealation,
     LicenseDocu,
 )
@@ -80,7 +86,10 @@ def _generic(obj: object, prefix: str, skip: set[str] = frozenset()) -> list[Seg
     for f in dataclasses.fields(obj):  # type: ignore[arg-type]
         if f.name in skip:
             continue
-        value = _text(getattr(obj, f.name))
+        raw = getattr(obj, f.name)
+        if isinstance(raw, list):
+            continue  # nested blocks are written with their own paths (goods_limits)
+        value = _text(raw)
         if value:
             out.append(_zzz(value, f"{prefix}{f.name}"))
     return out
@@ -105,6 +114,11 @@ def to_segments(model: Declaration, bgm_code: str) -> list[Segment]:
         refs += _generic(e, f"edocs.{k}.")
     for k, p in enumerate(model.cop_promises):
         refs += _generic(p, f"cop_promises.{k}.")
+    for attr in _BLOCKS:
+        for k, block in enumerate(getattr(model, attr)):
+            refs += _generic(block, f"{attr}.{k}.") or [_zzz("-", f"{attr}.{k}")]
+    # TODO(issue 11): goods_limits (DecGoodsLimits/VIN) are not carried in CUSDEC yet: the read side
+    # applies head refs before the goods lines exist (see _apply_block).
     segs += refs
     segs += [Segment.of("DOC", lic.docu_code, lic.cert_code) for lic in model.licences]
     for prefix, role in _HEAD_NAD.items():
@@ -148,10 +162,49 @@ def _container(model: Declaration, k: int) -> DecContainer | None:
     return model.containers[k] if 0 <= k < len(model.containers) else None
 
 
+# DecMessage blocks of the real format, carried as RFF+ZZZ paths (no CUSDEC segment of their own)
+_BLOCKS: dict[str, type] = {
+    "request_certs": DecRequestCert,
+    "other_packs": DecOtherPack,
+    "cop_limits": DecCopLimit,
+    "users": DecUser,
+}
+
+
+def _nth(items: list[Any], k: int, cls: type) -> Any:
+    while len(items) <= k:
+        items.append(cls())
+    return items[k]
+
+
+def _apply_block(model: Declaration, parts: list[str], value: str, issues: Issues, where: str) -> bool:
+    if parts[0] in _BLOCKS and len(parts) in (2, 3) and parts[1].isdigit() and int(parts[1]) < 10000:
+        block = _nth(getattr(model, parts[0]), int(parts[1]), _BLOCKS[parts[0]])
+        return len(parts) == 2 or _set(block, parts[2], value, issues, where)
+    if parts[0] == "items" and len(parts) >= 4 and parts[2] == "goods_limits":
+        if not (parts[1].isdigit() and parts[3].isdigit()) or int(parts[3]) >= 10000:
+            return False
+        i = int(parts[1])
+        if i >= len(model.items):
+            return False
+        lim = _nth(model.items[i].goods_limits, int(parts[3]), DecGoodsLimit)
+        rest = parts[4:]
+        if not rest:
+            return True
+        if len(rest) == 1:
+            return _set(lim, rest[0], value, issues, where)
+        if rest[0] == "vins" and rest[1].isdigit() and int(rest[1]) < 10000:
+            vin = _nth(lim.vins, int(rest[1]), DecGoodsLimitVin)
+            return len(rest) == 2 or (len(rest) == 3 and _set(vin, rest[2], value, issues, where))
+    return False
+
+
 def _apply_path(model: Declaration, path: str, value: str, issues: Issues, where: str) -> None:
     parts = path.split(".")
     ok = False
-    if parts == ["version"]:
+    if parts[0] in _BLOCKS or parts[0] == "items":
+        ok = _apply_block(model, parts, value, issues, where)
+    elif parts == ["version"]:
         model.version, ok = value, True
     elif len(parts) == 2 and parts[0] == "head" and parts[1] not in _SPECIAL_HEAD:
         ok = _set(model.head, parts[1], value, issues, where)

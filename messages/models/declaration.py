@@ -30,6 +30,38 @@ TYPE_POS3_KIND: dict[str, DeclarationKind] = {
 
 
 @dataclass(slots=True)
+class DecGoodsLimitVin:
+    """VIN line of a goods licence (vehicles)."""
+
+    licence_no: str = ""
+    lic_type_code: str = ""
+    vin_no: str = ""
+    bill_lad_date: str = ""
+    quality_qgp: str = ""
+    motor_no: str = ""
+    vin_code: str = ""
+    chassis_no: str = ""
+    invoice_num: Decimal | None = None
+    prod_cnnm: str = ""
+    prod_ennm: str = ""
+    model_en: str = ""
+    price_per_unit: Decimal | None = None
+
+
+@dataclass(slots=True)
+class DecGoodsLimit:
+    """产品资质: a licence of one goods line, with its VIN lines."""
+
+    goods_no: str = ""
+    lic_type_code: str = ""
+    licence_no: str = ""
+    lic_wrtof_detail_no: str = ""
+    lic_wrtof_qty: Decimal | None = None
+    lic_wrtof_qty_unit: str = ""
+    vins: list[DecGoodsLimitVin] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class DecListItem:
     """One goods line (DecList)."""
 
@@ -81,6 +113,7 @@ class DecListItem:
     ciq_name: str = ""
     mnufctr_reg_no: str = ""
     mnufctr_reg_name: str = ""
+    goods_limits: list[DecGoodsLimit] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -258,6 +291,39 @@ class DecHead:
 
 
 @dataclass(slots=True)
+class DecRequestCert:
+    """申请单证: a certificate the declarant applies for (originals / copies)."""
+
+    app_cert_code: str = ""
+    appl_ori: str = ""
+    appl_copy_quan: str = ""
+
+
+@dataclass(slots=True)
+class DecOtherPack:
+    """其他包装: another package type of the consignment."""
+
+    pack_qty: Decimal | None = None
+    pack_type: str = ""
+
+
+@dataclass(slots=True)
+class DecCopLimit:
+    """企业资质: a qualification of the enterprise."""
+
+    ent_qualif_no: str = ""
+    ent_qualif_type_code: str = ""
+
+
+@dataclass(slots=True)
+class DecUser:
+    """使用单位: who uses the goods."""
+
+    use_org_person_code: str = ""
+    use_org_person_tel: str = ""
+
+
+@dataclass(slots=True)
 class Declaration:
     """A DecMessage: head, goods lines and attached blocks."""
 
@@ -271,6 +337,10 @@ class Declaration:
     version: str = "4.0"
     edocs: list[EdocRealation] = field(default_factory=list)
     cop_promises: list[DecCopPromise] = field(default_factory=list)
+    request_certs: list[DecRequestCert] = field(default_factory=list)
+    other_packs: list[DecOtherPack] = field(default_factory=list)
+    cop_limits: list[DecCopLimit] = field(default_factory=list)
+    users: list[DecUser] = field(default_factory=list)
 
     @property
     def kind(self) -> DeclarationKind:

@@ -93,8 +93,11 @@ def _load() -> None:
 def check(
     data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES
 ) -> tuple[etree._Element, str, list[ValidationIssue]]:
-    root = safe.parse(data, max_bytes=max_bytes)
+    from messages.xml.normalise import normalise, open_envelope
+
+    root = open_envelope(safe.parse(data, max_bytes=max_bytes))
     key = identify(root)
+    root = normalise(root, key)
     return root, key, validate_tree(root, key)
 
 

@@ -12,13 +12,19 @@ from lxml import etree
 from messages.errors import ValidationFailed, ValidationIssue
 from messages.models.declaration import (
     DecContainer,
+    DecCopLimit,
     DecCopPromise,
     DecFreeTxt,
+    DecGoodsLimit,
+    DecGoodsLimitVin,
     DecHead,
     Declaration,
     DecListItem,
+    DecOtherPack,
+    DecRequestCert,
     DecSign,
     DecTpAccess,
+    DecUser,
     EdocRealation,
     LicenseDocu,
 )
@@ -43,6 +49,15 @@ DEC_HEAD = Binding(DecHead, leaves("""
     CorrelationNo EdiRemark2 EdiRemark TradeCiqCode OwnerCiqCode DeclCiqCode DDate BusinessItems
 """))
 
+GOODS_LIMIT_VIN = Binding(DecGoodsLimitVin, leaves("""
+    LicenceNo LicTypeCode VinNo BillLadDate QualityQgp MotorNo VinCode ChassisNo InvoiceNum:dec
+    ProdCnnm ProdEnnm ModelEn PricePerUnit:dec
+"""))
+GOODS_LIMIT = Binding(DecGoodsLimit, (
+    *leaves("GoodsNo LicTypeCode LicenceNo LicWrtofDetailNo LicWrtofQty:dec LicWrtofQtyUnit"),
+    Child("DecGoodsLimitVin", "vins", GOODS_LIMIT_VIN, many=True),
+))
+
 DEC_LIST = Binding(DecListItem, leaves("""
     ClassMark CodeTS! ContrItem DeclPrice:dec DutyMode Factor:dec GModel GName! GNo!:int
     OriginCountry TradeCurr DeclTotal:dec GQty:dec FirstQty:dec SecondQty:dec GUnit FirstUnit
@@ -50,7 +65,7 @@ DEC_LIST = Binding(DecListItem, leaves("""
     OrigPlaceCode Purpose ProdValidDt ProdQgp GoodsAttr Stuff Uncode DangName DangPackType
     DangPackSpec EngManEntCnm NoDangFlag DestCode GoodsSpec GoodsModel GoodsBrand ProduceDate
     ProdBatchNo DistrictCode CiqName MnufctrRegNo MnufctrRegName
-"""))
+""") + (Child("DecGoodsLimit", "goods_limits", GOODS_LIMIT, wrapper="DecGoodsLimits"),))
 
 CONTAINER = Binding(DecContainer, leaves(
     "ContainerId! ContainerMd GoodsNo LclFlag GoodsContaWt:dec ContainerWt:dec"
@@ -64,6 +79,10 @@ EDOC = Binding(EdocRealation, leaves("""
     EdocID!=edoc_id EdocCode EdocFomatType OpNote EdocCopId EdocOwnerCode SignUnit SignTime
     EdocOwnerName EdocSize
 """))
+REQUEST_CERT = Binding(DecRequestCert, leaves("AppCertCode ApplOri ApplCopyQuan"))
+OTHER_PACK = Binding(DecOtherPack, leaves("PackQty:dec PackType"))
+COP_LIMIT = Binding(DecCopLimit, leaves("EntQualifNo EntQualifTypeCode"))
+USER = Binding(DecUser, leaves("UseOrgPersonCode UseOrgPersonTel"))
 COP_PROMISE = Binding(DecCopPromise, leaves("DeclaratioMaterialCode!"))
 TP_ACCESS = Binding(DecTpAccess, leaves(
     "TransitionApply TransitionSite ConditionalLiftoffApply PortDestMergeCheckApply"
@@ -74,6 +93,10 @@ DECLARATION = Binding(Declaration, (
     Child("DecList", "items", DEC_LIST, wrapper="DecLists"),
     Child("Container", "containers", CONTAINER, wrapper="DecContainers"),
     Child("LicenseDocu", "licences", LICENSE, wrapper="DecLicenseDocus"),
+    Child("DecRequestCert", "request_certs", REQUEST_CERT, wrapper="DecRequestCerts"),
+    Child("DecOtherPack", "other_packs", OTHER_PACK, wrapper="DecOtherPacks"),
+    Child("DecCopLimit", "cop_limits", COP_LIMIT, wrapper="DecCopLimits"),
+    Child("DecUser", "users", USER, wrapper="DecUsers"),
     Child("DecFreeTxt", "free_txt", FREE_TXT),
     Child("DecSign", "sign", SIGN),
     Child("EdocRealation", "edocs", EDOC, many=True),
@@ -119,7 +142,8 @@ def decode_tree(root: etree._Element) -> Declaration:
 
 def build_tree(decl: Declaration) -> etree._Element:
     root = etree.Element(f"{{{DEC_NS}}}DecMessage", nsmap={None: DEC_NS})
-    set_text(root, decl.version, "Version")
+    if decl.version:  # client tools write none; keep what was read
+        set_text(root, decl.version, "Version")
     encode_into(root, decl, DECLARATION, DEC_NS)
     return root
 
@@ -130,8 +154,11 @@ def to_bytes(root: etree._Element) -> bytes:
 
 def parse_declaration(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Declaration:
     """Safe-parse, validate (schema + semantic rules, all issues at once) and bind a DecMessage."""
+    from messages.xml.normalise import normalise
+
     root = safe.parse(data, max_bytes=max_bytes)
     expect_root(root, "DecMessage")
+    root = normalise(root, "DecMessage")
     issues = validate_tree(root, "DecMessage")
     if issues:
         raise ValidationFailed(issues)

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import current_principal, get_hub
 from hub.api.body import read_capped
@@ -32,12 +33,15 @@ EDIFACT_TYPES = {
     "application/octet-stream",
 }
 MEDIA = {"xml": "application/xml", "edifact": "application/EDIFACT"}
+# What curl sends by default with -d/--data-binary, and no header at all: the bytes decide (as on
+# /messages); messages.detect refuses what is neither XML nor EDIFACT, naming what it expected.
+SNIFFED_TYPES = {"application/x-www-form-urlencoded", ""}
 
 
 def _content_type(request: Request) -> None:
     raw = request.headers.get("content-type", "")
     media = raw.split(";", 1)[0].strip().lower()
-    if media not in XML_TYPES | EDIFACT_TYPES:
+    if media not in XML_TYPES | EDIFACT_TYPES | SNIFFED_TYPES:
         raise ApiError(
             415,
             f"unsupported Content-Type {raw or '(none)'!r}: send application/xml or application/EDIFACT",
@@ -49,17 +53,25 @@ async def _body(request: Request, hub: Hub) -> bytes:
     return await read_capped(request, hub.settings.max_message_bytes, "payload")
 
 
-def _partner(name: str | None) -> Any:
-    if not name:
-        return None
+def _partner(name: str | None, data: bytes) -> Any:
+    """?partner=NAME, else the profile whose `match` names the interchange's UNB sender, else None."""
+    from messages.detect import unb_sender
     from messages.errors import ValidationFailed
-    from messages.partners import load_partners_file
+    from messages.partners import load_partners_file, select_profile
 
-    path = Path(os.environ.get("SWHUB_PARTNERS_FILE", "config/partners.yaml"))
+    sender = None if name else unb_sender(data)
+    if not name and not sender:
+        return None
+    env = os.environ.get("SWHUB_PARTNERS_FILE")
+    path = Path(env or "config/partners.yaml")
+    if not name and not env and not path.exists():
+        return None
     try:
         partners = load_partners_file(path)
     except (OSError, ValidationFailed) as exc:
         raise ApiError(503, f"partner profiles unavailable: {exc}") from None
+    if not name:
+        return select_profile(partners, sender)
     if name not in partners:
         raise ApiError(
             422, f"unknown partner {name!r}", details=[{"location": "partner", "message": "unknown"}]
@@ -96,9 +108,9 @@ async def convert_message(
     data = await _body(request, hub)
     if target is not None and target not in MEDIA:
         raise ApiError(422, f"unknown target {target!r}: expected xml or edifact")
-    profile = _partner(partner)
+    profile = _partner(partner, data)
     try:
-        documents = convert(data, to=target, encoding=encoding, partner=profile)
+        documents = await run_in_threadpool(convert, data, to=target, encoding=encoding, partner=profile)
     except MessageError as exc:
         raise _invalid(exc) from None
     except LookupError as exc:
@@ -128,9 +140,9 @@ async def validate_message(
     from messages.convert import validate
 
     data = await _body(request, hub)
-    profile = _partner(partner)
+    profile = _partner(partner, data)
     try:
-        issues = validate(data, encoding=encoding, partner=profile)
+        issues = await run_in_threadpool(validate, data, encoding=encoding, partner=profile)
     except LookupError as exc:
         raise ApiError(422, f"unknown encoding: {exc}") from None
     if issues:
