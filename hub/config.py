@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     max_message_bytes: int = 10 * 1024 * 1024
     max_event_bytes: int = 1024 * 1024  # tax and bank callbacks are small JSON/XML notifications
     max_messages_per_interchange: int = 1000  # one client's interchange must not monopolise intake
-    public_query_per_minute: int = 30  # per client address on the public refund query; 0 = no limit
+    public_query_per_minute: int = 60  # per client address on the public refund query; 0 = no limit
     delivery_limit: int = 5
     prefetch: int = 50
     outbox_batch: int = 200

@@ -19,6 +19,7 @@ STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -27,9 +28,16 @@ class ApiError(Exception):
     """Raised by routes and services for a deliberate error answer."""
 
     def __init__(
-        self, status: int, message: str, *, code: str | None = None, details: list[Any] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
+        self.headers = headers or {}
         self.status = status
         self.code = code or STATUS_CODES.get(status, "error")
         self.message = message
@@ -43,7 +51,8 @@ def error_body(code: str, message: str, details: list[Any] | None = None) -> dic
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "ApiKey"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "ApiKey"} if exc.status == 401 else {}
+        headers.update(exc.headers)
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)

@@ -58,7 +58,7 @@ def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
             stage = httpx.get(f"{base}/api/v1/public/refunds/{number}", params={"uscc": EXPORTER_USCC}).json()
             if stage.get("status") == "accepted":
                 break
-            time.sleep(0.3)
+            time.sleep(1.0)  # the public query is rate-limited per address (60 a minute by default)
         assert stage is not None and stage.get("status") == "accepted" and stage["stage"] == "受理", (
             stage,
             (tmp_path / "serve.log").read_text()[-3000:],

@@ -16,6 +16,7 @@ from adapters.tax import TaxProtocolError
 from hub.api.auth import API_KEY_HEADER, current_principal, get_hub, require_roles
 from hub.api.body import read_capped
 from hub.api.errors import ApiError
+from hub.api.ratelimit import public_rate_limit
 from hub.clock import now
 from hub.runtime import Hub
 from hub.services.parties import Principal, authenticate
@@ -283,14 +284,14 @@ def refund_case(
 
 
 # ----- public query (no login) -------------------------------------------------------------------------
-@router.get("/api/v1/public/refunds/stats")
+@router.get("/api/v1/public/refunds/stats", dependencies=[Depends(public_rate_limit)])
 def public_refund_stats(service: RefundService = Depends(service_of)) -> dict[str, Any]:
     """Monthly aggregates (filed, acceptance rate, completed, average working days); no enterprise data."""
     with service.db.sessions() as session:
         return public_stats(session, service.calendar, service.profile)
 
 
-@router.get("/api/v1/public/refunds/{application_no}")
+@router.get("/api/v1/public/refunds/{application_no}", dependencies=[Depends(public_rate_limit)])
 def public_refund(
     application_no: str,
     uscc: str = Query(..., min_length=18, max_length=18),
