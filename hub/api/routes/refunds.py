@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from adapters.bank.errors import BankProtocolError
 from adapters.tax import TaxProtocolError
+from hub.api import openapi_docs as docs
 from hub.api.auth import API_KEY_HEADER, current_principal, get_hub, require_roles
 from hub.api.errors import ApiError
 from hub.clock import now
@@ -52,7 +53,7 @@ def service_of(hub: Hub = Depends(get_hub)) -> RefundService:
 
 
 # ----- filing ----------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds", status_code=202)
+@router.post("/api/v1/refunds", status_code=202, openapi_extra=docs.REFUNDS, responses=docs.RAW_ERRORS)
 async def file_refund(
     request: Request,
     principal: Principal = Depends(require_roles("exporter")),
@@ -74,7 +75,7 @@ async def file_refund(
 
 
 # ----- callbacks -------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds/events/tax")
+@router.post("/api/v1/refunds/events/tax", openapi_extra=docs.TAX_EVENT, responses=docs.RAW_ERRORS)
 async def tax_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),
@@ -91,7 +92,7 @@ async def tax_event(
     return {"applied": applied}
 
 
-@router.post("/api/v1/refunds/events/bank")
+@router.post("/api/v1/refunds/events/bank", openapi_extra=docs.BANK_EVENT, responses=docs.RAW_ERRORS)
 async def bank_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from hub.api import openapi_docs as docs
 from hub.api.auth import get_hub, require_roles
 from hub.api.errors import ApiError
 from hub.runtime import Hub
@@ -26,7 +27,8 @@ def rules(_: Principal = Depends(require_roles("customs")), hub: Hub = Depends(g
 
 
 @router.post(
-    "/screen", summary="Screen a declaration (DecMessage XML or EDIFACT CUSDEC body) at stage 1 or 2"
+    "/screen", summary="Screen a declaration (DecMessage XML or EDIFACT CUSDEC body) at stage 1 or 2",
+    openapi_extra=docs.SCREEN, responses=docs.RAW_ERRORS,
 )
 async def screen(
     request: Request,
