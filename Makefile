@@ -1,5 +1,7 @@
 # Two entry points a newcomer needs: `make run` and `make test`. Both build .venv themselves.
 PY ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/swhub serve --host 127.0.0.1 --port 8000
+	$(BIN)/swhub serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from hub.api import errors
 from hub.api.routes import clearance, convert, deadletters, health, messages, parties, refunds, risk
@@ -44,7 +45,8 @@ def create_app(
             finally:  # a failing hook must not leave the relay and consumers running
                 hub.stop()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI / ReDoc from the hub itself (a customs intranet has no CDN)
+    app = FastAPIOffline(
         title=API_TITLE,
         version="0.1.0",
         lifespan=lifespan,

@@ -28,13 +28,14 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Interface to bind."),
         port: int = typer.Option(8000, help="TCP port."),
         simulators: bool = typer.Option(
-            True, help="On the embedded default, also run the tax and bank simulators as child processes."
+            True, help="On the embedded default, also run the tax, bank and customs simulators as children."
         ),
     ) -> None:
         """Run the HTTP API with the outbox relay and bus consumers in the same process.
 
         With no HUB_DATABASE_URL / HUB_AMQP_URL it runs embedded: SQLite under var/, the in-process
-        bus, and the tax (SOAP) and bank simulators wired to the refund workflow. Docs at /docs."""
+        bus, the tax (SOAP) and bank simulators wired to the refund workflow and the customs simulator
+        wired to clearance (unless HUB_CLEARANCE_CUSTOMS_URL names a real one). Docs at /docs."""
         import uvicorn
 
         from hub.api.app import create_app
@@ -55,6 +56,13 @@ def register(app: typer.Typer) -> None:
             if sims is not None:
                 for name, url in sims.start().items():
                     console.print(f"simulator {name}: {url}")
+                # the X-API-Key of each simulator's /control API (`swhub sim status` reads it too)
+                console.print(f"simulator control key: {sims.control_key}", soft_wrap=True)
+                for role, target in sims.wiring().items():
+                    console.print(f"counterpart {role}: {target}")
+                if sims.customs_without_key:
+                    console.print("[yellow]no party with the customs role in the parties file: the customs "
+                                  "simulator's answers will be refused[/yellow]")
             console.print(f"swhub on http://{host}:{port} (bus: {bus_kind}, database: {db_kind})")
 
         def stop_simulators(_: Hub) -> None:

@@ -25,7 +25,8 @@ from simulators.port.settings import PortSimSettings
 from simulators.tax.settings import TaxSimSettings
 
 ROOT = Path(__file__).parents[2]
-SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
+# vendored: the suite reads nothing outside the repository
+SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
 SIMULATORS = {"tax-sim": "simulators.tax", "bank-sim": "simulators.bank",
               "customs-sim": "simulators.customs", "port-sim": "simulators.port"}
 # longest prefix first: HUB_REFUND_X is a refund setting, not a hub one

@@ -1,8 +1,10 @@
 """`swhub serve` on the embedded default: health is ok and the tax/bank simulators it starts take a
-refund filing past acceptance over real SOAP and HTTP callbacks."""
+refund filing past acceptance over real SOAP and HTTP callbacks; customs is started too, the banner
+says what each counterpart is wired to, and `swhub sim status` reports the started simulators."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,17 +18,19 @@ from simulators.common.runner import free_port
 from tests.hub_refunds.refundfixtures import EXPORTER_USCC, auth, filing_xml, write_parties
 
 ROOT = Path(__file__).parents[2]
+OWN_VARS = ("HUB_", "TAX_SIM", "BANK_SIM", "CUSTOMS_SIM", "SWHUB_SIM")
 
 
 def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
     port = free_port()
     env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("HUB_", "TAX_SIM", "BANK_SIM"))
+        key: value for key, value in os.environ.items() if not key.startswith(OWN_VARS)
     }
     env.update(
         HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
         HUB_API_KEYS_FILE=str(write_parties(tmp_path / "parties.yaml")),
         HUB_REFUND_SWEEP_SECONDS="1",
+        SWHUB_SIM_DIR=str(tmp_path / "sim"),
     )
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
@@ -59,6 +63,11 @@ def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
             if stage.get("status") == "accepted":
                 break
             time.sleep(1.0)  # the public query is rate-limited per address (60 a minute by default)
+        status = subprocess.run([sys.executable, "-m", "hub.cli.main", "sim", "status", "--json"],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        rows = {r["name"]: r for r in json.loads(status.stdout)["simulators"]}
+        for name in ("tax", "bank", "customs"):
+            assert rows[name]["recorded"] and rows[name]["up"], (name, rows[name], status.stderr)
         assert stage is not None and stage.get("status") == "accepted" and stage["stage"] == "受理", (
             stage,
             (tmp_path / "serve.log").read_text()[-3000:],
@@ -68,10 +77,13 @@ def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
         proc.wait(20)
         log.close()
     text = (tmp_path / "serve.log").read_text()
-    assert "simulator tax (SOAP)" in text and "simulator bank" in text
+    assert "simulator tax:" in text and "simulator bank:" in text and "simulator customs:" in text
+    assert re.search(r"counterpart customs: simulator at http://", text), text
+    assert re.search(r"simulator control key: sim_", text), text
+    assert not list((tmp_path / "sim").glob("*.json")), "records of the embedded simulators outlive the hub"
     # SIGTERM (docker stop, systemd) takes the child simulators down with the hub, not orphaned.
-    urls = re.findall(r"simulator (?:tax \(SOAP\)|bank): (http://[0-9.:]+)", text)
-    assert len(urls) == 2, text
+    urls = re.findall(r"simulator (?:tax|bank|customs): (http://[0-9.:]+)", text)
+    assert len(urls) == 3, text
     for url in urls:
         assert not _answers(f"{url}/health"), f"{url} still answers after the hub stopped"
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from hub.api import openapi_docs as docs
 from hub.api.auth import current_principal, get_hub, require_roles
 from hub.api.body import read_capped
 from hub.api.errors import ApiError
@@ -40,7 +41,7 @@ def service_of(hub: Hub = Depends(get_hub)) -> ClearanceService:
     return service
 
 
-@router.post("/api/v1/messages", status_code=202, summary="Submit any supported message (raw body)")
+@router.post("/api/v1/messages", status_code=202, summary="Submit any supported message (raw body)", openapi_extra=docs.MESSAGES, responses=docs.RAW_ERRORS)  # noqa: E501
 async def submit_message(
     request: Request,
     principal: Principal = Depends(current_principal),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from hub.api import openapi_docs as docs
 from hub.api.auth import current_principal, get_hub
 from hub.api.body import read_capped
 from hub.api.errors import ApiError
@@ -93,7 +94,7 @@ def _invalid(exc: Exception) -> ApiError:
     return ApiError(422, str(exc), details=[{"location": "input", "message": str(exc), "line": None}])
 
 
-@router.post("/convert", summary="Convert single-window XML <-> UN/EDIFACT")
+@router.post("/convert", summary="Convert single-window XML <-> UN/EDIFACT", openapi_extra=docs.CONVERT, responses=docs.RAW_ERRORS)  # noqa: E501
 async def convert_message(
     request: Request,
     target: str | None = Query(None, description="xml or edifact (default: the other format)"),
@@ -129,7 +130,7 @@ async def convert_message(
     )
 
 
-@router.post("/validate", summary="Validate a single-window XML or UN/EDIFACT message")
+@router.post("/validate", summary="Validate a single-window XML or UN/EDIFACT message", openapi_extra=docs.VALIDATE, responses=docs.RAW_ERRORS)  # noqa: E501
 async def validate_message(
     request: Request,
     encoding: str | None = Query(None),

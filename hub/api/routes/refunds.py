@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.bank.errors import BankProtocolError
 from adapters.tax import TaxProtocolError
+from hub.api import openapi_docs as docs
 from hub.api.auth import API_KEY_HEADER, current_principal, get_hub, require_roles
 from hub.api.body import read_capped
 from hub.api.errors import ApiError
@@ -55,7 +56,7 @@ def service_of(hub: Hub = Depends(get_hub)) -> RefundService:
 
 
 # ----- filing ----------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds", status_code=202)
+@router.post("/api/v1/refunds", status_code=202, openapi_extra=docs.REFUNDS, responses=docs.RAW_ERRORS)
 async def file_refund(
     request: Request,
     principal: Principal = Depends(require_roles("exporter")),
@@ -75,7 +76,7 @@ async def file_refund(
 
 
 # ----- callbacks -------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds/events/tax")
+@router.post("/api/v1/refunds/events/tax", openapi_extra=docs.TAX_EVENT, responses=docs.RAW_ERRORS)
 async def tax_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),
@@ -93,7 +94,7 @@ async def tax_event(
     return {"applied": applied}
 
 
-@router.post("/api/v1/refunds/events/bank")
+@router.post("/api/v1/refunds/events/bank", openapi_extra=docs.BANK_EVENT, responses=docs.RAW_ERRORS)
 async def bank_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from hub.api import openapi_docs as docs
 from hub.api.auth import get_hub, require_roles
 from hub.api.body import read_capped
 from hub.api.errors import ApiError
@@ -28,7 +29,8 @@ def rules(_: Principal = Depends(require_roles("customs")), hub: Hub = Depends(g
 
 
 @router.post(
-    "/screen", summary="Screen a declaration (DecMessage XML or EDIFACT CUSDEC body) at stage 1 or 2"
+    "/screen", summary="Screen a declaration (DecMessage XML or EDIFACT CUSDEC body) at stage 1 or 2",
+    openapi_extra=docs.SCREEN, responses=docs.RAW_ERRORS,
 )
 async def screen(
     request: Request,
