@@ -11,6 +11,7 @@ Every failure is a `MessageError`; `ValidationFailed.issues` lists all problems 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from messages import edifact, xml
@@ -47,8 +48,10 @@ def convert(
     encoding: str | None = None,
     partner: Partner | None = None,
     warnings: list[ValidationIssue] | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> list[ConvertedDocument]:
-    """``warnings`` (optional) collects what was tolerated or left out, for the receipt."""
+    """``warnings`` (optional) collects what was tolerated or left out, for the receipt. ``known``:
+    facts the hub already holds about the sender (intake only), used before the profile's defaults."""
     partner = partner or DEFAULT_PARTNER
     found = detect(data)
     target = _target(found.format, to)
@@ -56,19 +59,23 @@ def convert(
         raise UnknownMessageType(f"input is already {found.format}; nothing to convert (use --to)")
     with gc_paused():
         if found.format == "edifact":
-            return _edifact_to_xml(data, encoding or partner.encoding, partner, warnings)
+            return _edifact_to_xml(data, encoding or partner.encoding, partner, warnings, known)
         return _xml_to_edifact(data, found.message_type, partner)
 
 
 def _edifact_to_xml(
-    data: bytes, encoding: str | None, partner: Partner, warnings: list[ValidationIssue] | None = None
+    data: bytes,
+    encoding: str | None,
+    partner: Partner,
+    warnings: list[ValidationIssue] | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> list[ConvertedDocument]:
     interchange = edifact.read(data, encoding=encoding, lenient=partner.lenient)
     out: list[ConvertedDocument] = []
     issues: list[ValidationIssue] = []
     for message in interchange.all_messages():
         try:
-            model = message_to_model(message, interchange, partner, warnings=warnings)
+            model = message_to_model(message, interchange, partner, known=known, warnings=warnings)
         except ValidationFailed as exc:
             issues += [_in_message(i, message.ref) for i in exc.issues]
             continue

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import INBOUND_EXCHANGE
 from hub.clock import now
-from hub.db.models import Message, MessageRef
+from hub.db.models import Message, MessageRef, Party
 from hub.db.outbox import enqueue
 from hub.db.session import Database
 from messages import xml as xmlcodec
@@ -509,7 +509,13 @@ class Intake:
             ) from None
         try:
             # the authenticated party's partner profile (match.party), else the UNB sender's
-            documents = convert(raw, to="xml", partner=partner_profile_for(sender, raw), warnings=warnings)
+            documents = convert(
+                raw,
+                to="xml",
+                partner=partner_profile_for(sender, raw),
+                warnings=warnings,
+                known=self._known_about(sender),
+            )
         except ValidationFailed as exc:
             problems = [Problem(_where(i), i.message) for i in exc.issues]
             raise IntakeRejected(400, message_id, problems, f"{len(problems)} EDIFACT problem(s)") from None
@@ -522,6 +528,21 @@ class Intake:
                 [Problem("interchange", f"{edi_type} interchange holds {len(documents)} messages")],
             )
         return documents[0].content
+
+    def _known_about(self, sender: str) -> dict[str, str]:
+        """Enrichment step 2 (docs/mappings.md): what the hub knows of the sender itself. A terminal's
+        registered site (Party.terminal_code, e.g. CNTAO/4227 = LOCODE / customs code) names the
+        unloading location and the customs office its messages leave out."""
+        if not sender:
+            return {}
+        with self.db.sessions() as session:
+            site = session.scalar(select(Party.terminal_code).where(Party.uscc == sender)) or ""
+        if not site:
+            return {}
+        known = {"unloading_location": site}
+        if "/" in site and site.rsplit("/", 1)[1].isdigit():
+            known["customs_office"] = site.rsplit("/", 1)[1]
+        return known
 
     @staticmethod
     def _authorise(message_id: str, message_type: str, roles: frozenset[str]) -> None:

@@ -44,3 +44,22 @@ def test_smdg_codeco_enriched_from_party_profile_with_check_digit_warning(client
     assert any(
         "(EQD+CN)" in w["location"] and "ISO 6346" in w["message"] for w in receipt.get("warnings", [])
     ), receipt
+
+
+def test_smdg_codeco_enriched_from_the_terminals_registered_site_without_a_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enrichment step 2: no profile names the yard, but the hub knows its terminal (CNTAO/4227), so
+    the unloading location and customs office come from there instead of a refusal."""
+    monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{uuid.uuid4().hex[:8]}")
+    empty = tmp_path / "partners.yaml"
+    empty.write_text("partners: {}\n", encoding="utf-8")
+    monkeypatch.setenv("SWHUB_PARTNERS_FILE", str(empty))
+    hub = Hub(settings_for(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path))
+    with TestClient(create_app(hub)) as c:
+        response = c.post("/api/v1/messages", content=CODECO, headers={"X-API-Key": KEYS["yard"]})
+        assert response.status_code in (200, 202), response.text
+        raw = c.get(
+            f"/api/v1/messages/{response.json()['receipt_id']}", headers={"X-API-Key": KEYS["admin"]}
+        )
+        assert raw.status_code == 200
