@@ -45,7 +45,23 @@ class LiveReporter:
             )
 
 
+# Below this width a five-column table squeezes the expectation's name to an ellipsis: print lines.
+TABLE_MIN_WIDTH = 110
+
+
 def print_result(result: RunResult, console: Console) -> None:
+    if console.width < TABLE_MIN_WIDTH:
+        console.print(f"[bold]{result.scenario}: expectations[/bold]", highlight=False)
+        for c in result.checks:
+            mark = "[green]ok  [/green]" if c.ok else "[red]FAIL[/red]"
+            console.print(
+                f"{mark} {c.where}: {c.what}\n     expected {c.expected}, got {c.actual}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        for error in result.errors:
+            console.print(f"[red]error:[/red] {error}", highlight=False)
+        return
     table = Table(title=f"{result.scenario}: expectations", show_lines=False)
     table.add_column("")
     table.add_column("where")

@@ -94,6 +94,7 @@ class ScenarioRunner:
         self.errors: list[str] = []
         self._seen_states: dict[tuple[str, str], str] = {}
         self._port_seen: dict[str, int] = {}
+        self._bill_seen: dict[tuple[str, str], int] = {}
 
     # ----- time ---------------------------------------------------------------------------------
     def _sleep_until(self, when: datetime, deadline: float) -> None:
@@ -283,6 +284,7 @@ class ScenarioRunner:
                     self.reporter.event(
                         self.ep.now(), "hub", f"{self.facts.bills[ref]} {kind}: {state}{extra}"
                     )
+            self._follow_bills()
             if self.ep.port is not None:
                 status = self._port_status()
                 for key in ("gated_out",):
@@ -292,6 +294,49 @@ class ScenarioRunner:
                         self.reporter.event(self.ep.now(), "port", f"{value} container(s) gated out")
         except (httpx.HTTPError, ValueError) as exc:  # following is best effort; checks are not
             log.debug("follow: %s", exc)
+
+    # Followed per bill up to this many bills; a large generated day would make the timeline a flood.
+    FOLLOW_BILLS_MAX = 40
+
+    def _follow_bills(self) -> None:
+        """The consignment events the scenarios advertise: manifest accepted, arrivals, tallies,
+        inspections ordered, discrepancies found (counted per bill, reported when they change)."""
+        bills = list(self.facts.bills.values())
+        if len(bills) > self.FOLLOW_BILLS_MAX:
+            return
+        for bill in bills:
+            r = self.client.get(
+                f"{self.ep.hub_url}/api/v1/consignments/{bill}/timeline",
+                headers={"X-API-Key": self.ep.keys["admin"]},
+            )
+            if r.status_code != 200:
+                continue
+            view = r.json()
+            boxes = view.get("containers") or []
+            listed = sum(1 for b in boxes if b.get("listed")) or len(boxes)
+            counts = {
+                "manifest": 1 if view.get("consignment") else 0,
+                "arrived": sum(1 for b in boxes if b.get("arrived_at")),
+                "tallied": sum(1 for b in boxes if b.get("tallied_at")),
+                "inspection": sum(
+                    1
+                    for e in view.get("events") or []
+                    if e.get("direction") == "out" and e.get("message_type") == "InspectionNotice"
+                ),
+                "discrepancy": len(view.get("discrepancies") or []),
+            }
+            for what, n in counts.items():
+                if n == self._bill_seen.get((bill, what), 0):
+                    continue
+                self._bill_seen[(bill, what)] = n
+                text = {
+                    "manifest": f"{bill} manifest accepted ({listed} container(s) listed)",
+                    "arrived": f"{bill} arrived {n}/{listed} container(s) (运抵)",
+                    "tallied": f"{bill} tallied {n}/{listed} container(s) (理货)",
+                    "inspection": f"{bill} inspection notice(s) sent: {n} (查验)",
+                    "discrepancy": f"{bill} discrepancies found: {n}",
+                }[what]
+                self.reporter.event(self.ep.now(), "hub", text)
 
     def _port_status(self) -> dict[str, Any] | None:
         try:

@@ -105,3 +105,38 @@ def test_invalid_scenario_file_exits_2(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "the scenario is not valid" in done.stdout and "start" in done.stdout
+
+
+def test_the_live_timeline_shows_consignment_events_and_80_columns_keep_each_expectation(
+    tmp_path: Path,
+) -> None:
+    """Issue 14 item 11: manifest, arrival, tally and inspection events on the timeline; at 80 columns
+    every expectation is still named in full (the table used to squeeze that column to '…')."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli.main",
+            "sim",
+            "run",
+            "inspections-and-weight",
+            "--json",
+            str(tmp_path / "result.json"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    for event in ("manifest accepted", "container(s) (运抵)", "container(s) (理货)", "(查验)"):
+        assert event in out, f"{event!r} not on the timeline:\n{out[-3000:]}"
+    import json
+
+    result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    flat = " ".join(out.split())
+    for line in result["checks"]:
+        where_what = line.split(": expected ", 1)[0].removeprefix("ok  ").removeprefix("FAIL").strip()
+        assert " ".join(where_what.split()) in flat, f"{where_what!r} cut at 80 columns"
