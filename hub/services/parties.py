@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from hub.clock import now
 from hub.db.models import ApiKey, CreditClass, Party, Role
 
-USCC_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+# GB 32100-2015 alphabet, ASCII only: `\d` would also admit full-width and Arabic-Indic digits,
+# and `$` a trailing newline, so look-alike parties could be created.
+USCC_PATTERN = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
 VALID_ROLES = {r.value for r in Role}
 VALID_CREDIT = {c.value for c in CreditClass}
 
@@ -59,7 +61,7 @@ def authenticate(session: Session, raw_key: str) -> Principal | None:
 def check_party(i: int, p: dict[str, Any]) -> list[str]:
     where = f"parties[{i}]"
     problems = []
-    if not USCC_PATTERN.match(str(p.get("uscc", ""))):
+    if not USCC_PATTERN.fullmatch(str(p.get("uscc", ""))):
         problems.append(f"{where}.uscc: {p.get('uscc')!r} is not an 18-character USCC")
     if not p.get("name"):
         problems.append(f"{where}.name: missing")
