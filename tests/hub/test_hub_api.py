@@ -163,3 +163,15 @@ def test_the_hub_stops_even_when_the_shutdown_hook_fails(db_url: str, tmp_path: 
     ):
         assert client.get("/health").status_code == 200
     assert stops == ["hook", "hub"]
+
+
+def test_admin_cannot_register_a_lookalike_uscc(client: TestClient) -> None:
+    # Full-width digits render like BROKER_USCC but would be a second, distinct party.
+    lookalike = BROKER_USCC[:2] + "".join(chr(ord(c) + 0xFEE0) for c in BROKER_USCC[2:8]) + BROKER_USCC[8:]
+    response = client.put(
+        f"/api/v1/parties/{lookalike}",
+        json={"uscc": lookalike, "name": "look-alike", "roles": ["broker"]},
+        headers=auth("admin"),
+    )
+    assert response.status_code == 422
+    assert any("uscc" in d for d in response.json()["error"]["details"])
