@@ -135,7 +135,7 @@ class ClearanceWorkflow:
         if msg.message_type != "DecMessage":
             owned = authority.ownership_problems(session, msg.message_type, msg.sender, msg.keys["bills"])
             if owned:
-                raise IntakeRejected(409, msg.message_id, owned, f"{len(owned)} bill(s) owned by another party")
+                raise IntakeRejected(409, msg.message_id, owned, "bill owned by another party")
             return {"bills": msg.keys["bills"]}
         decl: Declaration = msg.model
         problems = self._declaration_problems(session, decl, msg.sender)
