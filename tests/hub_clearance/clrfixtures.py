@@ -33,7 +33,11 @@ KEYS = {
     "yard": "clr-yard-key",
     "other_yard": "clr-other-yard-key",
     "customs": "clr-customs-key",
+    "depot": "clr-depot-key",
+    "elsewhere": "clr-elsewhere-key",
 }
+# Supervised sites' operators (issue 12 item 2: a port operator reports only for the site it operates).
+DEPOT, ELSEWHERE_YARD = "91370200MA3C0PRT03", "91370200MA3C0PRT04"
 
 
 def write_parties(path: Path) -> Path:
@@ -59,6 +63,20 @@ def write_parties(path: Path) -> Path:
             "roles": ["port_operator"],
             "terminal_code": "CNRZH/4228",
             "keys": [{"key": KEYS["other_yard"]}],
+        },
+        {
+            "uscc": DEPOT,
+            "name": "保税港区冷链监管仓",
+            "roles": ["port_operator"],
+            "terminal_code": "CNTAO/4258",
+            "keys": [{"key": KEYS["depot"]}],
+        },
+        {
+            "uscc": ELSEWHERE_YARD,
+            "name": "另一监管场所",
+            "roles": ["port_operator"],
+            "terminal_code": "CNTAO/4299",
+            "keys": [{"key": KEYS["elsewhere"]}],
         },
         {"uscc": CUSTOMS, "name": "青岛海关", "roles": ["customs"], "keys": [{"key": KEYS["customs"]}]},
     ]

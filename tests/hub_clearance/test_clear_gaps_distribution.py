@@ -61,7 +61,7 @@ def test_arrival_counts_from_the_distribution_destination_not_from_an_unrelated_
     decl_id = registered(env, s, "A26119100000000001", 91)
     post(client, "yard", arrival_xml(s.bill_no, s.containers[0]))  # gate-in at the terminal
     wait_for(lambda: boxes(client, s.bill_no)[s.containers[0]]["arrived_at"], "arrival at the terminal")
-    stray = post(client, "yard", arrival_xml(s.bill_no, s.containers[1], site=ELSEWHERE))
+    stray = post(client, "elsewhere", arrival_xml(s.bill_no, s.containers[1], site=ELSEWHERE))
     parked = wait_for(lambda: get(client, "admin", "/api/v1/clearance/parked"), "unrelated arrival parked")
     assert [(p["message_id"], p["waiting_for"]) for p in parked] == [
         (stray["receipt_id"], f"dist:{s.bill_no}")
@@ -87,7 +87,7 @@ def test_arrival_counts_from_the_distribution_destination_not_from_an_unrelated_
     assert boxes(client, s.bill_no)[s.containers[1]]["arrived_at"] is None
     assert view_of(client, decl_id)["state"] == "registered"
 
-    post(client, "yard", arrival_xml(s.bill_no, s.containers[1], site=DESTINATION))
+    post(client, "depot", arrival_xml(s.bill_no, s.containers[1], site=DESTINATION))
     wait_for(state_is(client, decl_id, "released"), "released once the box arrived at the destination")
     assert boxes(client, s.bill_no)[s.containers[1]]["arrival_site"] == DESTINATION
     assert [p["message_id"] for p in get(client, "admin", "/api/v1/clearance/parked")] == [
@@ -99,7 +99,7 @@ def test_a_destination_arrival_before_the_mt6102_counts_once_it_comes(env: dict[
     client = env["client"]
     s = Shipment.make(92, containers=1)
     decl_id = registered(env, s, "B26119200000000001", 92)
-    post(client, "yard", arrival_xml(s.bill_no, s.containers[0], site=DESTINATION))
+    post(client, "depot", arrival_xml(s.bill_no, s.containers[0], site=DESTINATION))
     wait_for(lambda: get(client, "admin", "/api/v1/clearance/parked"), "parked until the MT6102")
     assert view_of(client, decl_id)["state"] == "registered"
     post(client, "broker", distribution_xml(s, DESTINATION))

@@ -22,7 +22,7 @@ from hub.clock import SHANGHAI, now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message
-from hub.services.clearance import outbound, reconcile
+from hub.services.clearance import authority, outbound, reconcile
 from hub.services.clearance.holds import (
     DOCS_CHECKED,
     DOCS_MISSING,
@@ -133,6 +133,16 @@ class ClearanceWorkflow:
     # ===== intake hooks (synchronous, inside the intake transaction) ==========================
     def accept(self, session: Session, msg: Accepted) -> dict[str, Any]:
         if msg.message_type != "DecMessage":
+            owned = authority.ownership_problems(session, msg.message_type, msg.sender, msg.keys["bills"])
+            if owned:
+                raise IntakeRejected(409, msg.message_id, owned, "bill owned by another party")
+            if msg.message_type in ("MT3101", "MT5101"):
+                where = msg.model.declaration.unloading_location
+                site = authority.site_problems(
+                    session, msg.message_type, msg.sender, msg.sender_roles, where.id if where else ""
+                )
+                if site:
+                    raise IntakeRejected(403, msg.message_id, site, "report for another site")
             return {"bills": msg.keys["bills"]}
         decl: Declaration = msg.model
         problems = self._declaration_problems(session, decl, msg.sender)
