@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulators.customs.traffic import Shipment, arrival_xml, manifest_xml
+from simulators.customs.traffic import Shipment, manifest_xml
 from tests.hub_clearance.clrfixtures import KEYS, wait_for
 from tests.hub_clearance.test_clear_flow_api import env, get, post  # noqa: F401
 
@@ -27,24 +27,3 @@ def test_manifest_for_another_partys_bill_is_refused(env: dict[str, Any]) -> Non
     after = get(client, "broker", f"/api/v1/consignments/{s.bill_no}/timeline")["consignment"]
     assert after == before
     assert len(customs.of("MT1101")) == 1
-
-
-def test_arrival_naming_another_terminal_is_refused(env: dict[str, Any]) -> None:  # noqa: F811
-    """Issue 12 item 2: port operator B (registered for CNRZH/4228) reports an arrival at A's terminal."""
-    client = env["client"]
-    s = Shipment.make(8, containers=1)
-    post(client, "broker", manifest_xml(s))
-    box = s.containers[0]
-    refused = client.post(
-        "/api/v1/messages", content=arrival_xml(s.bill_no, box), headers={"X-API-Key": KEYS["other_yard"]}
-    )
-    assert refused.status_code == 403, refused.text
-    assert "UnloadingLocation/ID" in refused.text
-    post(client, "yard", arrival_xml(s.bill_no, box))  # the terminal's own operator may
-    wait_for(
-        lambda: all(
-            c["arrived_at"]
-            for c in get(client, "admin", f"/api/v1/consignments/{s.bill_no}/timeline")["containers"]
-        ),
-        "arrival from the registered terminal only",
-    )

@@ -136,13 +136,6 @@ class ClearanceWorkflow:
             owned = authority.ownership_problems(session, msg.message_type, msg.sender, msg.keys["bills"])
             if owned:
                 raise IntakeRejected(409, msg.message_id, owned, "bill owned by another party")
-            if msg.message_type in ("MT3101", "MT5101"):
-                where = msg.model.declaration.unloading_location
-                site = authority.site_problems(
-                    session, msg.message_type, msg.sender, msg.sender_roles, where.id if where else ""
-                )
-                if site:
-                    raise IntakeRejected(403, msg.message_id, site, "report for another site")
             return {"bills": msg.keys["bills"]}
         decl: Declaration = msg.model
         problems = self._declaration_problems(session, decl, msg.sender)
