@@ -6,7 +6,10 @@ request body: each route applies `openapi_extra=body(...)` and `responses=errors
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+EXAMPLES = Path(__file__).with_name("examples")
 
 XML = "application/xml"
 EDIFACT = "application/edifact"
@@ -39,22 +42,37 @@ ERROR_TEXT = {
     401: "No X-API-Key header, or an unknown or revoked key.",
     403: "The key's party lacks the role or the authority for this data.",
     404: "No such object.",
-    409: "Conflicts with what the hub already holds (duplicate or out of order).",
+    409: "Conflicts with what the hub already holds (another party owns it, or out of order).",
+    429: "Too many requests from this address: retry after the Retry-After seconds.",
     413: "Body larger than the hub accepts.",
     415: "Media type not supported.",
     422: "The message was read but is not valid: every problem, each with its location.",
 }
 
 
-def body(description: str, media_types: tuple[str, ...] = (XML, EDIFACT)) -> dict[str, Any]:
-    """`openapi_extra` declaring a raw request body in `media_types` (a string schema: sent as is)."""
-    return {
-        "requestBody": {
-            "required": True,
-            "description": description,
-            "content": {m: {"schema": {"type": "string"}} for m in media_types},
-        }
-    }
+def body(
+    description: str,
+    media_types: tuple[str, ...] = (XML, EDIFACT),
+    *,
+    example: str | dict[str, Any] | None = None,
+    role: str = "",
+    status: int = 200,
+) -> dict[str, Any]:
+    """`openapi_extra` declaring a raw request body in `media_types` (a string schema: sent as is).
+
+    `example`: a file under hub/api/examples/ (or a JSON body), shown in /docs for the first media
+    type. `x-swhub-example` says which first-run role's key it is sent with and the status it gets
+    on a fresh hub; tests/hub/test_hub_openapi_examples.py posts every example and checks that."""
+    content: dict[str, Any] = {m: {"schema": {"type": "string"}} for m in media_types}
+    extra: dict[str, Any] = {}
+    if example is not None:
+        if isinstance(example, str):
+            value: Any = (EXAMPLES / example).read_text(encoding="utf-8")
+        else:
+            value = example
+        content[media_types[0]]["example"] = value
+        extra["x-swhub-example"] = {"role": role, "status": status, "content_type": media_types[0]}
+    return {"requestBody": {"required": True, "description": description, "content": content}, **extra}
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -65,15 +83,84 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-MESSAGES = body("Any supported single-window message: XML (DecMessage, Manifest MT1101, arrival MT5101, "
-                "tally MT5201, customs receipts) or its UN/EDIFACT twin (CUSDEC, CUSCAR, ...). The format "
-                "is sniffed, so curl's default Content-Type works too.")
-CONVERT = body("A single-window XML message to turn into UN/EDIFACT, or an EDIFACT interchange to turn "
-               "into XML.")
-VALIDATE = body("A single-window XML or UN/EDIFACT message to check without submitting it.")
-SCREEN = body("A declaration to screen: DecMessage XML or an EDIFACT CUSDEC.")
-REFUNDS = body("An export tax refund application (XML).", (XML,))
-TAX_EVENT = body("A stage event from the tax refund authority (JSON, or XML StageEventNotification).",
-                 (JSON, XML))
-BANK_EVENT = body("A credit notification (到账) from the bank.", (JSON,))
+MESSAGES = body(
+    "Any supported single-window message: XML (DecMessage, Manifest MT1101, arrival report MT3101, "
+    "tally report MT5101, MT6102, customs receipts) or its UN/EDIFACT twin (CUSDEC, CUSCAR, CODECO, "
+    "COARRI, CUSRES). The format is sniffed, so curl's default Content-Type works too. Answers 202 with "
+    "a receipt; 200 with the first receipt for a duplicate. The example is a one-bill manifest a "
+    "carrier's agent files (broker role).",
+    (XML, EDIFACT),
+    example="manifest-mt1101.xml",
+    role="broker",
+    status=202,
+)
+CONVERT = body(
+    "A single-window XML message to turn into UN/EDIFACT, or an EDIFACT interchange to turn into XML "
+    "(`target` picks the other format by default). The example manifest comes back as a CUSCAR.",
+    example="manifest-mt1101.xml",
+)
+VALIDATE = body(
+    "A single-window XML or UN/EDIFACT message to check without submitting it: 200 with "
+    "`{\"valid\": true}`, or 422 listing every problem with its location.",
+    example="declaration.xml",
+)
+SCREEN = body(
+    "A declaration to screen (DecMessage XML or an EDIFACT CUSDEC): the decision with every rule hit, "
+    "credit adjustment and draw, with reasons (customs only).",
+    example="declaration.xml",
+    role="customs",
+)
+REFUNDS = body(
+    "An export tax refund application (XML, xsd/refund/RefundApplication.xsd); ExporterUscc may be "
+    "left out (the key's party). 202 with a receipt.",
+    (XML,),
+    example="refund-application.xml",
+    role="exporter",
+    status=202,
+)
+_TAX_EXAMPLE = {
+    "type": "tax.stage_event",
+    "seq": 1,
+    "eventId": "0b6f3a1e-5d0c-4a57-9d0e-2f1f8f9b0a01",
+    "applicationNo": "9NOSUCHCASE01",
+    "taxCaseNo": "TX20261202000001",
+    "eventType": "ACCEPTED",
+    "stage": "ACCEPTANCE",
+    "occurredAt": "2026-12-02T10:00:00+08:00",
+    "reasons": [],
+    "refundAmountCny": None,
+    "paymentOrderNo": None,
+}
+TAX_EVENT = body(
+    "A stage event from the tax refund authority (JSON, or XML StageEventNotification), deduplicated "
+    "by eventId. The example names no filed application, so it gets 404.",
+    (JSON, XML),
+    example=_TAX_EXAMPLE,
+    role="tax_officer",
+    status=404,
+)
+_BANK_EXAMPLE = {
+    "eventId": "7d1c2b3a-0000-4000-8000-000000000001",
+    "orderId": "PO20261202000001",
+    "applicationNo": "9NOSUCHCASE01",
+    "taxCaseNo": "TX20261202000001",
+    "exporterUscc": "91370200MA3C0EXP01",
+    "accountNo": "6222000011112222",
+    "amount": "1300.00",
+    "currency": "CNY",
+    "status": "CREDITED",
+    "occurredAt": "2026-12-02T15:00:00+08:00",
+    "bankReference": "BR20261202000001",
+}
+BANK_EVENT = body(
+    "A credit notification (到账) from the bank, deduplicated by eventId. The example names no "
+    "refund case, so it gets 404.",
+    (JSON,),
+    example=_BANK_EXAMPLE,
+    role="tax_officer",
+    status=404,
+)
 RAW_ERRORS = errors(400, 401, 403, 413, 415, 422)
+MESSAGE_ERRORS = errors(400, 401, 403, 409, 413, 415, 422)  # 409: another party owns the bill
+EVENT_ERRORS = errors(400, 401, 403, 404, 413, 415, 422)  # 404: no such refund case
+REFUND_ERRORS = errors(400, 401, 403, 409, 413, 415, 422)  # 409: the number is taken

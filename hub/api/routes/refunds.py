@@ -56,7 +56,7 @@ def service_of(hub: Hub = Depends(get_hub)) -> RefundService:
 
 
 # ----- filing ----------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds", status_code=202, openapi_extra=docs.REFUNDS, responses=docs.RAW_ERRORS)
+@router.post("/api/v1/refunds", status_code=202, openapi_extra=docs.REFUNDS, responses=docs.REFUND_ERRORS)
 async def file_refund(
     request: Request,
     principal: Principal = Depends(require_roles("exporter")),
@@ -76,7 +76,7 @@ async def file_refund(
 
 
 # ----- callbacks -------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds/events/tax", openapi_extra=docs.TAX_EVENT, responses=docs.RAW_ERRORS)
+@router.post("/api/v1/refunds/events/tax", openapi_extra=docs.TAX_EVENT, responses=docs.EVENT_ERRORS)
 async def tax_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),
@@ -94,7 +94,7 @@ async def tax_event(
     return {"applied": applied}
 
 
-@router.post("/api/v1/refunds/events/bank", openapi_extra=docs.BANK_EVENT, responses=docs.RAW_ERRORS)
+@router.post("/api/v1/refunds/events/bank", openapi_extra=docs.BANK_EVENT, responses=docs.EVENT_ERRORS)
 async def bank_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),
