@@ -29,3 +29,32 @@ def unknown(where: str, value: str | list[str] | None, allowed: tuple[str, ...],
             hint = f"did you mean {close[0]!r}? " if close else ""  # no '; ': it separates problems
             out.append(f"{at}: unknown {what} {word!r} ({hint}one of: {', '.join(allowed)})")
     return out
+
+
+FIELDS = {  # expect.<section>: field -> (vocabulary, what)
+    "declarations": {
+        "state": (DECLARATION_STATES, "state"),
+        "passed_through": (DECLARATION_STATES, "state"),
+        "outcome": (OUTCOMES, "outcome"),
+    },
+    "consignments": {"discrepancies": (DISCREPANCY_KINDS, "kind")},
+    "refunds": {"status": (REFUND_STATUSES, "status")},
+}
+
+
+def raw_problems(data: object) -> list[str]:
+    """The same checks on the raw file, for when another field's error stops the model from building:
+    a type error elsewhere must not hide a misspelt state."""
+    expect = data.get("expect") if isinstance(data, dict) else None
+    out: list[str] = []
+    if not isinstance(expect, dict):
+        return out
+    for section, fields in FIELDS.items():
+        items = expect.get(section)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            for name, (allowed, what) in fields.items():
+                value = item.get(name) if isinstance(item, dict) else None
+                words = isinstance(value, list) and all(isinstance(v, str) for v in value)
+                if isinstance(value, str) or words:
+                    out += unknown(f"expect.{section}[{i}].{name}", value, allowed, what)
+    return out

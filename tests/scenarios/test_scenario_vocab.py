@@ -45,6 +45,16 @@ def test_every_bad_word_is_listed_with_the_closest_real_one() -> None:
     assert len(problems) == 3, problems
 
 
+def test_a_type_error_elsewhere_does_not_hide_a_misspelt_state() -> None:
+    data = with_bad_expectations()
+    data["speed"] = "fast"  # a field error: the model is never built
+    with pytest.raises(ScenarioError) as caught:
+        parse(data)
+    problems = caught.value.problems
+    assert any(p.startswith("speed:") for p in problems), problems
+    assert any("'relased'" in p for p in problems) and any("'release_on_arival'" in p for p in problems)
+
+
 def test_sim_run_refuses_two_bad_expectations_at_once_and_quickly(tmp_path: Path) -> None:
     path = tmp_path / "typos.yaml"
     path.write_text(yaml.safe_dump(with_bad_expectations(), allow_unicode=True), encoding="utf-8")
