@@ -96,6 +96,13 @@ def test_consignment_page_in_a_real_browser(live: str) -> None:
     assert dom.get_element_by_id("error").text_content().strip() == ""
     screenshot(page, "consignment-timeline.png")
 
+    # one click shows the raw message (fetched with the key); #raw= is that click as a link
+    manifest = next(e for e in data["events"] if e["message_type"] == "MT1101" and e["direction"] == "in")
+    dom = lhtml.fromstring(dump_dom(f"{page}&raw={manifest['message_id']}"))
+    shown_raw = dom.xpath('//tr[contains(@class, "raw-row")]//pre[@class="raw"]')
+    assert len(shown_raw) == 1 and shown_raw[0].text_content().startswith("<?xml"), shown_raw
+    assert s.bill_no in shown_raw[0].text_content()
+
 
 def test_the_page_without_a_key_shows_only_the_sign_in(live: str) -> None:
     bill = 'COSU<b>"x'
