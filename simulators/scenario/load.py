@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from simulators.scenario import vocab
 from simulators.scenario.model import Scenario
 
 SHIPPED = Path(__file__).resolve().parents[1] / "scenarios"
@@ -53,4 +54,5 @@ def parse(data: object, source: str = "<scenario>") -> Scenario:
             where = ".".join(str(p) for p in err["loc"]) or "(top)"
             message = err["msg"].removeprefix("Value error, ")
             problems.extend(f"{where}: {m}" if where != "(top)" else m for m in message.split("; "))
+        problems += [p for p in vocab.raw_problems(data) if p not in problems]  # all at once
         raise ScenarioError(source, problems) from None

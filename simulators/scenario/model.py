@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from simulators.scenario import vocab
 from simulators.scenario.durations import parse_offset
 
 Offset = str  # validated by parse_offset
@@ -235,9 +236,16 @@ class Scenario(Strict):
         for i, d in enumerate(e.declarations):
             if d.of not in refs:
                 out.append(f"expect.declarations[{i}].of: unknown consignment {d.of!r}")
+            states, where = vocab.DECLARATION_STATES, f"expect.declarations[{i}]"
+            out += vocab.unknown(f"{where}.state", d.state, states, "state")
+            out += vocab.unknown(f"{where}.passed_through", d.passed_through, states, "state")
+            out += vocab.unknown(f"{where}.outcome", d.outcome, vocab.OUTCOMES, "outcome")
         for i, c in enumerate(e.consignments):
             if c.of not in refs:
                 out.append(f"expect.consignments[{i}].of: unknown consignment {c.of!r}")
+            out += vocab.unknown(
+                f"expect.consignments[{i}].discrepancies", c.discrepancies, vocab.DISCREPANCY_KINDS, "kind"
+            )
         for i, n in enumerate(e.notices):
             party(f"expect.notices[{i}].to", n.to)
             if n.of is not None and n.of not in refs:
@@ -245,6 +253,7 @@ class Scenario(Strict):
         for i, rf in enumerate(e.refunds):
             if rf.of not in refund_refs:
                 out.append(f"expect.refunds[{i}].of: unknown refund {rf.of!r}")
+            out += vocab.unknown(f"expect.refunds[{i}].status", rf.status, vocab.REFUND_STATUSES, "status")
         offset("settle", self.settle)
         return out
 

@@ -192,11 +192,12 @@ def render_board(data: dict[str, Any]) -> str:
         if c["paused"]:
             remaining += " (paused)"
         light, level = e(c["light"]), e(c["tax_office_level"] or "")
+        warning = stage_warning(c)
         rows.append(
             f'<tr class="light-{light}" data-class="{c["class"]}" data-level="{level}">'
             f'<td><span class="dot {light}" title="{light}"></span>{e(LIGHT_LABEL[c["light"]])}</td>'
             f'<td class="num">{e(remaining)}</td><td>{e((c["deadline"] or "")[:16].replace("T", " "))}</td>'
-            f"<td>{e(c['stage'])} <small>{e(c['status'])}</small></td>"
+            f"<td>{e(c['stage'])} <small>{e(c['status'])}</small>{warning}</td>"
             f"<td>{e(c['enterprise'])}<br><small>{e(c['uscc'])}</small></td>"
             f'<td class="num">{c["class"]}</td><td>{e(c["tax_office_level"] or "—")}</td>'
             f'<td class="mono">{e(c["application_no"])}</td></tr>'
@@ -220,15 +221,34 @@ def render_board(data: dict[str, Any]) -> str:
         f'<span class="dot amber"></span>{counts["amber"]} amber '
         f'<span class="dot green"></span>{counts["green"]} green — {len(data["cases"])} open cases, '
         f"as of {e(data['as_of'][:16].replace('T', ' '))}, profile {e(data['profile'])}</p>"
-        f'<table id="cases"><thead><tr>{header}</tr></thead><tbody>'
+        f'<div class="table-wrap"><table id="cases"><thead><tr>{header}</tr></thead><tbody>'
         + ("".join(rows) or '<tr><td colspan="8">No open cases.</td></tr>')
-        + "</tbody></table>"
+        + "</tbody></table></div>"
     )
     return table + render_chart(data["daily"])
 
 
+def stage_warning(case: dict[str, Any]) -> str:
+    """The current stage's own clock (amber/red) even while the case as a whole is still green."""
+    light = case.get("stage_light")
+    if light not in ("amber", "red"):
+        return ""
+    left = case.get("stage_remaining_working_days")
+    if left is None:
+        text = f"stage {light}"
+    elif left < 0:
+        text = f"stage {light}: {-left} working days over this stage's limit"
+    else:
+        text = f"stage {light}: {left} working days left in this stage"
+    return f'<br><span class="warn {light}" data-stage-light="{light}">⚠ {html.escape(text)}</span>'
+
+
 def render_chart(daily: list[dict[str, Any]]) -> str:
     """Inline SVG: bars = daily on-time rate (%), line = average working days (right axis)."""
+    title = "<h2>Daily on-time rate (bars) and average working days (line), last 30 days</h2>"
+    if not any(d["on_time_rate"] is not None for d in daily):  # an empty frame told nothing
+        note = "No data yet: no case has completed in the last 30 days."
+        return title + f'<p class="nodata" id="chart-empty">{note}</p>'
     w, h, pad = 760, 220, 36
     n = max(len(daily), 1)
     step = (w - 2 * pad) / n
@@ -265,7 +285,7 @@ def render_chart(daily: list[dict[str, Any]]) -> str:
     if points:
         parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#1565c0" stroke-width="2"/>')
     parts.append("</svg>")
-    return "<h2>Daily on-time rate (bars) and average working days (line), last 30 days</h2>" + "".join(parts)
+    return title + "".join(parts)
 
 
 # ----- one case with its SLA (exporter: own cases; officers: all) ----------------------------------------

@@ -1,0 +1,76 @@
+"""A scenario is checked whole before it runs (issue 14 item 8): expected states, outcomes, refund
+statuses and discrepancy kinds against the real vocabularies, every problem at once, exit 2 in seconds
+(before, `state: relased` ran the whole scenario and failed as an expectation 30 s later)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hub.services.clearance.workflow import OPEN_STATES
+from hub.services.refunds.clocks import STAGE_LABELS_ZH
+from simulators.scenario import vocab
+from simulators.scenario.load import SHIPPED, ScenarioError, parse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def with_bad_expectations() -> dict:
+    data = yaml.safe_load((SHIPPED / "inspections-and-weight.yaml").read_text(encoding="utf-8"))
+    decls = data["expect"]["declarations"]
+    decls[0]["state"] = "relased"
+    decls[1]["outcome"] = "release_on_arival"
+    return data
+
+
+def test_every_bad_word_is_listed_with_the_closest_real_one() -> None:
+    data = with_bad_expectations()
+    data["expect"].setdefault("consignments", []).append({"of": "steel", "discrepancies": ["wieght"]})
+    with pytest.raises(ScenarioError) as caught:
+        parse(data)
+    problems = caught.value.problems
+    assert any(
+        p.startswith("expect.declarations[0].state: unknown state 'relased'") and "'released'" in p
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith("expect.declarations[1].outcome") and "'release_on_arrival'" in p for p in problems
+    )
+    assert any("discrepancies[0]: unknown kind 'wieght'" in p for p in problems), problems
+    assert len(problems) == 3, problems
+
+
+def test_a_type_error_elsewhere_does_not_hide_a_misspelt_state() -> None:
+    data = with_bad_expectations()
+    data["speed"] = "fast"  # a field error: the model is never built
+    with pytest.raises(ScenarioError) as caught:
+        parse(data)
+    problems = caught.value.problems
+    assert any(p.startswith("speed:") for p in problems), problems
+    assert any("'relased'" in p for p in problems) and any("'release_on_arival'" in p for p in problems)
+
+
+def test_sim_run_refuses_two_bad_expectations_at_once_and_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "typos.yaml"
+    path.write_text(yaml.safe_dump(with_bad_expectations(), allow_unicode=True), encoding="utf-8")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.cli.main", "sim", "run", str(path)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/bin"},
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "relased" in done.stdout and "release_on_arival" in done.stdout, done.stdout
+    assert elapsed < 15, f"{elapsed:.1f} s: the file must be refused before anything starts"
+
+
+def test_the_vocabularies_are_the_hubs() -> None:
+    assert set(OPEN_STATES) <= set(vocab.DECLARATION_STATES)
+    assert set(vocab.REFUND_STATUSES) == set(STAGE_LABELS_ZH)
+    for name in ("cleared", "released", "rejected", "refused", "held", "submitted", "registered"):
+        assert name in vocab.DECLARATION_STATES
