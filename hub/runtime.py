@@ -45,6 +45,7 @@ class Hub:
             from hub.bus.factory import create_bus
 
             bus = create_bus(self.settings)
+            _make_durable(bus, self.db)
         self.bus = bus
         self.relay = OutboxRelay(self.db, self.bus, batch=self.settings.outbox_batch)
         self._consumer_specs: list[ConsumerSpec] = []
@@ -111,3 +112,13 @@ class Hub:
         self.relay.stop()
         self.bus.close()
         self.db.dispose()
+
+
+def _make_durable(bus: Bus, db: Database) -> None:
+    """The embedded bus keeps its queues in the hub's database, so a 202 survives a SIGKILL: the relay
+    marks an outbox row sent only once its copies are stored, and the next start resumes them."""
+    from hub.bus.memory import InProcessBus
+    from hub.bus.queue_store import DatabaseStore
+
+    if isinstance(bus, InProcessBus) and not bus.durable:
+        bus.attach_store(DatabaseStore(db))
