@@ -41,11 +41,11 @@ class Hub:
     def __init__(self, settings: Settings | None = None, *, bus: Bus | None = None) -> None:
         self.settings = settings or get_settings()
         self.db = Database(self.settings.database_url)
+        self._own_bus = bus is None  # an embedded bus of its own is made durable at start
         if bus is None:
             from hub.bus.factory import create_bus
 
             bus = create_bus(self.settings)
-            _make_durable(bus, self.db)
         self.bus = bus
         self.relay = OutboxRelay(self.db, self.bus, batch=self.settings.outbox_batch)
         self._consumer_specs: list[ConsumerSpec] = []
@@ -93,6 +93,8 @@ class Hub:
     def start(self, *, migrate: bool = True, relay: bool = True, consumers: bool = True) -> Hub:
         if migrate:
             self.migrate()
+        if self._own_bus:
+            _make_durable(self.bus, self.db)  # after migrating: the store's table exists
         self.bus.declare(self.topology())
         if relay:
             self.relay.start()

@@ -83,10 +83,22 @@ class InProcessBus(Bus):
         return self._store.durable
 
     def attach_store(self, store: QueueStore) -> None:
-        """Keep queued deliveries in `store` from now on (before the first declare: queues declared
-        later load what the store holds for them)."""
+        """Keep queued deliveries in `store` from now on, and resume what it holds for every queue
+        (those declared already at once, later ones when declared). Attach before the first publish
+        (the hub does so at start, once its database is migrated)."""
         with self._lock:
+            if store is self._store:
+                return
             self._store = store
+            for queue in self._queues.values():
+                self._load(queue)
+                self._dispatch(queue)
+
+    def _load(self, queue: _Queue) -> None:
+        """What a crash left queued is resumed, in its order, its return count kept. Caller holds lock."""
+        for copy in self._store.load(queue.name):
+            message = _Message(next(self._seq), copy.envelope, copy.exchange, copy.returns, copy.row_id)
+            heapq.heappush(queue.ready, (message.seq, message))
 
     def _reset_state(self) -> None:
         self._exchanges: set[str] = {DEFAULT_EXCHANGE}
@@ -120,10 +132,8 @@ class InProcessBus(Bus):
     def _declare_queue(self, name: str, delivery_limit: int | None, dead_letter: bool) -> None:
         existing = self._queues.get(name)
         if existing is None:
-            queue = self._queues[name] = _Queue(name, delivery_limit, dead_letter)
-            for copy in self._store.load(name):  # what a crash left queued: resumed, order kept
-                message = _Message(next(self._seq), copy.envelope, copy.exchange, copy.returns, copy.row_id)
-                heapq.heappush(queue.ready, (message.seq, message))
+            self._queues[name] = _Queue(name, delivery_limit, dead_letter)
+            self._load(self._queues[name])
         elif (existing.delivery_limit, existing.dead_letter) != (delivery_limit, dead_letter):
             # RabbitMQ answers PRECONDITION_FAILED when arguments differ; so do we.
             raise TopologyError(
