@@ -285,7 +285,9 @@ def archive(
 
 
 class Intake:
-    def __init__(self, db: Database, workflow: Workflow, *, max_bytes: int, max_messages: int = 1000) -> None:
+    def __init__(
+        self, db: Database, workflow: Workflow, *, max_bytes: int, max_messages: int = 1000
+    ) -> None:
         self.db = db
         self.workflow = workflow
         self.max_bytes = max_bytes
