@@ -69,7 +69,7 @@ def test_every_accepted_message_survives_a_sigkill_mid_burst(tmp_path: Path) -> 
     lock = threading.Lock()
 
     def send(i: int) -> None:
-        body = manifest_xml(Shipment.make(7000 + i, containers=1))
+        body = manifest_xml(Shipment.make(7000 + i, containers=60))
         try:
             response = httpx.post(
                 f"{base}/api/v1/messages", content=body, headers={"X-API-Key": KEYS["broker"]}, timeout=10
@@ -81,12 +81,12 @@ def test_every_accepted_message_survives_a_sigkill_mid_burst(tmp_path: Path) -> 
                 accepted.append(response.json()["receipt_id"])
 
     try:
-        with ThreadPoolExecutor(8) as pool:
+        with ThreadPoolExecutor(16) as pool:
             futures = [pool.submit(send, i) for i in range(BURST)]
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 with lock:
-                    if len(accepted) >= BURST // 3:
+                    if len(accepted) >= BURST // 2:
                         break
                 time.sleep(0.005)
             proc.send_signal(signal.SIGKILL)  # mid-burst: some accepted, some queued, some in flight
