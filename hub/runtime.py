@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from hub.bus.base import Bus, Consumer, Handler, QueueSpec, Topology
+from hub.bus.memory import InProcessBus
 from hub.config import Settings, get_settings
 from hub.db.migrate import upgrade
 from hub.db.outbox import OutboxRelay
+from hub.db.recovery import mark_interrupted
 from hub.db.session import Database
 from hub.services import parties
 
@@ -95,6 +98,9 @@ class Hub:
             self.migrate()
         if self._own_bus:
             _make_durable(self.bus, self.db)  # after migrating: the store's table exists
+        # The in-process bus means one process takes messages: anything `received` now was cut off.
+        grace = timedelta(0) if isinstance(self.bus, InProcessBus) else timedelta(minutes=10)
+        mark_interrupted(self.db, grace)
         self.bus.declare(self.topology())
         if relay:
             self.relay.start()
