@@ -100,7 +100,7 @@ def test_every_accepted_message_survives_a_sigkill_mid_burst(tmp_path: Path) -> 
 
     proc = _start(tmp_path, port, 2)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 45
         statuses: dict[str, str] = {}
         while time.monotonic() < deadline:
             statuses = _statuses(tmp_path / "hub.db", accepted)
