@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from hub.bus.base import Bus, Consumer, Handler, QueueSpec, Topology
+from hub.bus.memory import InProcessBus
 from hub.config import Settings, get_settings
 from hub.db.migrate import upgrade
 from hub.db.outbox import OutboxRelay
+from hub.db.recovery import mark_interrupted
 from hub.db.session import Database
 from hub.services import parties
 
@@ -41,6 +44,7 @@ class Hub:
     def __init__(self, settings: Settings | None = None, *, bus: Bus | None = None) -> None:
         self.settings = settings or get_settings()
         self.db = Database(self.settings.database_url)
+        self._own_bus = bus is None  # an embedded bus of its own is made durable at start
         if bus is None:
             from hub.bus.factory import create_bus
 
@@ -92,6 +96,11 @@ class Hub:
     def start(self, *, migrate: bool = True, relay: bool = True, consumers: bool = True) -> Hub:
         if migrate:
             self.migrate()
+        if self._own_bus:
+            _make_durable(self.bus, self.db)  # after migrating: the store's table exists
+        # The in-process bus means one process takes messages: anything `received` now was cut off.
+        grace = timedelta(0) if isinstance(self.bus, InProcessBus) else timedelta(minutes=10)
+        mark_interrupted(self.db, grace)
         self.bus.declare(self.topology())
         if relay:
             self.relay.start()
@@ -111,3 +120,13 @@ class Hub:
         self.relay.stop()
         self.bus.close()
         self.db.dispose()
+
+
+def _make_durable(bus: Bus, db: Database) -> None:
+    """The embedded bus keeps its queues in the hub's database, so a 202 survives a SIGKILL: the relay
+    marks an outbox row sent only once its copies are stored, and the next start resumes them."""
+    from hub.bus.memory import InProcessBus
+    from hub.bus.queue_store import DatabaseStore
+
+    if isinstance(bus, InProcessBus) and not bus.durable:
+        bus.attach_store(DatabaseStore(db))

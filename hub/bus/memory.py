@@ -9,6 +9,11 @@ Used when the hub runs embedded (no HUB_AMQP_URL) and by tests. Behaviour mirror
 - handler failure on the queue's last allowed attempt, or Reject, dead-letters a copy carrying the
   reason to DEAD_LETTER_EXCHANGE.
 One lock guards all state; handlers run outside it on per-consumer worker threads.
+
+With a durable QueueStore (hub/bus/queue_store.py, the embedded hub's default) every queued copy is
+also written to the database before publish returns, its return count kept there, and deleted on
+ack, dead-lettering or drop; declaring a queue loads what a crash left in it. So a publish confirmed
+by this bus survives a SIGKILL exactly as one confirmed by RabbitMQ does.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from hub.bus.base import (
     UnroutableError,
 )
 from hub.bus.deadletter import dead_letter_envelope, describe_error
+from hub.bus.queue_store import QueueStore
 from hub.bus.topics import topic_matches
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,7 @@ class _Message:
     envelope: Envelope
     exchange: str
     returns: int = 0  # times handed back to the queue unacked (RabbitMQ's x-delivery-count)
+    row_id: int | None = None  # its row in the durable store, if any
 
     @property
     def redelivered(self) -> bool:
@@ -66,9 +73,32 @@ class _Queue:
 
 
 class InProcessBus(Bus):
-    def __init__(self) -> None:
+    def __init__(self, store: QueueStore | None = None) -> None:
         self._lock = threading.RLock()
+        self._store = store or QueueStore()
         self._reset_state()
+
+    @property
+    def durable(self) -> bool:
+        return self._store.durable
+
+    def attach_store(self, store: QueueStore) -> None:
+        """Keep queued deliveries in `store` from now on, and resume what it holds for every queue
+        (those declared already at once, later ones when declared). Attach before the first publish
+        (the hub does so at start, once its database is migrated)."""
+        with self._lock:
+            if store is self._store:
+                return
+            self._store = store
+            for queue in self._queues.values():
+                self._load(queue)
+                self._dispatch(queue)
+
+    def _load(self, queue: _Queue) -> None:
+        """What a crash left queued is resumed, in its order, its return count kept. Caller holds lock."""
+        for copy in self._store.load(queue.name):
+            message = _Message(next(self._seq), copy.envelope, copy.exchange, copy.returns, copy.row_id)
+            heapq.heappush(queue.ready, (message.seq, message))
 
     def _reset_state(self) -> None:
         self._exchanges: set[str] = {DEFAULT_EXCHANGE}
@@ -103,6 +133,7 @@ class InProcessBus(Bus):
         existing = self._queues.get(name)
         if existing is None:
             self._queues[name] = _Queue(name, delivery_limit, dead_letter)
+            self._load(self._queues[name])
         elif (existing.delivery_limit, existing.dead_letter) != (delivery_limit, dead_letter):
             # RabbitMQ answers PRECONDITION_FAILED when arguments differ; so do we.
             raise TopologyError(
@@ -126,17 +157,22 @@ class InProcessBus(Bus):
             self._check_open()
             if exchange not in self._exchanges:
                 raise TopologyError(f"exchange {exchange!r} is not declared")
+            copies: list[tuple[_Queue, _Message]] = []
             for envelope in envelopes:
-                if not self._route(exchange, envelope):
+                routed = self._route(exchange, envelope)
+                if not routed:
                     unroutable.append(envelope.message_id)
+                copies.extend(routed)
+            self._enqueue(copies)  # one store transaction for the whole batch
         if unroutable:
             raise UnroutableError(
                 f"no queue bound on exchange {exchange!r} for message(s) {', '.join(unroutable)}",
                 tuple(unroutable),
             )
 
-    def _route(self, exchange: str, envelope: Envelope) -> bool:
-        """Enqueue a copy in every matching queue; False when none matched. Caller holds the lock."""
+    def _route(self, exchange: str, envelope: Envelope) -> list[tuple[_Queue, _Message]]:
+        """A copy for every matching queue (empty when none matched), not yet enqueued. Caller holds
+        the lock."""
         if exchange == DEFAULT_EXCHANGE:
             targets = [envelope.routing_key] if envelope.routing_key in self._queues else []
         else:
@@ -147,12 +183,16 @@ class InProcessBus(Bus):
                     if topic_matches(key, envelope.routing_key)
                 )
             )
-        for name in targets:
-            queue = self._queues[name]
-            message = _Message(next(self._seq), envelope, exchange)
+        return [(self._queues[name], _Message(next(self._seq), envelope, exchange)) for name in targets]
+
+    def _enqueue(self, copies: list[tuple[_Queue, _Message]]) -> None:
+        """Store, then queue and dispatch the copies. Caller holds the lock."""
+        row_ids = self._store.add([(q.name, m.exchange, m.envelope) for q, m in copies])
+        for (queue, message), row_id in zip(copies, row_ids, strict=True):
+            message.row_id = row_id
             heapq.heappush(queue.ready, (message.seq, message))
+        for queue in dict.fromkeys(q for q, _ in copies):
             self._dispatch(queue)
-        return bool(targets)
 
     # -- consuming ----------------------------------------------------------------------------
     def consume(self, queue: str, handler: Handler, prefetch: int = 50, *, workers: int = 1) -> Consumer:
@@ -191,6 +231,7 @@ class InProcessBus(Bus):
     def _requeue(self, queue: _Queue, message: _Message) -> None:
         """Give an unacked message back to its queue (handler failure, stop or crash). Caller holds lock."""
         message.returns += 1
+        self._store.returned(message.row_id, message.returns)
         if queue.delivery_limit is not None and message.returns > queue.delivery_limit:
             # Returned without ever being settled more often than allowed: the broker drops it too.
             self._dead_letter(
@@ -203,11 +244,19 @@ class InProcessBus(Bus):
     def _dead_letter(self, queue: _Queue, message: _Message, error: str) -> None:
         if not queue.dead_letter:
             log.warning("dropping message %s from %s: %s", message.envelope.message_id, queue.name, error)
+            self._store.remove(message.row_id)
             return
         delivery = _delivery(queue, message)
         copy = dead_letter_envelope(delivery, error)
-        if DEAD_LETTER_EXCHANGE not in self._exchanges or not self._route(DEAD_LETTER_EXCHANGE, copy):
+        routed = self._route(DEAD_LETTER_EXCHANGE, copy) if DEAD_LETTER_EXCHANGE in self._exchanges else []
+        if not routed:
             log.error("dead-letter exchange unroutable; message %s lost: %s", copy.message_id, error)
+        # The copy is stored before the original goes: a crash in between duplicates, never loses.
+        self._enqueue(routed)
+        self._store.remove(message.row_id)
+
+    def _ack(self, message: _Message) -> None:
+        self._store.remove(message.row_id)
 
     # -- inspection and lifecycle -------------------------------------------------------------
     def queue_depth(self, queue: str) -> int:
@@ -322,6 +371,8 @@ class InProcessConsumer(Consumer):
                 self.unacked.discard(message)
                 if error is not None:
                     self.bus._settle_failure(self.queue, message, error)
+                else:
+                    self.bus._ack(message)
                 self.bus._dispatch(self.queue)
                 self._wakeup.notify_all()  # stop() may be waiting for unacked to drain
 

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
 from hub.clock import now
-from hub.db.models import OutboxMessage
+from hub.db.models import Message, OutboxMessage
 from hub.db.session import Database
 
 log = logging.getLogger(__name__)
+
+QUEUED = "queued"  # an outgoing copy archived, not yet handed to the bus (then `sent`)
 
 # Set on an outbox row whose bus message id must differ from the row's own unique id (a replay
 # re-publishes a message whose original publish is already in the outbox table).
@@ -122,6 +124,15 @@ class OutboxRelay:
                     sent.extend(self._publish_one_by_one(exchange, group))
             if sent:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=now()))
+                # An outgoing copy's archive row says `sent` only once the bus has it (it is archived
+                # `queued`, under the same id as its outbox row): an undeliverable one stays `queued`.
+                done = set(sent)
+                ids = [r.message_id for r in rows if r.id in done]
+                session.execute(
+                    update(Message)
+                    .where(Message.id.in_(ids), Message.direction == "out", Message.status == QUEUED)
+                    .values(status="sent", updated_at=now())
+                )
             return len(sent)
 
     def _publish_one_by_one(self, exchange: str, rows: list[OutboxMessage]) -> list[int]:

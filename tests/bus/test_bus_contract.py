@@ -28,8 +28,19 @@ from hub.bus.base import (
     UnroutableError,
 )
 from hub.bus.memory import InProcessBus
+from hub.bus.queue_store import DatabaseStore
+from hub.db.migrate import upgrade
+from hub.db.session import Database
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def _durable_store(request: pytest.FixtureRequest) -> DatabaseStore:
+    url = f"sqlite:///{request.getfixturevalue('tmp_path') / 'bus.db'}"
+    upgrade(url)
+    db = Database(url)
+    request.addfinalizer(db.dispose)
+    return DatabaseStore(db)
 
 
 @dataclass
@@ -43,11 +54,12 @@ class Ctx:
         self.bus.declare(self.names.topology(*queues))
 
 
-@pytest.fixture(params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+@pytest.fixture(params=["memory", "durable", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
 def ctx(request: pytest.FixtureRequest) -> Iterator[Ctx]:
     names = Names()
-    if request.param == "memory":
-        bus = InProcessBus()
+    if request.param in ("memory", "durable"):
+        # "durable": the embedded hub's bus, its queues kept in a (migrated) SQLite database.
+        bus = InProcessBus(_durable_store(request) if request.param == "durable" else None)
         try:
             yield Ctx(bus, names)
         finally:

@@ -276,3 +276,25 @@ def test_cli_report_reads_the_database_by_default(
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["portfolio"]["completed"] == 1 and report["portfolio"]["mean_wd"] == 4
+
+
+def test_callbacks_archive_rows_say_what_became_of_them(client: TestClient) -> None:
+    """A tax/bank callback's archived row moves on from `received` (issue 12 item 12): `applied`,
+    `ignored` for the same eventId again, `rejected` with the reason for one naming no case."""
+    number = app_no()
+    client.post("/api/v1/refunds", content=filing_xml(number), headers=auth("exporter"))
+    accepted = tax_event(client, number, "ACCEPTED", START)
+    client.post("/api/v1/refunds/events/tax", json=accepted, headers={"X-API-Key": "refund-tax-sim-key"})
+    unknown = {**accepted, "eventId": str(uuid.uuid4()), "applicationNo": app_no()}
+    refused = client.post(
+        "/api/v1/refunds/events/tax", json=unknown, headers={"X-API-Key": "refund-tax-sim-key"}
+    )
+    assert refused.status_code >= 400
+    with hub_of(client).db.sessions() as session:
+        rows = list(
+            session.scalars(
+                select(Message).where(Message.message_type == "TaxStageEvent").order_by(Message.received_at)
+            )
+        )
+    assert [r.status for r in rows][-3:] == ["applied", "ignored", "rejected"], [r.status for r in rows]
+    assert "UnknownCase" in (rows[-1].error or "")

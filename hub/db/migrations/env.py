@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import hub.db.bus_queue_table
 import hub.db.clearance_tables
 import hub.db.refund_tables  # noqa: F401
 from hub.db.models import Base

@@ -41,7 +41,7 @@ def send(
         receiver=receiver,
         message_type=notice_type,
         fmt=fmt,
-        status="sent",
+        status="queued",  # the outbox relay makes it `sent` once the bus has it
         correlation_id=correlation_id,
         bills=bills,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -265,7 +266,27 @@ class RefundService:
     def tax_event(self, raw: bytes, content_type: str, sender: str) -> bool:
         """Apply one pushed stage event; False for a duplicate (same eventId) or a no-op."""
         with self.db.unit_of_work() as session:
-            workflow.archive(session, raw, "http", sender, "TaxStageEvent")
+            message_id = workflow.archive(session, raw, "http", sender, "TaxStageEvent").id
+        return self._settled(message_id, lambda: self._tax_event(raw, content_type))
+
+    def _settled(self, message_id: str, apply: Callable[[], bool]) -> bool:
+        """Run a callback's `apply` and say on its archived row what became of it: `applied`,
+        `ignored` (a duplicate or a no-op) or `rejected` with the reason (the caller gets the error)."""
+        try:
+            applied = apply()
+        except Exception as exc:
+            self._mark(message_id, "rejected", f"{type(exc).__name__}: {exc}"[:4000])
+            raise
+        self._mark(message_id, "applied" if applied else "ignored", None)
+        return applied
+
+    def _mark(self, message_id: str, status: str, error: str | None) -> None:
+        with self.db.unit_of_work() as session:
+            row = session.get(workflow.Message, message_id)
+            if row is not None:
+                row.status, row.error, row.updated_at = status, error, now()
+
+    def _tax_event(self, raw: bytes, content_type: str) -> bool:
         event = parse_stage_event(raw, content_type)  # TaxProtocolError -> 422 at the API
         with self.db.unit_of_work() as session:
             if already_processed(session, "refunds.tax-events", event.event_id):
@@ -325,7 +346,10 @@ class RefundService:
 
     def bank_event(self, raw: bytes, sender: str) -> bool:
         with self.db.unit_of_work() as session:
-            workflow.archive(session, raw, "http", sender, "BankCredit")
+            message_id = workflow.archive(session, raw, "http", sender, "BankCredit").id
+        return self._settled(message_id, lambda: self._bank_event(raw))
+
+    def _bank_event(self, raw: bytes) -> bool:
         note = parse_credit_notification(raw)  # BankProtocolError -> 422 at the API
         with self.db.unit_of_work() as session:
             if already_processed(session, "refunds.bank-events", note.event_id):
