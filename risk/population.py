@@ -316,7 +316,7 @@ def _one(
         custom_master="4227",
         ie_port="4218",
         d_date="20250616",
-        trade_co_scc="91370200M3C000000X",
+        trade_co_scc="91370200MA3C000000",
         bill_no=f"COSU{seed % 1000:03d}{i:08d}",
         traf_mode="2",
         trade_mode=trade_mode,

@@ -46,7 +46,7 @@ def decl(
     return Declaration(
         head=DecHead(
             ie_flag="I", entry_id=entry_id, custom_master="4227", ie_port="4218", d_date=d_date,
-            trade_co_scc="91370200M3C000000X", bill_no="COSU6201234560", traf_mode="2", trade_mode="0110",
+            trade_co_scc="91370200MA3C000000", bill_no="COSU6201234560", traf_mode="2", trade_mode="0110",
             trade_country=shipped_from or (numbered[0].origin_country if numbered else ""),
             gross_wet=Decimal(gross) if gross else None,
         ),
