@@ -59,7 +59,7 @@ from simulators.common.clock import SHANGHAI  # noqa: E402
 from simulators.common.runner import SimulatorProcess, free_port  # noqa: E402
 from simulators.customs.traffic import TERMINAL, Shipment, declaration_xml  # noqa: E402
 
-BROKER, YARD, CUSTOMS = "91370200MA3C0BRK01", "91370200MA3C0PRT01", "11100000000013127D"
+BROKER, YARD, CUSTOMS = "91370200M3C0BRK01N", "91370200M3C0PRT01B", "11100000000013127D"
 BROKER_KEY, CONTROL_KEY = "bench-broker", "bench-port-control"
 DAY = datetime(2026, 11, 23, tzinfo=SHANGHAI)  # a Monday
 DOCS = ROOT / "docs" / "benchmarks.md"

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     max_event_bytes: int = 1024 * 1024  # tax and bank callbacks are small JSON/XML notifications
     max_messages_per_interchange: int = 1000  # one client's interchange must not monopolise intake
     public_query_per_minute: int = 60  # per client address on the public refund query; 0 = no limit
+    # A refused payload is kept in full up to this size; beyond it (or beyond the sender's quota) only
+    # its SHA-256, size and first reject_head_bytes stay, so refusals cannot fill the archive.
+    reject_archive_bytes: int = 64 * 1024
+    reject_head_bytes: int = 1024
+    reject_daily_quota_bytes: int = 8 * 1024 * 1024  # per sending party, over the last 24 hours
     delivery_limit: int = 5
     prefetch: int = 50
     outbox_batch: int = 200

@@ -144,7 +144,7 @@ _BANK_EXAMPLE = {
     "orderId": "PO20261202000001",
     "applicationNo": "9NOSUCHCASE01",
     "taxCaseNo": "TX20261202000001",
-    "exporterUscc": "91370200MA3C0EXP01",
+    "exporterUscc": "91370200M3C0EXP01H",
     "accountNo": "6222000011112222",
     "amount": "1300.00",
     "currency": "CNY",

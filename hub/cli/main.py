@@ -26,6 +26,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli.risk",
     "hub.cli.convert",
     "hub.cli.sim",
+    "hub.cli.parties",
 )
 
 # Commands served by one module alone. Keep in step with that module's register().

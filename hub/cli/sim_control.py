@@ -88,8 +88,8 @@ def _wire_customs(hub: str, amqp: str | None, keys: HubKeys) -> dict[str, str]:
 
 
 def _wire_port(hub: str, amqp: str | None, keys: HubKeys) -> dict[str, str]:
-    terminal = os.environ.get("PORT_SIM_TERMINAL_USCC", "91370200MA3C0PRT01")
-    carrier = os.environ.get("PORT_SIM_CARRIER_USCC", "91370200MA3C0BRK01")
+    terminal = os.environ.get("PORT_SIM_TERMINAL_USCC", "91370200M3C0PRT01B")
+    carrier = os.environ.get("PORT_SIM_CARRIER_USCC", "91370200M3C0BRK01N")
     env = {"PORT_SIM_HUB_URL": hub} | _unset_only({
         "PORT_SIM_TERMINAL_API_KEY": keys.by_uscc.get(terminal),
         "PORT_SIM_CARRIER_API_KEY": keys.by_uscc.get(carrier),

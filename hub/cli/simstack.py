@@ -31,9 +31,9 @@ from simulators.common.runner import SimulatorProcess, free_port
 from simulators.scenario.endpoints import Endpoints, Service
 from simulators.scenario.model import Scenario
 
-ADMIN_USCC = "91370200MA3C0ADM1N"
+ADMIN_USCC = "91370200M3C0ADM1NM"
 CUSTOMS_USCC = "11100000000013127D"
-TAX_USCC = "11370000MA3C0TAX01"
+TAX_USCC = "11370000M3C0TAX015"
 RUNS_DIR = Path("var/sim-runs")
 
 

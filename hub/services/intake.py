@@ -30,9 +30,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.bus.base import INBOUND_EXCHANGE
@@ -284,10 +285,50 @@ def archive(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class RejectBounds:
+    """How much of refused payloads the archive keeps (HUB_REJECT_* settings)."""
+
+    full_bytes: int = 64 * 1024
+    head_bytes: int = 1024
+    daily_quota_bytes: int = 8 * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: Any) -> RejectBounds:
+        s = settings
+        return cls(s.reject_archive_bytes, s.reject_head_bytes, s.reject_daily_quota_bytes)
+
+
+def bound_rejected(session: Session, row: Message, bounds: RejectBounds) -> None:
+    """Keep a refused payload in full only while it is small and its sender's 24-hour quota of stored
+    refusals lasts; otherwise keep its hash, size and head (row.size > len(row.raw) says so)."""
+    if len(row.raw) <= bounds.head_bytes:
+        return
+    spent = 0
+    if row.sender is not None:
+        spent = session.scalar(
+            select(func.coalesce(func.sum(func.length(Message.raw)), 0)).where(
+                Message.sender == row.sender,
+                Message.status == "rejected",
+                Message.received_at >= now() - timedelta(days=1),
+                Message.id != row.id,
+            )
+        ) or 0
+    if len(row.raw) > bounds.full_bytes or spent + len(row.raw) > bounds.daily_quota_bytes:
+        row.raw = row.raw[: bounds.head_bytes]
+
+
 class Intake:
     def __init__(
-        self, db: Database, workflow: Workflow, *, max_bytes: int, max_messages: int = 1000
+        self,
+        db: Database,
+        workflow: Workflow,
+        *,
+        max_bytes: int,
+        max_messages: int = 1000,
+        rejects: RejectBounds | None = None,
     ) -> None:
+        self.rejects = rejects or RejectBounds()
         self.db = db
         self.workflow = workflow
         self.max_bytes = max_bytes
@@ -370,6 +411,8 @@ class Intake:
             row.external_id = f"UNB {parts[0].control_ref}"[:128]
             row.status = "split" if results else "rejected"
             row.updated_at = now()
+            if not results:
+                bound_rejected(session, row, self.rejects)
             if problems:
                 row.error = json.dumps([p.as_json() for p in problems], ensure_ascii=False)[:20000]
             if results and all(r.duplicate for r in results) and not problems:
@@ -605,6 +648,7 @@ class Intake:
             if row is not None:
                 row.status, row.updated_at = "rejected", now()
                 row.error = json.dumps([p.as_json() for p in exc.problems], ensure_ascii=False)[:20000]
+                bound_rejected(session, row, self.rejects)
 
 
 _PROFILES: dict[tuple[str, float], Any] = {}

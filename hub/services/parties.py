@@ -12,13 +12,37 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from stdnum.cn import uscc as gb32100
 
 from hub.clock import now
 from hub.db.models import ApiKey, CreditClass, Party, Role
 
-# GB 32100-2015 alphabet, ASCII only: `\d` would also admit full-width and Arabic-Indic digits,
-# and `$` a trailing newline, so look-alike parties could be created.
-USCC_PATTERN = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
+# GB 32100-2015: registering authority and kind (alphabet), 6-digit region, 9-character organisation
+# code and the check character, from the 31-letter alphabet (no I, O, S, V, Z); ASCII only: `\d`
+# would take full-width or Arabic-Indic digits, so look-alike parties could be created.
+USCC_PATTERN = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}", re.ASCII)
+
+
+def uscc_problem(value: object) -> str | None:
+    """Why `value` is not a USCC as GB 32100-2015 writes it (None when it is one). Taken as given:
+    no upper-casing or stripping, so one party cannot be named two ways."""
+    text = str(value) if value is not None else ""
+    if len(text) != 18:
+        return f"{text!r} is not an 18-character USCC (it has {len(text)} characters)"
+    if not USCC_PATTERN.fullmatch(text):
+        return (
+            f"{text!r}: a USCC is 2 characters, 6 ASCII digits, then 10 characters, each of 0-9 and"
+            " upper-case A-Z without I, O, S, V, Z (GB 32100-2015)"
+        )
+    if not gb32100.is_valid(text):
+        return f"{text!r}: check digit wrong (GB 32100-2015 gives {gb32100.calc_check_digit(text[:17])!r})"
+    return None
+
+
+def valid_uscc(value: object) -> bool:
+    return uscc_problem(value) is None
+
+
 VALID_ROLES = {r.value for r in Role}
 VALID_CREDIT = {c.value for c in CreditClass}
 
@@ -55,14 +79,20 @@ def authenticate(session: Session, raw_key: str) -> Principal | None:
     if row is None:
         return None
     key, party = row
-    return Principal(party_id=party.id, uscc=party.uscc, name=party.name, roles=frozenset(key.roles))
+    # The party's roles, read at every request, are the ceiling: a key's own roles only narrow them, so
+    # removing a role from the party removes it from all its keys at once. An empty key role list = all.
+    roles = frozenset(party.roles)
+    if key.roles:
+        roles &= frozenset(key.roles)
+    return Principal(party_id=party.id, uscc=party.uscc, name=party.name, roles=roles)
 
 
 def check_party(i: int, p: dict[str, Any]) -> list[str]:
     where = f"parties[{i}]"
     problems = []
-    if not USCC_PATTERN.fullmatch(str(p.get("uscc", ""))):
-        problems.append(f"{where}.uscc: {p.get('uscc')!r} is not an 18-character USCC")
+    problem = uscc_problem(p.get("uscc"))
+    if problem:
+        problems.append(f"{where}.uscc: {problem}")
     if not p.get("name"):
         problems.append(f"{where}.name: missing")
     for role in p.get("roles", []):
@@ -92,8 +122,43 @@ def load_bootstrap(path: Path) -> list[dict[str, Any]]:
     return parties
 
 
+def seed_parties(session: Session, parties: list[dict[str, Any]]) -> int:
+    """First-run seeding from the bootstrap file: a party is created from it only when the database does
+    not know its USCC yet, and a key only when its hash is unknown. What the API changed later (roles,
+    attributes, revoked keys) is never overwritten by the file. Returns the number of parties created."""
+    known = set(session.scalars(select(Party.uscc)))
+    new = [p for p in parties if p["uscc"] not in known]
+    upsert_parties(session, new)
+    for p in parties:
+        if p["uscc"] in known:
+            party = session.scalar(select(Party).where(Party.uscc == p["uscc"]))
+            assert party is not None
+            for k in p.get("keys", []):
+                digest = k.get("sha256") or hash_key(k["key"])
+                if session.get(ApiKey, digest) is None:
+                    session.add(
+                        ApiKey(
+                            key_sha256=digest,
+                            party_id=party.id,
+                            roles=list(k.get("roles", [])),
+                            label=k.get("label", ""),
+                            revoked=bool(k.get("revoked", False)),
+                            created_at=now(),
+                        )
+                    )
+    return len(new)
+
+
 def upsert_parties(session: Session, parties: list[dict[str, Any]]) -> int:
     """Insert or update parties and their keys (by USCC / key hash). Returns the party count."""
+    problems = [
+        msg
+        for i, p in enumerate(parties)
+        if (u := uscc_problem(p.get("uscc")))
+        for msg in [f"parties[{i}].uscc: {u}"]
+    ]
+    if problems:  # every path that creates a party passes here
+        raise BootstrapError(problems)
     for p in parties:
         party = session.scalar(select(Party).where(Party.uscc == p["uscc"]))
         if party is None:
@@ -117,7 +182,7 @@ def upsert_parties(session: Session, parties: list[dict[str, Any]]) -> int:
                 key = ApiKey(key_sha256=digest, party_id=party.id, created_at=now())
                 session.add(key)
             key.party_id = party.id
-            key.roles = list(k.get("roles", p.get("roles", [])))
+            key.roles = list(k.get("roles", []))  # empty: the party's roles, whatever they become
             key.label = k.get("label", "")
             key.revoked = bool(k.get("revoked", False))
     return len(parties)
@@ -125,15 +190,15 @@ def upsert_parties(session: Session, parties: list[dict[str, Any]]) -> int:
 
 # A first-run party set so `make run` gives a usable hub; keys are random and written to var/.
 DEMO_PARTIES: list[dict[str, Any]] = [
-    {"uscc": "91370200MA3C0ADM1N", "name": "swhub administrator", "roles": ["admin"]},
+    {"uscc": "91370200M3C0ADM1NM", "name": "swhub administrator", "roles": ["admin"]},
     {
-        "uscc": "91370200MA3C0BRK01",
+        "uscc": "91370200M3C0BRK01N",
         "name": "青岛海通报关有限公司",
         "roles": ["broker"],
         "credit_class": "certified",
     },
     {
-        "uscc": "91370200MA3C0EXP01",
+        "uscc": "91370200M3C0EXP01H",
         "name": "山东鲁货进出口有限公司",
         "roles": ["importer", "exporter"],
         "credit_class": "aeo",
@@ -142,20 +207,20 @@ DEMO_PARTIES: list[dict[str, Any]] = [
         "reputable": True,
     },
     {
-        "uscc": "91370200MA3C0PRT01",
+        "uscc": "91370200M3C0PRT01B",
         "name": "青岛前湾集装箱码头有限责任公司",
         "roles": ["port_operator"],
         "terminal_code": "CNTAO/4227",  # the manifest UnloadingLocation ID of the terminal
     },
-    {"uscc": "91370200MA3C0TLY01", "name": "中国外轮理货青岛分公司", "roles": ["tally"]},
+    {"uscc": "91370200M3C0TLY015", "name": "中国外轮理货青岛分公司", "roles": ["tally"]},
     {"uscc": "11100000000013127D", "name": "青岛海关 Qingdao Customs", "roles": ["customs"]},
     {
-        "uscc": "11370000MB1C0TAX01",
+        "uscc": "11370000M1C0TAX011",
         "name": "国家税务总局山东省税务局",
         "roles": ["tax_officer"],
         "tax_office_level": "province",
     },
-    {"uscc": "91370200MA3C0TET01", "name": "swhub test team", "roles": ["tester"]},
+    {"uscc": "91370200M3C0TET013", "name": "swhub test team", "roles": ["tester"]},
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_TERMINAL_USCC = "91370200MA3C0PRT01"
+DEFAULT_TERMINAL_USCC = "91370200M3C0PRT01B"
 
 
 class PortSimSettings(BaseSettings):
@@ -15,7 +15,7 @@ class PortSimSettings(BaseSettings):
     terminal_code: str = "CNTAO/4227"  # manifest UnloadingLocation ID = the terminal
     terminal_uscc: str = DEFAULT_TERMINAL_USCC  # port operator: MT3101/CODECO, MT5101/COARRI
     terminal_api_key: str | None = None
-    carrier_uscc: str = "91370200MA3C0BRK01"  # carrier's agent (broker role): MT1101/CUSCAR, MT6102
+    carrier_uscc: str = "91370200M3C0BRK01N"  # carrier's agent (broker role): MT1101/CUSCAR, MT6102
     carrier_api_key: str | None = None
     api_key: str | None = None  # tester key for /control/*; random (and logged) when unset
     clock: str = "system"  # SimClock.from_spec: system | manual[:iso] | scaled:<factor>[:iso]

@@ -109,7 +109,7 @@ def test_unknown_route_and_malformed_json_give_machine_readable_errors(client: T
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     bad = client.put(
         f"/api/v1/parties/{BROKER_USCC}",
-        content=b'{"uscc": "91370200MA3C0BRK01", "name": ',
+        content=b'{"uscc": "91370200M3C0BRK01N", "name": ',
         headers={**auth("admin"), "Content-Type": "application/json"},
     )
     assert bad.status_code == 422
@@ -117,7 +117,7 @@ def test_unknown_route_and_malformed_json_give_machine_readable_errors(client: T
 
 
 def test_admin_registers_a_party_with_validation_and_audit(client: TestClient) -> None:
-    uscc = "91370200MA3C0NEW01"
+    uscc = "91370200M3C0NEW01F"
     invalid = client.put(
         f"/api/v1/parties/{uscc}",
         json={"uscc": uscc, "name": "新企业", "roles": ["pilot"], "credit_class": "excellent"},

@@ -84,7 +84,7 @@ def test_bootstrap_file_errors_are_all_listed(tmp_path: Path) -> None:
     bad.write_text(
         "parties:\n"
         "  - {uscc: '123', name: '', roles: [pilot]}\n"
-        "  - {uscc: 91370200MA3C0BRK01, name: x, credit_class: excellent, keys: [{}]}\n",
+        "  - {uscc: 91370200M3C0BRK01N, name: x, credit_class: excellent, keys: [{}]}\n",
         encoding="utf-8",
     )
     with pytest.raises(BootstrapError) as info:

@@ -94,7 +94,7 @@ def test_dead_letter_listed_with_reason_then_replayed_once(env) -> None:  # type
         replays = session.scalars(
             sa.select(AuditEntry).where(AuditEntry.action == "dead_letter.replay")
         ).all()
-    assert len(replays) == 1 and replays[0].actor == "91370200MA3C0ADM1N"
+    assert len(replays) == 1 and replays[0].actor == "91370200M3C0ADM1NM"
     shown = client.get(f"/api/v1/dead-letters/{dead['id']}", headers=operator).json()
     assert shown["status"] == "replayed" and shown["replay_count"] == 1
 

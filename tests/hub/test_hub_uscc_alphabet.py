@@ -4,7 +4,7 @@ import pytest
 
 from hub.services.parties import check_party
 
-GOOD = "91370200MA3C0BRK01"
+GOOD = "91370200M3C0BRK01N"
 
 
 def _problems(uscc: str) -> list[str]:
@@ -18,8 +18,8 @@ def test_ascii_uscc_accepted() -> None:
 @pytest.mark.parametrize(
     "uscc",
     [
-        "91370200MA3C0BRK01".replace("37", "\uff13\uff17"),  # full-width digits
-        "91\u0663\u0667\u0660\u0662\u0660\u0660MA3C0BRK01",  # Arabic-Indic digits
+        "91370200M3C0BRK01N".replace("37", "\uff13\uff17"),  # full-width digits
+        "91\u0663\u0667\u0660\u0662\u0660\u0660M3C0BRK01N",  # Arabic-Indic digits
         GOOD + "\n",  # trailing newline
         GOOD.lower(),
     ],

@@ -20,12 +20,12 @@ from messages.models.receipts import DecImportResponse, DecResultReceipt
 from messages.xml import decode, encode, samples
 from simulators.customs.traffic import TERMINAL
 
-BROKER = "91370200MA3C0BRK01"
-OTHER_BROKER = "91370200MA3C0BRK02"
-YARD = "91370200MA3C0PRT01"
-OTHER_YARD = "91370200MA3C0PRT02"
+BROKER = "91370200M3C0BRK01N"
+OTHER_BROKER = "91370200M3C0BRK02R"
+YARD = "91370200M3C0PRT01B"
+OTHER_YARD = "91370200M3C0PRT02E"
 CUSTOMS = "11100000000013127D"
-ADMIN = "91370200MA3C0ADM1N"
+ADMIN = "91370200M3C0ADM1NM"
 KEYS = {
     "admin": "clr-admin-key",
     "broker": "clr-broker-key",
@@ -37,7 +37,7 @@ KEYS = {
     "elsewhere": "clr-elsewhere-key",
 }
 # Supervised sites' operators (issue 12 item 2: a port operator reports only for the site it operates).
-DEPOT, ELSEWHERE_YARD = "91370200MA3C0PRT03", "91370200MA3C0PRT04"
+DEPOT, ELSEWHERE_YARD = "91370200M3C0PRT03H", "91370200M3C0PRT04L"
 
 
 def write_parties(path: Path) -> Path:

@@ -12,7 +12,7 @@ from hub.bus.memory import InProcessBus
 from hub.runtime import Hub
 from tests.hub_clearance.clrfixtures import BROKER, KEYS, settings_for
 
-NEW_PARTY = "91370200MA3C0NEW01"
+NEW_PARTY = "91370200M3C0NEW01F"
 
 
 def test_bootstrap_and_registration_declare_notice_queues(tmp_path: Path, monkeypatch) -> None:

@@ -13,11 +13,11 @@ import yaml
 from hub.config import Settings
 from hub.services.refunds.filing import DeclarationLine, Filing, InvoiceLine, render_filing
 
-EXPORTER_USCC = "91370200MA3C5EXP01"
-OTHER_EXPORTER_USCC = "91370200MA3C5EXP02"
-TAX_USCC = "11370000MB0TAX0001"
-BANK_USCC = "91370000MA3BANK001"
-BROKER_USCC = "91370200MA3C0BRK01"
+EXPORTER_USCC = "91370200M3C5EXP01E"
+OTHER_EXPORTER_USCC = "91370200M3C5EXP02H"
+TAX_USCC = "11370000M0TAX0001R"
+BANK_USCC = "91370000M3BANK001X"
+BROKER_USCC = "91370200M3C0BRK01N"
 KEYS = {
     "exporter": "refund-exporter-key",
     "other_exporter": "refund-other-exporter-key",

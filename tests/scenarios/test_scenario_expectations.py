@@ -34,14 +34,14 @@ def test_invalid_scenario_lists_every_problem() -> None:
     data["vessels"][0]["consignments"][0]["declarations"]["summary"]["by"] = "nobody"
     data["vessels"][0]["arrival"] = "soon"
     data["expect"]["declarations"][0]["of"] = "ghost"
-    data["parties"]["haitong"]["uscc"] = "91370200MA3C0IOS01"
+    data["parties"]["haitong"]["uscc"] = "91370200MA3C0IOS01"  # I, O, S: not in GB 32100
     data["start"] = "2026-11-24T06:00:00"  # no offset
     with pytest.raises(ScenarioError) as caught:
         parse(data, "bad.yaml")
     text = " | ".join(caught.value.problems)
     assert "parties.haitong.uscc" in text and "start" in text
     # the reference problems are reported once the fields themselves are valid
-    data["parties"]["haitong"]["uscc"] = "91370200MA3C0BRK01"
+    data["parties"]["haitong"]["uscc"] = "91370200M3C0BRK01N"
     data["start"] = "2026-11-24T06:00:00+08:00"
     with pytest.raises(ScenarioError) as caught:
         parse(data, "bad.yaml")

@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTROL_KEY = "test-control-key"
 HUB_CALLBACK_KEY = "hub-callback-key"
 START = "2025-03-03T09:00:00+08:00"  # a Monday
-USCC = "91370200MA3C5XXX1Y"
+USCC = "91370200M3C5XXX1YF"
 
 
 @dataclass

@@ -42,7 +42,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     developer's simulator / broker settings."""
     parties = tmp_path / "parties.yaml"
     parties.write_text(yaml.safe_dump({"parties": [
-        {"uscc": "11370000MB1C0TAX01", "name": "tax", "roles": ["tax_officer"],
+        {"uscc": "11370000M1C0TAX011", "name": "tax", "roles": ["tax_officer"],
          "keys": [{"key": TAX_OFFICER_KEY}]},
         {"uscc": "11100000000013127D", "name": "customs", "roles": ["customs"],
          "keys": [{"key": CUSTOMS_PARTY_KEY}]},
@@ -232,5 +232,5 @@ def test_defaults_and_wiring_match_each_simulator(name: SimName) -> None:
     assert len(classes) == 1
     fields = {f"{spec.prefix}{f}".upper() for f in classes[0].model_fields}
     wired = spec.wire("http://hub:8000", "amqp://broker/%2F", HubKeys(
-        {"tax_officer": "k", "customs": "k"}, {"91370200MA3C0PRT01": "k", "91370200MA3C0BRK01": "k"}))
+        {"tax_officer": "k", "customs": "k"}, {"91370200M3C0PRT01B": "k", "91370200M3C0BRK01N": "k"}))
     assert wired and set(wired) | {spec.key_var(), *spec.hub_key_vars} <= fields

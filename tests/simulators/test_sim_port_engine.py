@@ -25,7 +25,7 @@ from simulators.common.clock import SHANGHAI
 from simulators.port.engine import CallRejected, DuplicateCall, Outgoing, PortEngine, outside_office_hours
 from simulators.port.schema import VesselCallIn
 
-TERMINAL, PRT, BRK = "CNTAO/4227", "91370200MA3C0PRT01", "91370200MA3C0BRK01"
+TERMINAL, PRT, BRK = "CNTAO/4227", "91370200M3C0PRT01B", "91370200M3C0BRK01N"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a Monday
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.api.auth import current_principal, get_hub, require_roles
 from hub.api.errors import ApiError
 from hub.db import audit
 from hub.db.models import Party
 from hub.runtime import Hub
-from hub.services.parties import BootstrapError, Principal, check_party, upsert_parties
+from hub.services import api_keys
+from hub.services.parties import BootstrapError, Principal, check_party, upsert_parties, uscc_problem
 
 router = APIRouter(prefix="/api/v1/parties", tags=["parties"])
 
@@ -89,3 +93,85 @@ def put_party(
         raise ApiError(422, "party is not valid", details=exc.problems) from exc
     hub.parties_changed()
     return out
+
+
+_ADMIN = require_roles("admin")
+
+
+class KeyOut(BaseModel):
+    prefix: str = Field(description="first characters of the key's SHA-256 (the key is never shown again)")
+    label: str
+    roles: list[str] = Field(description="roles the key is narrowed to; empty = every role of the party")
+    revoked: bool
+    created_at: datetime
+
+
+class IssuedKeyOut(KeyOut):
+    key: str = Field(description="the new API key, shown once: store it now")
+
+
+class KeyIn(BaseModel):
+    roles: list[str] = []
+    label: str = Field(default="", max_length=100)
+
+
+def _keys_call(hub: Hub, principal: Principal, action: str, uscc: str, fn: Callable[[Session], Any]) -> Any:
+    problem = uscc_problem(uscc)
+    if problem:
+        raise ApiError(422, f"path uscc: {problem}")
+    try:
+        with hub.db.unit_of_work() as session:
+            out = fn(session)
+            audit.record(session, principal.uscc, action, "party", uscc, {})
+            return out
+    except api_keys.KeyError_ as exc:
+        raise ApiError(exc.status, exc.message) from exc
+
+
+def _out(info: api_keys.KeyInfo) -> KeyOut:
+    return KeyOut(
+        prefix=info.prefix,
+        label=info.label,
+        roles=info.roles,
+        revoked=info.revoked,
+        created_at=info.created_at,
+    )
+
+
+def _issued(issued: api_keys.IssuedKey) -> IssuedKeyOut:
+    return IssuedKeyOut(key=issued.key, **_out(issued.info).model_dump())
+
+
+@router.post("/{uscc}/keys", response_model=IssuedKeyOut, status_code=201, summary="Issue a key (admin)")
+def issue_key(
+    uscc: str, body: KeyIn, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)
+) -> Any:
+    return _keys_call(
+        hub, principal, "key.issue", uscc, lambda s: _issued(api_keys.issue(s, uscc, body.roles, body.label))
+    )
+
+
+@router.get("/{uscc}/keys", response_model=list[KeyOut], summary="A party's keys, by prefix (admin)")
+def list_keys(uscc: str, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)) -> Any:
+    return _keys_call(
+        hub, principal, "key.list", uscc, lambda s: [_out(k) for k in api_keys.list_keys(s, uscc)]
+    )
+
+
+@router.post(
+    "/{uscc}/keys/{prefix}/rotate",
+    response_model=IssuedKeyOut,
+    status_code=201,
+    summary="Replace a key by a new one with the same roles; the old one is revoked (admin)",
+)
+def rotate_key(
+    uscc: str, prefix: str, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)
+) -> Any:
+    return _keys_call(hub, principal, "key.rotate", uscc, lambda s: _issued(api_keys.rotate(s, uscc, prefix)))
+
+
+@router.delete("/{uscc}/keys/{prefix}", response_model=KeyOut, summary="Revoke a key at once (admin)")
+def revoke_key(
+    uscc: str, prefix: str, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)
+) -> Any:
+    return _keys_call(hub, principal, "key.revoke", uscc, lambda s: _out(api_keys.revoke(s, uscc, prefix)))

@@ -32,7 +32,7 @@ from hub.services.refunds.queries import (
     public_stats,
 )
 from hub.services.refunds.service import RefundService, UnknownCase
-from hub.services.refunds.workflow import FilingConflict
+from hub.services.refunds.workflow import FilingConflict, case_key_of
 
 router = APIRouter(tags=["refunds"])
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "refunds_board.html"
@@ -296,11 +296,15 @@ def refund_case(
     service: RefundService = Depends(service_of),
 ) -> dict[str, Any]:
     """Status, deadline, working days used, light; `on_time` once the SLA clock has stopped."""
-    with service.db.sessions() as session:
-        found = case_sla(session, application_no, service.profile, service.calendar, now())
     officer = principal.has("tax_officer", "admin")
-    if found is None or (not officer and found["exporter_uscc"] != principal.uscc):
+    with service.db.sessions() as session:
+        # an exporter names its own number; officers name the case key (as the board lists it)
+        key = application_no if officer else case_key_of(session, application_no, principal.uscc)
+        found = case_sla(session, key, service.profile, service.calendar, now()) if key else None
+    if found is None:
         raise ApiError(404, f"no refund case {application_no}")  # same answer for someone else's
+    if not officer:
+        found["application_no"] = application_no
     return found
 
 

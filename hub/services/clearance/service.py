@@ -28,7 +28,7 @@ from hub.services.calendar_store import DbCalendarStore
 from hub.services.clearance import outbound
 from hub.services.clearance.settings import CUSTOMS_KEY, INGRESS_EXCHANGE, SENDER_HEADER, ClearanceSettings
 from hub.services.clearance.workflow import ClearanceWorkflow
-from hub.services.intake import ARCHIVE_HEADER, Intake, IntakeRejected, IntakeResult
+from hub.services.intake import ARCHIVE_HEADER, Intake, IntakeRejected, IntakeResult, RejectBounds
 from hub.services.parties import Principal
 from hub.services.screening import engine_for
 from messages import xml as xmlcodec
@@ -53,6 +53,7 @@ class ClearanceService:
             self.workflow,
             max_bytes=hub.settings.max_message_bytes,
             max_messages=hub.settings.max_messages_per_interchange,
+            rejects=RejectBounds.of(hub.settings),
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.refund_tables import RefundCase, RefundTransition
 from hub.services.refunds.clocks import STAGE_LABELS_ZH, TERMINAL, aware, case_clocks, light_of
+from hub.services.refunds.workflow import case_key_of
 from refunds import SlaProfile, WorkingCalendar, row_metrics
 
 LIGHT_RANK = {"red": 0, "amber": 1, "green": 2}
@@ -214,14 +215,15 @@ def case_sla(
 def public_case(
     session: Session, application_no: str, uscc: str, calendar: WorkingCalendar, now: datetime
 ) -> dict[str, Any] | None:
-    case = session.get(RefundCase, application_no)
-    if case is None or case.exporter_uscc != uscc:
+    key = case_key_of(session, application_no, uscc)
+    case = session.get(RefundCase, key) if key is not None else None
+    if case is None:
         return None
     end = aware(case.closed_at) if case.closed_at else now
     filed = aware(case.filed_at)
     elapsed = calendar.workdays_in(filed.date(), end.date()) if end.date() > filed.date() else 0
     return {
-        "application_no": case.application_no,
+        "application_no": application_no,
         "status": case.status,
         "stage": STAGE_LABELS_ZH[case.status],
         "filed_on": filed.date().isoformat(),

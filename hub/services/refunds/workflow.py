@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,37 @@ TIME_COLUMN = {
 }
 SUBMIT_KEY = "refund.submit"
 PAY_KEY = "refund.pay"
+
+
+# Application numbers are the exporter's own, so they are scoped to it: a number that another exporter
+# already uses is kept under a key with a suffix derived from the exporter's USCC. Nobody can squat
+# another's number, and no answer says that a number is taken.
+SCOPE_MARK = "~"
+MAX_NUMBER = 25  # the case key (String(32)) must hold number + "~" + 6 hex characters
+
+
+def scoped_key(number: str, uscc: str) -> str:
+    return f"{number}{SCOPE_MARK}{hashlib.sha256(uscc.encode()).hexdigest()[:6]}"
+
+
+def exporter_number(key: str) -> str:
+    """The application number as its exporter filed it (the case key without its scope suffix)."""
+    return key.split(SCOPE_MARK, 1)[0]
+
+
+def case_key_of(session: Session, number: str, uscc: str) -> str | None:
+    """The key of `uscc`'s own case with this number; None when it has none (whoever else has one)."""
+    if SCOPE_MARK in number:
+        return None
+    for key in (number, scoped_key(number, uscc)):
+        case = session.get(RefundCase, key)
+        if case is not None and case.exporter_uscc == uscc:
+            return key
+    return None
+
+
+def new_case_key(session: Session, number: str, uscc: str) -> str:
+    return number if session.get(RefundCase, number) is None else scoped_key(number, uscc)
 
 
 class FilingConflict(Exception):
@@ -194,16 +226,20 @@ def file_application(
         problems.append(Problem("/", f"exporter {party.uscc} has no refund class (1-4) on record"))
     if party.refund_class == 4 and not filing.fx_receipt_proof:
         problems.append(Problem("/RefundApplication/FxReceiptProof", "required for class 4 exporters"))
+    number = filing.application_no
+    if not re.fullmatch(rf"[A-Za-z0-9-]{{1,{MAX_NUMBER}}}", number, re.ASCII):
+        problems.append(
+            Problem("/RefundApplication/ApplicationNo", f"{number!r}: 1-{MAX_NUMBER} of A-Z, a-z, 0-9 and -")
+        )
     if problems:
         raise FilingInvalid(problems)
     digest = content_hash(filing)
-    case = session.get(RefundCase, filing.application_no, with_for_update=True)
+    key = case_key_of(session, number, party.uscc)
+    case = session.get(RefundCase, key, with_for_update=True) if key is not None else None
     stamp = now()
     if case is not None:
-        if case.exporter_party_id != party.id:
-            raise FilingConflict(f"application {filing.application_no} belongs to another exporter")
         if case.content_sha256 == digest:
-            return Receipt(case.application_no, case.status, case.deadline, case.provisional, duplicate=True)
+            return Receipt(number, case.status, case.deadline, case.provisional, duplicate=True)
         if case.status != "returned":
             raise FilingConflict(
                 f"application {filing.application_no} is already filed ({case.status}); "
@@ -218,7 +254,7 @@ def file_application(
         )
     else:
         case = RefundCase(
-            application_no=filing.application_no,
+            application_no=new_case_key(session, number, party.uscc),
             exporter_party_id=party.id,
             exporter_uscc=party.uscc,
             exporter_name=party.name,
@@ -254,7 +290,7 @@ def file_application(
         message_id=f"submit:{case.application_no}:{digest[:16]}",  # outbox ids are <= 64 chars
         content_type="application/json",
     )
-    return Receipt(case.application_no, case.status, case.deadline, case.provisional)
+    return Receipt(number, case.status, case.deadline, case.provisional)
 
 
 def apply_tax_outcome(
