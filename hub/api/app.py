@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub.api import errors
-from hub.api.routes import clearance, convert, deadletters, health, messages, parties, refunds, risk
+from hub.api.routes import (
+    clearance,
+    convert,
+    deadletters,
+    entrustments,
+    health,
+    messages,
+    parties,
+    refunds,
+    risk,
+)
 from hub.runtime import Hub
 
 API_TITLE = "swhub — single-window integration hub"
@@ -53,7 +63,7 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
-    for module in (health, parties, messages, deadletters, risk):
+    for module in (health, parties, entrustments, messages, deadletters, risk):
         app.include_router(module.router)
     app.include_router(convert.router)
     refunds.install(app, hub)

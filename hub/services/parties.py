@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.clock import now
 from hub.db.models import ApiKey, CreditClass, Party, Role
+from hub.services import entrustments
 
 USCC_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 VALID_ROLES = {r.value for r in Role}
@@ -107,7 +108,10 @@ def upsert_parties(session: Session, parties: list[dict[str, Any]]) -> int:
         party.reputable = bool(p.get("reputable", False))
         party.terminal_code = p.get("terminal_code")
         party.tax_office_level = p.get("tax_office_level")
+        party.terminals = list(p["terminals"]) if p.get("terminals") else None
         session.flush()
+        for consignee in p.get("entrusted_by", []):  # a broker's entrustments (代理报关委托)
+            entrustments.register(session, str(consignee), party.uscc, party.uscc)
         for k in p.get("keys", []):
             digest = k.get("sha256") or hash_key(k["key"])
             key = session.get(ApiKey, digest)
@@ -145,7 +149,12 @@ DEMO_PARTIES: list[dict[str, Any]] = [
         "roles": ["port_operator"],
         "terminal_code": "CNTAO/4227",  # the manifest UnloadingLocation ID of the terminal
     },
-    {"uscc": "91370200MA3C0TLY01", "name": "中国外轮理货青岛分公司", "roles": ["tally"]},
+    {
+        "uscc": "91370200MA3C0TLY01",
+        "name": "中国外轮理货青岛分公司",
+        "roles": ["tally"],
+        "terminals": ["CNTAO/4227"],  # the terminals the tally company is assigned to
+    },
     {"uscc": "11100000000013127D", "name": "青岛海关 Qingdao Customs", "roles": ["customs"]},
     {
         "uscc": "11370000MB1C0TAX01",

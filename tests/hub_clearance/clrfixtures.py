@@ -39,11 +39,18 @@ KEYS = {
 def write_parties(path: Path) -> Path:
     parties: list[dict[str, Any]] = [
         {"uscc": ADMIN, "name": "admin", "roles": ["admin"], "keys": [{"key": KEYS["admin"]}]},
-        {"uscc": BROKER, "name": "青岛海通报关", "roles": ["broker"], "keys": [{"key": KEYS["broker"]}]},
+        {
+            "uscc": BROKER,
+            "name": "青岛海通报关",
+            "roles": ["broker"],
+            "entrusted_by": [samples.TRADE_CO_SCC],  # the consignee of the sample bills
+            "keys": [{"key": KEYS["broker"]}],
+        },
         {
             "uscc": OTHER_BROKER,
             "name": "烟台报关",
             "roles": ["broker"],
+            "entrusted_by": [samples.TRADE_CO_SCC],
             "keys": [{"key": KEYS["other_broker"]}],
         },
         {

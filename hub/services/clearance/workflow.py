@@ -22,7 +22,7 @@ from hub.clock import SHANGHAI, now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message
-from hub.services.clearance import outbound, reconcile
+from hub.services.clearance import authority, outbound, reconcile
 from hub.services.clearance.holds import (
     DOCS_CHECKED,
     DOCS_MISSING,
@@ -133,9 +133,11 @@ class ClearanceWorkflow:
     # ===== intake hooks (synchronous, inside the intake transaction) ==========================
     def accept(self, session: Session, msg: Accepted) -> dict[str, Any]:
         if msg.message_type != "DecMessage":
+            authority.check(session, msg)  # who may send it: bill owner, reporting site
             return {"bills": msg.keys["bills"]}
         decl: Declaration = msg.model
         problems = self._declaration_problems(session, decl, msg.sender)
+        problems += authority.declaration_problems(session, decl, msg.sender, msg.sender_roles)
         if problems:
             raise IntakeRejected(422, msg.message_id, problems, f"{len(problems)} problem(s)")
         kind = decl.kind.value
@@ -257,6 +259,13 @@ class ClearanceWorkflow:
             if row is None:
                 row = ClrConsignment(bill_no=cons.bill_no, created_at=stamp, status="manifested")
                 session.add(row)
+            elif row.manifest_sender and row.manifest_sender != sender:
+                # two first manifests accepted at once: the earlier applied one owns the bill
+                audit.record(
+                    session, sender, "manifest.refused", "manifest", message_id, {"bill": cons.bill_no}
+                )
+                continue
+            row.consignee_uscc = authority.manifest_consignee(cons) or row.consignee_uscc
             row.voyage_no = conveyance.journey_id if conveyance else ""
             row.vessel = conveyance.name if conveyance else ""
             row.terminal_code = decl.unloading_location.id if decl.unloading_location else ""
@@ -275,6 +284,8 @@ class ClearanceWorkflow:
                 c.listed, c.manifest_packages, c.manifest_gross_kg = True, packages, gross
             bills.append(cons.bill_no)
         session.flush()
+        if not bills:
+            return
         outbound.to_customs(
             session,
             manifest.head.message_type,
@@ -350,6 +361,10 @@ class ClearanceWorkflow:
                 "DecMessage",
                 "summary declaration before its manifest: held, forwarded when the manifest arrives",
             )
+            return
+        mismatch = authority.consignee_mismatch(session, row.bill_no, decl.head.trade_co_scc)
+        if mismatch:  # parked before its manifest, which names another consignee
+            self._transition(session, row, "rejected", f"DecHead/TradeCoScc: {mismatch}")
             return
         decision = self.screen(session, decl, row, stage=1)
         self._apply_stage1(session, row, consignment, decision)
