@@ -24,6 +24,8 @@ BROKER = "91370200MA3C0BRK01"
 OTHER_BROKER = "91370200MA3C0BRK02"
 YARD = "91370200MA3C0PRT01"
 OTHER_YARD = "91370200MA3C0PRT02"
+TALLY = "91370200MA3C0TLY01"
+OTHER_TALLY = "91370200MA3C0TLY02"
 CUSTOMS = "11100000000013127D"
 ADMIN = "91370200MA3C0ADM1N"
 KEYS = {
@@ -33,6 +35,8 @@ KEYS = {
     "yard": "clr-yard-key",
     "other_yard": "clr-other-yard-key",
     "customs": "clr-customs-key",
+    "tally": "clr-tally-key",
+    "other_tally": "clr-other-tally-key",
 }
 
 
@@ -68,6 +72,20 @@ def write_parties(path: Path) -> Path:
             "keys": [{"key": KEYS["other_yard"]}],
         },
         {"uscc": CUSTOMS, "name": "青岛海关", "roles": ["customs"], "keys": [{"key": KEYS["customs"]}]},
+        {
+            "uscc": TALLY,
+            "name": "外轮理货青岛",
+            "roles": ["tally"],
+            "terminals": [TERMINAL],  # the terminals the tally company is assigned to
+            "keys": [{"key": KEYS["tally"]}],
+        },
+        {
+            "uscc": OTHER_TALLY,
+            "name": "外轮理货日照",
+            "roles": ["tally"],
+            "terminals": ["CNRZH/4228"],
+            "keys": [{"key": KEYS["other_tally"]}],
+        },
     ]
     path.write_text(yaml.safe_dump({"parties": parties}, allow_unicode=True), encoding="utf-8")
     return path
