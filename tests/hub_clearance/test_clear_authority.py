@@ -141,3 +141,47 @@ def test_a_broker_declares_as_itself_for_a_consignee_that_entrusted_it(env: dict
     again = declaration("summary", Shipment.make(124, containers=1), "A26112300000000004")
     again.head.trade_co_scc = STRANGER
     refused(client, "broker", encode(again), 422)
+
+
+def test_a_broker_sees_its_own_part_of_a_bill_never_the_owner(env: dict[str, Any]) -> None:
+    client = env["client"]
+    s = Shipment.make(125, containers=1)
+    for consignee in (STRANGER, samples.TRADE_CO_SCC):
+        created = client.post(
+            "/api/v1/entrustments",
+            json={"consignee": consignee, "broker": OTHER_BROKER},
+            headers={"X-API-Key": KEYS["admin"]},
+        )
+        assert created.status_code == 201, created.text
+    # broker B files for A's bill (before the manifest) naming a consignee the manifest will not name
+    wrong = declaration("summary", s, "B26112500000000001", declarant=OTHER_BROKER)
+    wrong.head.trade_co_scc = STRANGER
+    filed = post(client, "other_broker", encode(wrong))
+    post(client, "broker", manifest_xml(s))  # broker A is the carrier's agent: owner of the bill
+    wait_for(
+        lambda: (
+            get(client, "other_broker", f"/api/v1/declarations/{filed['declaration_id']}")["state"]
+            == "rejected"
+        ),
+        "B's declaration refused",
+    )
+    seen = timeline_as(client, "other_broker", s.bill_no)
+    assert seen["consignment"] == {"status": "manifested"} and seen["containers"] == []
+    assert {e["sender"] for e in seen["events"]} | {e["receiver"] for e in seen["events"]} <= {
+        OTHER_BROKER,
+        "hub",  # the hub's own DecImportResponse
+        None,
+        "",
+    }
+    assert BROKER.encode() not in repr(seen).encode()
+
+    # linked by a declaration for the manifest's consignee: containers, still not the owner
+    right = declaration("summary", s, "B26112500000000002", declarant=OTHER_BROKER)
+    post(client, "other_broker", encode(right))
+    seen = timeline_as(client, "other_broker", s.bill_no)
+    assert seen["containers"] and "manifest_sender" not in seen["consignment"]
+    assert timeline_as(client, "broker", s.bill_no)["consignment"]["manifest_sender"] == BROKER
+
+
+def timeline_as(client: TestClient, who: str, bill: str) -> dict[str, Any]:
+    return get(client, who, f"/api/v1/consignments/{bill}/timeline")  # type: ignore[no-any-return]
