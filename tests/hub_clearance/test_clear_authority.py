@@ -185,3 +185,21 @@ def test_a_broker_sees_its_own_part_of_a_bill_never_the_owner(env: dict[str, Any
 
 def timeline_as(client: TestClient, who: str, bill: str) -> dict[str, Any]:
     return get(client, who, f"/api/v1/consignments/{bill}/timeline")  # type: ignore[no-any-return]
+
+
+def test_customs_mt9999_to_an_arrival_report_goes_to_the_terminal_that_sent_it(env: dict[str, Any]) -> None:
+    """Item 4: the MT9999 answering an MT3101 reaches the port operator, not the manifest owner."""
+    client = env["client"]
+    s = Shipment.make(126, containers=1)
+    post(client, "broker", manifest_xml(s))
+    wait_for(lambda: timeline(client, s.bill_no), "manifest applied")
+    post(client, "yard", arrival_xml(s.bill_no, s.containers[0]))
+    wait_for(lambda: env["customs"].of("MT3101"), "arrival forwarded to customs")
+
+    answer = samples.mt9999()
+    answer.head.message_type, answer.head.receiver_id = "MT3101", "4227"
+    answer.consignments = answer.consignments[:1]
+    answer.consignments[0].bill_no = s.bill_no
+    post(client, "customs", encode(answer))
+    wait_for(lambda: env["yard"].of("MT9999"), "MT9999 to the terminal that reported the arrival")
+    assert not env["broker"].of("MT9999")

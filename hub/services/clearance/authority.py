@@ -138,3 +138,26 @@ def consignee_mismatch(session: Session, bill: str, consignee: str) -> str:
         f"consignee {consignee} is not the consignee the manifest names for bill {bill}: "
         "check DecHead/BillNo and DecHead/TradeCoScc"
     )
+
+
+def report_sender(session: Session, answered: str, bill: str, receiver_id: str) -> str | None:
+    """Who sent the site report (MT3101/MT5101) an MT9999 answers: the party its ReceiverID names,
+    else the latest sender of that report type for the bill (never the manifest owner by default)."""
+    from hub.db.models import Message, MessageRef
+
+    ids = select(MessageRef.message_id).where(MessageRef.kind == "bill", MessageRef.value == bill)
+    senders = list(
+        session.scalars(
+            select(Message.sender)
+            .where(
+                Message.direction == "in",
+                Message.message_type == answered,
+                Message.status.in_(("accepted", "processed")),
+                (Message.bill_no == bill) | Message.id.in_(ids),
+            )
+            .order_by(Message.received_at.desc())
+        )
+    )
+    if receiver_id in senders:
+        return receiver_id
+    return senders[0] if senders else None

@@ -330,12 +330,18 @@ class ClearanceWorkflow:
     def on_manifest_receipt(
         self, session: Session, sender: str, receipt: ManifestResponse, message_id: str
     ) -> None:
-        """MT9999 from customs: forwarded to whoever sent the manifest of those bills."""
+        """MT9999 from customs: forwarded to whoever sent the message it answers (the manifest's
+        sender, or the terminal / tally company that sent an arrival or tally report)."""
         by_receiver: dict[str, list[str]] = {}
+        answered = receipt.head.message_type
         for c in receipt.consignments:
-            row = session.get(ClrConsignment, c.bill_no)
-            if row is not None and row.manifest_sender:
-                by_receiver.setdefault(row.manifest_sender, []).append(c.bill_no)
+            if answered in authority.SITE_REPORTS:
+                receiver = authority.report_sender(session, answered, c.bill_no, receipt.head.receiver_id)
+            else:
+                row = session.get(ClrConsignment, c.bill_no)
+                receiver = row.manifest_sender if row is not None else None
+            if receiver:
+                by_receiver.setdefault(receiver, []).append(c.bill_no)
         for receiver, bills in by_receiver.items():
             outbound.send_model(session, receiver, receipt, "MT9999", bills=bills, correlation_id=message_id)
 
