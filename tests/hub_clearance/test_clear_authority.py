@@ -203,3 +203,16 @@ def test_customs_mt9999_to_an_arrival_report_goes_to_the_terminal_that_sent_it(e
     post(client, "customs", encode(answer))
     wait_for(lambda: env["yard"].of("MT9999"), "MT9999 to the terminal that reported the arrival")
     assert not env["broker"].of("MT9999")
+
+
+def test_another_brokers_client_seq_no_cannot_capture_its_customs_answer(env: dict[str, Any]) -> None:
+    """Item 3 (ClientSeqNo half): a ClientSeqNo belongs to one declarant, so customs' answer by
+    ClientSeqNo reaches only that declarant's declaration."""
+    client = env["client"]
+    s = Shipment.make(127, containers=1)
+    post(client, "broker", manifest_xml(s))
+    mine = post(client, "broker", encode(declaration("summary", s, "A26112700000000001")))
+    theirs = declaration("summary", s, "A26112700000000001", declarant=OTHER_BROKER)
+    error = refused(client, "other_broker", encode(theirs), 422)
+    assert error["details"][0]["location"] == "DecSign/ClientSeqNo"
+    assert mine["declaration_id"] not in error["message"] + repr(error["details"])

@@ -198,6 +198,14 @@ class ClearanceWorkflow:
         )
         if used:
             problems.append(Problem("DecSign/ClientSeqNo", f"already used by declaration {used}"))
+        elif decl.client_seq_no and session.scalar(
+            select(ClrDeclaration.id).where(ClrDeclaration.client_seq_no == decl.client_seq_no).limit(1)
+        ):
+            # customs answers (DecImportResponse) carry only the ClientSeqNo: one number, one
+            # declarant, so an answer can never reach another broker's declaration
+            problems.append(
+                Problem("DecSign/ClientSeqNo", "not available: choose another client sequence number")
+            )
         if (
             decl.kind == DeclarationKind.COMPLETE
             and decl.head.bill_no
