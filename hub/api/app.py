@@ -9,7 +9,18 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from hub.api import errors
-from hub.api.routes import clearance, convert, deadletters, health, messages, parties, refunds, risk, ui
+from hub.api.routes import (
+    clearance,
+    convert,
+    deadletters,
+    entrustments,
+    health,
+    messages,
+    parties,
+    refunds,
+    risk,
+    ui,
+)
 from hub.runtime import Hub
 
 API_TITLE = "swhub — single-window integration hub"
@@ -55,7 +66,7 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
-    for module in (health, parties, messages, deadletters, risk, ui):
+    for module in (health, parties, entrustments, messages, deadletters, risk, ui):
         app.include_router(module.router)
     app.include_router(convert.router)
     refunds.install(app, hub)

@@ -75,6 +75,7 @@ def _parties(scenario: Scenario) -> tuple[list[dict[str, Any]], dict[str, str]]:
     add("customs", {"uscc": CUSTOMS_USCC, "name": "青岛海关 Qingdao Customs", "roles": ["customs"]})
     add("tax", {"uscc": TAX_USCC, "name": "国家税务总局山东省税务局", "roles": ["tax_officer"]})
     terminal = scenario.terminal
+    entrusted = _entrustments(scenario)
     for ref, p in scenario.parties.items():
         row: dict[str, Any] = {
             "uscc": p.uscc,
@@ -88,8 +89,26 @@ def _parties(scenario: Scenario) -> tuple[list[dict[str, Any]], dict[str, str]]:
             row["refund_class"] = p.refund_class
         if p.terminal_code or (terminal and terminal.operator == ref):
             row["terminal_code"] = p.terminal_code or (terminal.code if terminal else None)
+        if "tally" in p.roles and terminal:
+            row["terminals"] = [terminal.code]  # the tally company is assigned to the scenario terminal
+        if entrusted.get(ref):
+            row["entrusted_by"] = sorted(entrusted[ref])
         add(ref, row)
     return rows, keys
+
+
+def _entrustments(scenario: Scenario) -> dict[str, set[str]]:
+    """broker ref -> the consignees whose bills it declares: each entrusted it (代理报关委托)."""
+    from messages.xml.samples import TRADE_CO_SCC
+
+    out: dict[str, set[str]] = {}
+    for _, cons in scenario.consignments():
+        for kind in ("summary", "complete"):
+            declare = getattr(cons.declarations, kind)
+            if declare is not None:
+                consignee = scenario.parties[declare.importer].uscc if declare.importer else TRADE_CO_SCC
+                out.setdefault(declare.by, set()).add(consignee)
+    return out
 
 
 def _drop_connections(name_prefix: str) -> int:

@@ -32,6 +32,7 @@ class ClrConsignment(Base):
     first_arrival_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # 分拨 (MT6102): the destination site whose arrival reports count besides the terminal's (0005)
     destination_site: Mapped[str | None] = mapped_column(String(64))
+    consignee_uscc: Mapped[str | None] = mapped_column(String(64))  # the manifest's consignee (0006)
     # Reconciliation ran, once per trigger (0005): every listed container tallied / discharge grace over
     reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     discharge_reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -78,9 +79,25 @@ class Party(Base):
     reputable: Mapped[bool] = mapped_column(Boolean, default=False)
     terminal_code: Mapped[str | None] = mapped_column(String(32))  # for port operators / yards
     tax_office_level: Mapped[str | None] = mapped_column(String(16))  # province / city / county
+    # Terminals a tally company is assigned to, or further sites a port operator runs (0006)
+    terminals: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="party")
+
+
+class Entrustment(Base):
+    """A consignee's electronic agency entrustment (代理报关委托) of a customs broker (0006)."""
+
+    __tablename__ = "entrustment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    consignee_uscc: Mapped[str] = mapped_column(String(18))
+    broker_uscc: Mapped[str] = mapped_column(String(18))
+    created_by: Mapped[str] = mapped_column(String(18))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("consignee_uscc", "broker_uscc", name="uq_entrustment_pair"),)
 
 
 class ApiKey(Base):

@@ -16,6 +16,7 @@ from stdnum.cn import uscc as gb32100
 
 from hub.clock import now
 from hub.db.models import ApiKey, CreditClass, Party, Role
+from hub.services import entrustments
 
 # GB 32100-2015: registering authority and kind (alphabet), 6-digit region, 9-character organisation
 # code and the check character, from the 31-letter alphabet (no I, O, S, V, Z); ASCII only: `\d`
@@ -174,7 +175,10 @@ def upsert_parties(session: Session, parties: list[dict[str, Any]]) -> int:
         party.reputable = bool(p.get("reputable", False))
         party.terminal_code = p.get("terminal_code")
         party.tax_office_level = p.get("tax_office_level")
+        party.terminals = list(p["terminals"]) if p.get("terminals") else None
         session.flush()
+        for consignee in p.get("entrusted_by", []):  # a broker's entrustments (代理报关委托)
+            entrustments.register(session, str(consignee), party.uscc, party.uscc)
         for k in p.get("keys", []):
             digest = k.get("sha256") or hash_key(k["key"])
             key = session.get(ApiKey, digest)
@@ -212,7 +216,12 @@ DEMO_PARTIES: list[dict[str, Any]] = [
         "roles": ["port_operator"],
         "terminal_code": "CNTAO/4227",  # the manifest UnloadingLocation ID of the terminal
     },
-    {"uscc": "91370200M3C0TLY015", "name": "中国外轮理货青岛分公司", "roles": ["tally"]},
+    {
+        "uscc": "91370200M3C0TLY015",
+        "name": "中国外轮理货青岛分公司",
+        "roles": ["tally"],
+        "terminals": ["CNTAO/4227"],  # the terminals the tally company is assigned to
+    },
     {"uscc": "11100000000013127D", "name": "青岛海关 Qingdao Customs", "roles": ["customs"]},
     {
         "uscc": "11370000M1C0TAX011",

@@ -15,6 +15,7 @@ from messages.models.manifest import Consignment, ConsignmentItem, Location, Sit
 from messages.xml import encode, samples
 
 TERMINAL = "CNTAO/4227"  # manifest UnloadingLocation ID: the terminal a yard operator registers under
+BROKER = "91370200M3C0BRK01N"  # the demo broker: the declarant (DecHead/AgentCodeScc) unless told
 PACKAGES = 600
 GROSS_KG = Decimal("12425.25")
 _counter = itertools.count(1)
@@ -86,8 +87,10 @@ def declaration(
     gross_kg: Decimal | None = None,
     dangerous: bool = False,
     summary_entry_id: str = "",
+    declarant: str = BROKER,
 ) -> Declaration:
     decl = samples.declaration(kind)
+    decl.head.agent_code_scc = declarant  # the hub checks it is the authenticated broker
     decl.head.bill_no = s.bill_no
     decl.head.seq_no = decl.head.entry_id = ""
     decl.head.trade_country = "JPN"

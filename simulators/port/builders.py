@@ -62,6 +62,7 @@ class Bill:
     bill_no: str
     goods: str
     hs_code: str
+    consignee: str | None  # USCC; None: the sample consignee
     boxes: tuple[Box, ...]
 
 
@@ -106,7 +107,9 @@ def manifest(
                 loading_location_id=vessel.loading_port,
                 unloading_location_id=terminal.partition("/")[0],
                 consignor=CONSIGNOR,
-                consignee=CONSIGNEE,
+                consignee=Party(CONSIGNEE.name, f"USCI+{bill.consignee}", country_code="CN")
+                if bill.consignee
+                else CONSIGNEE,
                 transport_equipment=[
                     TransportEquipment(b.number, b.size_type, "2", "8", [f"SL{b.number[4:]}"])
                     for b in bill.boxes

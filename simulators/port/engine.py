@@ -67,6 +67,7 @@ class ConsignmentSpec:
     goods: str = "笔记本电脑 LAPTOP COMPUTERS"
     hs_code: str = "847130"
     destination_site: str | None = None  # distributed cargo: the supervised site it moves to
+    consignee: str | None = None  # the consignee's USCC on the manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,6 +665,7 @@ def _bill(cons: ConsignmentSpec) -> builders.Bill:
         cons.bill_no,
         cons.goods,
         cons.hs_code,
+        cons.consignee,
         tuple(
             builders.Box(
                 b.number,

@@ -44,6 +44,8 @@ class ConsignmentIn(BaseModel):
         None, pattern=r"^[A-Z]{2}[A-Z0-9]{3}(/[0-9A-Z]{1,10})?$", max_length=17
     )
     containers: list[ContainerIn] = Field(min_length=1)
+    # the consignee's USCC on the manifest (the hub matches declarations against it); None: the sample's
+    consignee: str | None = Field(None, pattern=r"^[0-9A-Z]{18}$")
 
 
 class VesselCallIn(BaseModel):
@@ -91,6 +93,7 @@ class VesselCallIn(BaseModel):
                     goods=c.goods,
                     hs_code=c.hs_code,
                     destination_site=c.destination_site,
+                    consignee=c.consignee,
                     containers=tuple(
                         ContainerSpec(
                             b.number,

@@ -79,6 +79,7 @@ def vessel_call(scenario: Scenario, vessel: Vessel, names: Names) -> dict[str, A
                 "goods": cons.goods,
                 "hs_code": cons.hs_code,
                 "destination_site": cons.destination_site,
+                "consignee": consignee_of(scenario, cons),
                 "containers": boxes,
             }
         )
@@ -95,6 +96,15 @@ def vessel_call(scenario: Scenario, vessel: Vessel, names: Names) -> dict[str, A
         "discharge_interval_seconds": scenario_seconds(vessel.discharge_interval),
         "consignments": consignments,
     }
+
+
+def consignee_of(scenario: Scenario, cons: Consignment) -> str | None:
+    """The manifest's consignee: the importer the bill's declarations name (the hub checks they match)."""
+    for kind in ("summary", "complete"):
+        declare = getattr(cons.declarations, kind, None)
+        if declare is not None and declare.importer:
+            return scenario.parties[declare.importer].uscc
+    return None
 
 
 def scenario_seconds(offset: str) -> float:
@@ -122,6 +132,7 @@ def declaration_xml(
         if declare.gross_kg is not None
         else cons.kg_per_container * cons.containers,
         summary_entry_id=summary_entry_id,
+        declarant=scenario.parties[declare.by].uscc,
     )
     decl.head.pack_no = cons.packages_per_container * cons.containers
     if declare.importer:

@@ -24,6 +24,8 @@ BROKER = "91370200M3C0BRK01N"
 OTHER_BROKER = "91370200M3C0BRK02R"
 YARD = "91370200M3C0PRT01B"
 OTHER_YARD = "91370200M3C0PRT02E"
+TALLY = "91370200M3C0TLY015"
+OTHER_TALLY = "91370200M3C0TLY028"
 CUSTOMS = "11100000000013127D"
 ADMIN = "91370200M3C0ADM1NM"
 KEYS = {
@@ -35,6 +37,8 @@ KEYS = {
     "customs": "clr-customs-key",
     "depot": "clr-depot-key",
     "elsewhere": "clr-elsewhere-key",
+    "tally": "clr-tally-key",
+    "other_tally": "clr-other-tally-key",
 }
 # Supervised sites' operators (issue 12 item 2: a port operator reports only for the site it operates).
 DEPOT, ELSEWHERE_YARD = "91370200M3C0PRT03H", "91370200M3C0PRT04L"
@@ -43,11 +47,18 @@ DEPOT, ELSEWHERE_YARD = "91370200M3C0PRT03H", "91370200M3C0PRT04L"
 def write_parties(path: Path) -> Path:
     parties: list[dict[str, Any]] = [
         {"uscc": ADMIN, "name": "admin", "roles": ["admin"], "keys": [{"key": KEYS["admin"]}]},
-        {"uscc": BROKER, "name": "青岛海通报关", "roles": ["broker"], "keys": [{"key": KEYS["broker"]}]},
+        {
+            "uscc": BROKER,
+            "name": "青岛海通报关",
+            "roles": ["broker"],
+            "entrusted_by": [samples.TRADE_CO_SCC],  # the consignee of the sample bills
+            "keys": [{"key": KEYS["broker"]}],
+        },
         {
             "uscc": OTHER_BROKER,
             "name": "烟台报关",
             "roles": ["broker"],
+            "entrusted_by": [samples.TRADE_CO_SCC],
             "keys": [{"key": KEYS["other_broker"]}],
         },
         {
@@ -79,6 +90,20 @@ def write_parties(path: Path) -> Path:
             "keys": [{"key": KEYS["elsewhere"]}],
         },
         {"uscc": CUSTOMS, "name": "青岛海关", "roles": ["customs"], "keys": [{"key": KEYS["customs"]}]},
+        {
+            "uscc": TALLY,
+            "name": "外轮理货青岛",
+            "roles": ["tally"],
+            "terminals": [TERMINAL],  # the terminals the tally company is assigned to
+            "keys": [{"key": KEYS["tally"]}],
+        },
+        {
+            "uscc": OTHER_TALLY,
+            "name": "外轮理货日照",
+            "roles": ["tally"],
+            "terminals": ["CNRZH/4228"],
+            "keys": [{"key": KEYS["other_tally"]}],
+        },
     ]
     path.write_text(yaml.safe_dump({"parties": parties}, allow_unicode=True), encoding="utf-8")
     return path

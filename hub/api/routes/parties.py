@@ -33,6 +33,7 @@ class PartyOut(BaseModel):
     ftz: bool
     reputable: bool
     terminal_code: str | None
+    terminals: list[str] | None = None
     tax_office_level: str | None
 
     @classmethod
@@ -51,6 +52,7 @@ class PartyIn(BaseModel):
     ftz: bool = False
     reputable: bool = False
     terminal_code: str | None = None
+    terminals: list[str] | None = None  # a tally company's assigned terminals
     tax_office_level: str | None = None
 
 

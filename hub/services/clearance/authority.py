@@ -1,54 +1,163 @@
-"""Authority checks made at intake: who may send a message about a bill (issue 12).
+"""Who may send what: the business authority of a message, beyond the sender's role.
 
-Kept out of workflow.py so each rule is one small function the intake hook calls."""
+Checked in the intake transaction (the workflow's accept hook), so a refused message is archived as
+rejected, changes nothing and is forwarded nowhere:
+- a bill of lading belongs to the sender of its first manifest; manifests, amendments and
+  distribution applications (MT6102) for it from anyone else are refused (409);
+- arrival (MT3101) and tally (MT5101) reports come from a site the sender operates or is assigned to;
+- a broker's declaration names the broker as declarant and a consignee that entrusted the broker,
+  the one the manifest names for the bill (when the manifest is there)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.clearance_tables import ClrConsignment
 from hub.db.models import Party
-from hub.services.intake import Problem
+from hub.services import entrustments
+from hub.services.intake import Accepted, IntakeRejected, Problem
 
-# Messages that create or change a consignment: only its owner (the first manifest's sender) may send them.
-OWNER_TYPES = ("MT1101", "MT6102")
+MANIFEST_TYPES = ("MT1101", "MT6102")
+SITE_REPORTS = ("MT3101", "MT5101")
+BILL = "Declaration/Consignment/TransportContractDocument/ID"
+SITE = "Declaration/UnloadingLocation/ID"
 
 
-def ownership_problems(session: Session, message_type: str, sender: str, bills: list[str]) -> list[Problem]:
-    """Every bill of the message that another party's manifest already owns."""
-    if message_type not in OWNER_TYPES:
-        return []
+def uscc_of(party_id: str) -> str:
+    """Manifest party IDs carry a scheme ('USCI+9137...'); the USCC is what follows it."""
+    return party_id.rsplit("+", 1)[-1].strip()
+
+
+def manifest_consignee(cons: Any) -> str:
+    return uscc_of(cons.consignee.id) if cons.consignee is not None and cons.consignee.id else ""
+
+
+def check(session: Session, msg: Accepted) -> None:
+    if msg.message_type in MANIFEST_TYPES:
+        _owner(session, msg)
+    elif msg.message_type in SITE_REPORTS:
+        _site(session, msg)
+
+
+def _owner(session: Session, msg: Accepted) -> None:
     problems = []
-    for index, bill in enumerate(bills):
-        row = session.get(ClrConsignment, bill)
-        if row is not None and row.manifest_sender and row.manifest_sender != sender:
+    for cons in msg.model.declaration.consignments:
+        row = session.get(ClrConsignment, cons.bill_no)
+        if row is not None and row.manifest_sender and row.manifest_sender != msg.sender:
             problems.append(
                 Problem(
-                    f"Consignment[{index + 1}]/TransportContractDocument/ID",
-                    f"bill of lading {bill} belongs to a manifest another party sent; "
-                    "only that party may amend it or apply for its distribution",
+                    BILL,
+                    f"bill of lading {cons.bill_no} belongs to the party that sent its first manifest; "
+                    "only that party may amend it or apply for its distribution: check the bill number",
                 )
             )
+    if problems:
+        raise IntakeRejected(409, msg.message_id, problems, f"{len(problems)} bill(s) of another party")
+
+
+def sites_of(party: Party | None) -> set[str]:
+    if party is None:
+        return set()
+    return {s for s in [party.terminal_code or "", *(party.terminals or [])] if s}
+
+
+def _site(session: Session, msg: Accepted) -> None:
+    """A site report names a site the sender operates (or, for a tally company, is assigned to).
+    The operator of the bill's own terminal may also report the box at another site (a distribution
+    destination): the workflow counts that only after an MT6102 names the site."""
+    if "port_operator" not in msg.sender_roles and "tally" not in msg.sender_roles:
+        return  # another role allowed by the intake matrix (e.g. a tester): nothing site-bound
+    party = session.scalar(select(Party).where(Party.uscc == msg.sender))
+    allowed = sites_of(party)
+    decl = msg.model.declaration
+    site = decl.unloading_location.id if decl.unloading_location else ""
+    kind = "arrival" if msg.message_type == "MT3101" else "tally"
+    bills = {c.bill_no for c in decl.consignments} | {
+        e.bill_no for e in decl.transport_equipment if getattr(e, "bill_no", "")
+    }
+    problems = []
+    for bill in sorted(bills):
+        row = session.get(ClrConsignment, bill)
+        home = {row.terminal_code} - {""} if row else set()
+        if site in allowed or home & allowed or (not site and not home):
+            continue
+        problems.append(
+            Problem(
+                SITE if site else BILL,
+                f"{kind} report for bill {bill} at site {site or sorted(home)!r}, but you are registered "
+                f"for {sorted(allowed) or 'no site'}: report only for a site you operate or are assigned "
+                "to (the hub administrator registers terminal_code / terminals)",
+            )
+        )
+    if problems:
+        raise IntakeRejected(403, msg.message_id, problems, f"{len(problems)} site problem(s)")
+
+
+def declaration_problems(session: Session, decl: Any, sender: str, roles: frozenset[str]) -> list[Problem]:
+    """A broker declares as itself, for a consignee that entrusted it; the manifest, once there,
+    must name that consignee."""
+    if "broker" not in roles:
+        return []
+    problems = []
+    head = decl.head
+    if head.agent_code_scc and head.agent_code_scc != sender:
+        problems.append(
+            Problem(
+                "DecHead/AgentCodeScc",
+                f"declarant {head.agent_code_scc} is not you ({sender}): declare under your own USCC",
+            )
+        )
+    elif not head.agent_code_scc:
+        problems.append(Problem("DecHead/AgentCodeScc", f"required: your USCC {sender} as the declarant"))
+    consignee = head.trade_co_scc
+    if not consignee:
+        problems.append(Problem("DecHead/TradeCoScc", "required: the USCC of the consignee you declare for"))
+    elif not entrustments.entrusted(session, consignee, sender):
+        problems.append(
+            Problem(
+                "DecHead/TradeCoScc",
+                f"consignee {consignee} has not entrusted you (代理报关委托): the consignee registers the "
+                "entrustment with POST /api/v1/entrustments",
+            )
+        )
+    mismatch = consignee_mismatch(session, head.bill_no, consignee)
+    if mismatch:
+        problems.append(Problem("DecHead/TradeCoScc", mismatch))
     return problems
 
 
-def site_problems(
-    session: Session, message_type: str, sender: str, roles: frozenset[str], site: str
-) -> list[Problem]:
-    """A port operator reports arrivals and tallies only for the terminal it is registered for (its
-    terminal code is the UnloadingLocation ID of its reports); a distribution destination it operates is
-    registered as its terminal code too."""
-    if message_type not in ("MT3101", "MT5101") or "port_operator" not in roles or roles & {"tally", "admin"}:
-        return []
-    party = session.scalar(select(Party).where(Party.uscc == sender))
-    terminal = party.terminal_code if party is not None else None
-    if terminal and site == terminal:
-        return []
-    return [
-        Problem(
-            "Declaration/UnloadingLocation/ID",
-            f"site {site or '(none)'} is not the terminal this port operator is registered for "
-            f"({terminal or 'none registered'}); report only for your own terminal",
+def consignee_mismatch(session: Session, bill: str, consignee: str) -> str:
+    """The reason a declaration's consignee is not the manifest's, or ''."""
+    row = session.get(ClrConsignment, bill) if bill else None
+    if row is None or not row.consignee_uscc or not consignee or row.consignee_uscc == consignee:
+        return ""
+    return (
+        f"consignee {consignee} is not the consignee the manifest names for bill {bill}: "
+        "check DecHead/BillNo and DecHead/TradeCoScc"
+    )
+
+
+def report_sender(session: Session, answered: str, bill: str, receiver_id: str) -> str | None:
+    """Who sent the site report (MT3101/MT5101) an MT9999 answers: the party its ReceiverID names,
+    else the latest sender of that report type for the bill (never the manifest owner by default)."""
+    from hub.db.models import Message, MessageRef
+
+    ids = select(MessageRef.message_id).where(MessageRef.kind == "bill", MessageRef.value == bill)
+    senders = list(
+        session.scalars(
+            select(Message.sender)
+            .where(
+                Message.direction == "in",
+                Message.message_type == answered,
+                Message.status.in_(("accepted", "processed")),
+                (Message.bill_no == bill) | Message.id.in_(ids),
+            )
+            .order_by(Message.received_at.desc())
         )
-    ]
+    )
+    if receiver_id in senders:
+        return receiver_id
+    return senders[0] if senders else None

@@ -53,6 +53,21 @@ def may_see_consignment(
     )
 
 
+def _linked(session: Session, principal: Principal, bill_no: str) -> bool:
+    return (
+        session.scalar(
+            select(ClrDeclaration.id)
+            .where(
+                ClrDeclaration.bill_no == bill_no,
+                ClrDeclaration.broker_uscc == principal.uscc,
+                ClrDeclaration.state != "rejected",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, Any] | None:
     consignment = session.get(ClrConsignment, bill_no)
     if not may_see_consignment(session, principal, consignment, bill_no):
@@ -66,17 +81,24 @@ def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, 
     if not full:  # a broker sees only what it sent or received
         query = query.where(or_(Message.sender == principal.uscc, Message.receiver == principal.uscc))
     messages = list(session.scalars(query.order_by(Message.received_at, Message.id)))
-    containers = list(session.scalars(select(ClrContainer).where(ClrContainer.bill_no == bill_no)))
+    # A broker linked to the bill (a declaration of its own, not refused) sees the containers; one
+    # whose declarations were all refused sees only the clearance status. No broker sees the owner.
+    linked = full or _linked(session, principal, bill_no)
+    containers = (
+        list(session.scalars(select(ClrContainer).where(ClrContainer.bill_no == bill_no))) if linked else []
+    )
     return {
         "bill_no": bill_no,
         "consignment": None
         if consignment is None
+        else {"status": consignment.status}
+        if not linked
         else {
             "status": consignment.status,
             "voyage_no": consignment.voyage_no,
             "vessel": consignment.vessel,
             "terminal_code": consignment.terminal_code,
-            "manifest_sender": consignment.manifest_sender,
+            **({"manifest_sender": consignment.manifest_sender} if full else {}),
             "entry_at": _iso(consignment.entry_at),
             "first_arrival_at": _iso(consignment.first_arrival_at),
             "destination_site": consignment.destination_site,

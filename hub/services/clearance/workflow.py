@@ -133,12 +133,11 @@ class ClearanceWorkflow:
     # ===== intake hooks (synchronous, inside the intake transaction) ==========================
     def accept(self, session: Session, msg: Accepted) -> dict[str, Any]:
         if msg.message_type != "DecMessage":
-            owned = authority.ownership_problems(session, msg.message_type, msg.sender, msg.keys["bills"])
-            if owned:
-                raise IntakeRejected(409, msg.message_id, owned, "bill owned by another party")
+            authority.check(session, msg)  # who may send it: bill owner, reporting site
             return {"bills": msg.keys["bills"]}
         decl: Declaration = msg.model
         problems = self._declaration_problems(session, decl, msg.sender)
+        problems += authority.declaration_problems(session, decl, msg.sender, msg.sender_roles)
         if problems:
             raise IntakeRejected(422, msg.message_id, problems, f"{len(problems)} problem(s)")
         kind = decl.kind.value
@@ -199,6 +198,14 @@ class ClearanceWorkflow:
         )
         if used:
             problems.append(Problem("DecSign/ClientSeqNo", f"already used by declaration {used}"))
+        elif decl.client_seq_no and session.scalar(
+            select(ClrDeclaration.id).where(ClrDeclaration.client_seq_no == decl.client_seq_no).limit(1)
+        ):
+            # customs answers (DecImportResponse) carry only the ClientSeqNo: one number, one
+            # declarant, so an answer can never reach another broker's declaration
+            problems.append(
+                Problem("DecSign/ClientSeqNo", "not available: choose another client sequence number")
+            )
         if (
             decl.kind == DeclarationKind.COMPLETE
             and decl.head.bill_no
@@ -260,6 +267,13 @@ class ClearanceWorkflow:
             if row is None:
                 row = ClrConsignment(bill_no=cons.bill_no, created_at=stamp, status="manifested")
                 session.add(row)
+            elif row.manifest_sender and row.manifest_sender != sender:
+                # two first manifests accepted at once: the earlier applied one owns the bill
+                audit.record(
+                    session, sender, "manifest.refused", "manifest", message_id, {"bill": cons.bill_no}
+                )
+                continue
+            row.consignee_uscc = authority.manifest_consignee(cons) or row.consignee_uscc
             row.voyage_no = conveyance.journey_id if conveyance else ""
             row.vessel = conveyance.name if conveyance else ""
             row.terminal_code = decl.unloading_location.id if decl.unloading_location else ""
@@ -278,6 +292,8 @@ class ClearanceWorkflow:
                 c.listed, c.manifest_packages, c.manifest_gross_kg = True, packages, gross
             bills.append(cons.bill_no)
         session.flush()
+        if not bills:
+            return
         outbound.to_customs(
             session,
             manifest.head.message_type,
@@ -322,12 +338,18 @@ class ClearanceWorkflow:
     def on_manifest_receipt(
         self, session: Session, sender: str, receipt: ManifestResponse, message_id: str
     ) -> None:
-        """MT9999 from customs: forwarded to whoever sent the manifest of those bills."""
+        """MT9999 from customs: forwarded to whoever sent the message it answers (the manifest's
+        sender, or the terminal / tally company that sent an arrival or tally report)."""
         by_receiver: dict[str, list[str]] = {}
+        answered = receipt.head.message_type
         for c in receipt.consignments:
-            row = session.get(ClrConsignment, c.bill_no)
-            if row is not None and row.manifest_sender:
-                by_receiver.setdefault(row.manifest_sender, []).append(c.bill_no)
+            if answered in authority.SITE_REPORTS:
+                receiver = authority.report_sender(session, answered, c.bill_no, receipt.head.receiver_id)
+            else:
+                row = session.get(ClrConsignment, c.bill_no)
+                receiver = row.manifest_sender if row is not None else None
+            if receiver:
+                by_receiver.setdefault(receiver, []).append(c.bill_no)
         for receiver, bills in by_receiver.items():
             outbound.send_model(session, receiver, receipt, "MT9999", bills=bills, correlation_id=message_id)
 
@@ -353,6 +375,10 @@ class ClearanceWorkflow:
                 "DecMessage",
                 "summary declaration before its manifest: held, forwarded when the manifest arrives",
             )
+            return
+        mismatch = authority.consignee_mismatch(session, row.bill_no, decl.head.trade_co_scc)
+        if mismatch:  # parked before its manifest, which names another consignee
+            self._transition(session, row, "rejected", f"DecHead/TradeCoScc: {mismatch}")
             return
         decision = self.screen(session, decl, row, stage=1)
         self._apply_stage1(session, row, consignment, decision)
