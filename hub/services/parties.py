@@ -200,6 +200,8 @@ DEMO_PARTIES: list[dict[str, Any]] = [
         "name": "青岛海通报关有限公司",
         "roles": ["broker"],
         "credit_class": "certified",
+        # the demo importer's agency entrustment, so a first-run broker can declare for it at once
+        "entrusted_by": ["91370200M3C0EXP01H"],
     },
     {
         "uscc": "91370200M3C0EXP01H",

@@ -86,3 +86,10 @@ def test_operations_are_described(live: Any) -> None:
         if not (op.get("description") or op.get("summary"))
     ]
     assert not bare, f"operations with neither summary nor description: {bare}"
+
+
+def test_first_run_broker_holds_the_demo_importers_entrustment(live: Any) -> None:
+    """A newcomer's broker can declare for the first-run importer without registering anything."""
+    url, keys = live
+    rows = httpx.get(f"{url}/api/v1/entrustments", headers={"X-API-Key": keys["broker"]}).json()
+    assert any(r.get("consignee") == "91370200M3C0EXP01H" for r in rows), rows
