@@ -30,7 +30,7 @@ def chromium() -> str:
     found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if found:
         return found
-    if os.environ.get("CI") == "true":
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:  # same rule as tests/conftest.py
         pytest.fail("Chromium is missing: .ci/run installs it (apt-get install -y chromium)")
     pytest.skip("Chromium not installed (apt-get install -y chromium)")
 
