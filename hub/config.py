@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     prefetch: int = 50
     outbox_batch: int = 200
     risk_rules_dir: Path | None = None
+    # Prometheus scrape token (Authorization: Bearer ...) for the API's /metrics and worker listeners.
+    metrics_token: str | None = None
+    metrics_port: int | None = None  # `swhub worker` serves /metrics here when set (token required)
+    metrics_host: str = "0.0.0.0"
 
     @property
     def embedded_bus(self) -> bool:

@@ -17,6 +17,7 @@ from hub.db.migrate import upgrade
 from hub.db.outbox import OutboxRelay
 from hub.db.recovery import mark_interrupted
 from hub.db.session import Database
+from hub.observability import metrics
 from hub.services import parties
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ class Hub:
             self.relay.start()
         if consumers:
             for spec in self._consumer_specs:
-                self._consumers.append(self.bus.consume(spec.queue.name, spec.handler, spec.prefetch))
+                handler = metrics.watch_queue(spec.queue.name, spec.handler)
+                self._consumers.append(self.bus.consume(spec.queue.name, handler, spec.prefetch))
             for service in self.services.values():
                 service.start()
         return self
@@ -118,6 +120,7 @@ class Hub:
         for consumer in self._consumers:
             consumer.stop()
         self._consumers.clear()
+        metrics.forget_queues(spec.queue.name for spec in self._consumer_specs)
         self.relay.stop()
         self.bus.close()
         self.db.dispose()

@@ -16,6 +16,7 @@ from hub.api.routes import (
     entrustments,
     health,
     messages,
+    metrics,
     parties,
     refunds,
     risk,
@@ -66,7 +67,7 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
-    for module in (health, parties, entrustments, messages, deadletters, risk, ui):
+    for module in (health, metrics, parties, entrustments, messages, deadletters, risk, ui):
         app.include_router(module.router)
     app.include_router(convert.router)
     refunds.install(app, hub)

@@ -82,14 +82,19 @@ def register(app: typer.Typer) -> None:
         from hub.runtime import Hub
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from hub.observability.listener import start_if_configured
         from hub.services.catalog import install_workflows
 
         hub = install_workflows(Hub())
         hub.start()
         hub.bootstrap_parties()
+        conf = hub.settings
+        listener = start_if_configured(hub.db, conf.metrics_host, conf.metrics_port, conf.metrics_token)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         console.print("swhub worker running; Ctrl-C to stop")
         stop.wait()
+        if listener is not None:
+            listener.stop()
         hub.stop()

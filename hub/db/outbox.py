@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked,
 from hub.clock import now
 from hub.db.models import Message, OutboxMessage
 from hub.db.session import Database
+from hub.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,14 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch; returns how many rows were marked sent."""
+        start = time.perf_counter()
+        sent = self._relay_batch()
+        if sent:  # idle polls are not relay work: they would drown the histogram
+            metrics.STAGE_SECONDS.labels("relay").observe(time.perf_counter() - start)
+            metrics.BATCH_SIZE.labels("relay").observe(sent)
+        return sent
+
+    def _relay_batch(self) -> int:
         with self.db.unit_of_work(notify=False) as session:
             query = (
                 select(OutboxMessage)
@@ -133,6 +143,9 @@ class OutboxRelay:
                     .where(Message.id.in_(ids), Message.direction == "out", Message.status == QUEUED)
                     .values(status="sent", updated_at=now())
                 )
+                for row in rows:
+                    if row.id in done and metrics.TRIGGER_AT_HEADER in row.headers:
+                        metrics.observe_published(row.headers, row.routing_key.rsplit(".", 1)[-1])
             return len(sent)
 
     def _publish_one_by_one(self, exchange: str, rows: list[OutboxMessage]) -> list[int]:
@@ -158,7 +171,6 @@ class OutboxRelay:
 
     def drain(self, timeout: float = 30.0) -> int:
         """Relay until nothing is pending (tests, CLI)."""
-        import time
 
         total, deadline = 0, time.monotonic() + timeout
         while time.monotonic() < deadline:

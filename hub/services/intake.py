@@ -41,6 +41,7 @@ from hub.clock import now
 from hub.db.models import Message, MessageRef, Party
 from hub.db.outbox import enqueue
 from hub.db.session import Database
+from hub.observability import metrics
 from messages import xml as xmlcodec
 from messages.detect import detect
 from messages.errors import MessageError, PayloadTooLarge, UnknownMessageType, ValidationFailed
@@ -334,10 +335,12 @@ class Intake:
         self.max_bytes = max_bytes
         self.max_messages = max_messages
 
+    @metrics.timed("intake")
     def receive(self, raw: bytes, sender: str, roles: frozenset[str], channel: str) -> IntakeResult:
         with self.db.unit_of_work() as session:  # 1. archived before anything else
             message_id = archive(session, raw, direction="in", channel=channel, sender=sender).id
         parts = split_interchange(raw, self.max_bytes)
+        metrics.BATCH_SIZE.labels("intake").observe(len(parts) if parts is not None else 1)
         if parts is not None and len(parts) > self.max_messages:
             refused = IntakeRejected(
                 413,
@@ -494,7 +497,7 @@ class Intake:
                     xml_bytes,
                     message_id=message_id,
                     content_type="application/xml",
-                    headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender},
+                    headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()},
                     correlation_id=message_id,
                 )
                 return IntakeResult(message_id, message_type, fmt, False, receipt)

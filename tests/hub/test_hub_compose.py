@@ -137,3 +137,26 @@ def test_simulators_are_wired_to_the_broker_and_the_hub(compose: dict[str, Any])
     declared = env_of(services["port-sim"])["PORT_SIM_TERMINAL_CODE"]
     terminal = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", declared)  # ${VAR:-default} -> default
     assert re.fullmatch(r"[A-Z]{2}[A-Z0-9]{3}(/[0-9A-Z]{1,10})?", terminal)
+
+
+def test_prometheus_scrapes_the_api_and_the_worker_with_the_token(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    prometheus = services["prometheus"]
+    config_mount = next(v for v in prometheus["volumes"] if v.endswith("/etc/prometheus/prometheus.yml:ro"))
+    config = yaml.safe_load((ROOT / config_mount.split(":")[0]).read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    api_port = port_arg(services["hub-api"])
+    worker_env = env_of(services["hub-worker"])
+    expected = {
+        "swhub-api": f"hub-api:{api_port}",
+        "swhub-worker": f"hub-worker:{worker_env['HUB_METRICS_PORT']}",
+    }
+    for job_name, target in expected.items():
+        job = jobs[job_name]
+        assert job["metrics_path"] == "/metrics"
+        assert [target] == job["static_configs"][0]["targets"], job_name
+        token_file = job["authorization"]["credentials_file"]
+        assert job["authorization"]["type"] == "Bearer" and token_file in " ".join(prometheus["entrypoint"])
+    # the token Prometheus writes is the one the hub checks
+    assert prometheus["environment"]["METRICS_TOKEN"] == env_of(services["hub-api"])["HUB_METRICS_TOKEN"]
+    assert worker_env["HUB_METRICS_TOKEN"] == env_of(services["hub-api"])["HUB_METRICS_TOKEN"]

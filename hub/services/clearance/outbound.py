@@ -15,6 +15,7 @@ from hub.bus.base import NOTICE_EXCHANGE
 from hub.db.clearance_tables import ClrConsignment
 from hub.db.models import Party
 from hub.db.outbox import enqueue
+from hub.observability import metrics
 from hub.services.clearance.settings import CUSTOMS_KEY
 from hub.services.intake import archive
 from messages import xml as xmlcodec
@@ -53,7 +54,11 @@ def send(
         message_id=row.id,
         content_type=content_type,
         correlation_id=correlation_id,
-        headers={"x-swhub-notice-type": notice_type, "x-swhub-bills": ",".join(bills)},
+        headers={
+            "x-swhub-notice-type": notice_type,
+            "x-swhub-bills": ",".join(bills),
+            **metrics.trigger_headers(),
+        },
     )
     return row.id
 

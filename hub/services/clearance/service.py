@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from hub.bus.base import INBOUND_EXCHANGE, NOTICE_EXCHANGE, Delivery, QueueSpec, Reject, Topology
 from hub.db.inbox import idempotent
 from hub.db.models import Party
+from hub.observability import metrics
 from hub.runtime import ConsumerSpec, Hub
 from hub.services.calendar_store import DbCalendarStore
 from hub.services.clearance import outbound
@@ -183,8 +184,9 @@ class ClearanceService:
         message_type = envelope.routing_key.split(".")[1]
         sender = str(envelope.headers.get(SENDER_HEADER, ""))
         archive_id = str(envelope.headers.get(ARCHIVE_HEADER, envelope.message_id))
-        model = xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes)
-        self.workflow.apply(session, message_type, sender, model, archive_id)
+        with metrics.stage_timer("workflow"), metrics.triggered_by(envelope.headers, message_type):
+            model = xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes)
+            self.workflow.apply(session, message_type, sender, model, archive_id)
 
     # ----- customs over HTTP --------------------------------------------------------------------
     def _to_customs_http(self, delivery: Delivery) -> None:

@@ -1,0 +1,167 @@
+"""The hub's Prometheus metrics, one registry per process.
+
+Timings are observed where the work happens (intake, workflow, relay) with a decorator or a context
+manager, so instrumenting a stage is a one-line change. The end-to-end figure follows a message
+across processes in its headers: intake stamps the time it received the message, the workflow hands
+that stamp (through a context variable) to every notice it sends, and the relay observes "received
+-> notice on the bus" when it publishes the notice. Gauges that describe shared state (outbox lag,
+parked messages, dead letters) are read from the database at scrape time (hub.observability.state)."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+P = ParamSpec("P")
+R = TypeVar("R")
+D = TypeVar("D")
+
+REGISTRY = CollectorRegistry()
+
+# Header stamped by intake on the copy routed to the workflow: when the hub accepted the message.
+RECEIVED_AT_HEADER = "x-swhub-received-at"
+# Headers carried by a notice: when the message that caused it was accepted, and its type.
+TRIGGER_AT_HEADER = "x-swhub-trigger-received-at"
+TRIGGER_TYPE_HEADER = "x-swhub-trigger-type"
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600)
+_BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+STAGE_SECONDS = Histogram(
+    "swhub_stage_seconds",
+    "Time spent in one pipeline stage per call (intake: one submission; workflow: one inbound "
+    "message; relay: one outbox batch)",
+    ["stage"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+END_TO_END_SECONDS = Histogram(
+    "swhub_end_to_end_seconds",
+    "From the hub accepting a message to a notice it caused being on the bus",
+    ["trigger", "notice"],
+    buckets=_E2E_BUCKETS,
+    registry=REGISTRY,
+)
+BATCH_SIZE = Histogram(
+    "swhub_batch_size",
+    "Messages handled together (intake: messages per interchange; relay: rows per publish batch)",
+    ["stage"],
+    buckets=_BATCH_BUCKETS,
+    registry=REGISTRY,
+)
+MESSAGES = Counter(
+    "swhub_messages",
+    "Messages by stage and outcome",
+    ["stage", "outcome"],
+    registry=REGISTRY,
+)
+CONSUMED_QUEUES = Gauge(
+    "swhub_consumer_active",
+    "1 for each queue this process consumes from (on RabbitMQ a single-active-consumer partition "
+    "is owned by one process at a time: see swhub_partition_last_delivery_timestamp)",
+    ["queue"],
+    registry=REGISTRY,
+)
+LAST_DELIVERY = Gauge(
+    "swhub_partition_last_delivery_timestamp",
+    "Unix time this process last received a delivery from the queue: the process delivering a "
+    "partition's messages owns it",
+    ["queue"],
+    registry=REGISTRY,
+)
+
+_trigger: contextvars.ContextVar[tuple[float, str] | None] = contextvars.ContextVar(
+    "swhub_trigger", default=None
+)
+
+
+def timed(stage: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: observe the call's duration under `stage` (failures included)."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with stage_timer(stage):
+                return fn(*args, **kwargs)
+
+        return run
+
+    return wrap
+
+
+@contextmanager
+def stage_timer(stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except BaseException as exc:  # e.g. IntakeRejected: a refusal, counted by its kind
+        outcome = type(exc).__name__
+        raise
+    finally:
+        STAGE_SECONDS.labels(stage).observe(time.perf_counter() - start)
+        MESSAGES.labels(stage, outcome).inc()
+
+
+def received_stamp() -> dict[str, float]:
+    """Headers for a message the hub has just accepted."""
+    return {RECEIVED_AT_HEADER: time.time()}
+
+
+@contextmanager
+def triggered_by(headers: Mapping[str, Any], message_type: str) -> Iterator[None]:
+    """While the workflow applies a message, notices it sends carry the message's acceptance time."""
+    stamp = _as_float(headers.get(RECEIVED_AT_HEADER))
+    token = _trigger.set((stamp, message_type) if stamp is not None else None)
+    try:
+        yield
+    finally:
+        _trigger.reset(token)
+
+
+def trigger_headers() -> dict[str, Any]:
+    """Headers for an outgoing notice: which accepted message caused it, and when."""
+    current = _trigger.get()
+    if current is None:
+        return {}
+    return {TRIGGER_AT_HEADER: current[0], TRIGGER_TYPE_HEADER: current[1]}
+
+
+def observe_published(headers: Mapping[str, Any], notice_type: str) -> None:
+    """Called by the relay once the bus has a message: records end-to-end latency for notices."""
+    stamp = _as_float(headers.get(TRIGGER_AT_HEADER))
+    if stamp is None:
+        return
+    trigger = str(headers.get(TRIGGER_TYPE_HEADER, "unknown"))
+    END_TO_END_SECONDS.labels(trigger, notice_type).observe(max(0.0, time.time() - stamp))
+
+
+def watch_queue(queue: str, handler: Callable[[D], None]) -> Callable[[D], None]:
+    """Wrap a bus handler so this process reports the queue it consumes and when it last got work."""
+    CONSUMED_QUEUES.labels(queue).set(1)
+
+    @functools.wraps(handler)
+    def run(delivery: D) -> None:
+        LAST_DELIVERY.labels(queue).set(time.time())
+        handler(delivery)
+
+    return run
+
+
+def forget_queues(queues: Iterable[str]) -> None:
+    for queue in queues:
+        CONSUMED_QUEUES.labels(queue).set(0)
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
