@@ -8,13 +8,17 @@ Semantics (identical in both, proven by tests/bus/test_bus_contract.py):
   requeued and redelivered, up to the queue's delivery limit; on the last failed attempt it goes to
   the dead-letter exchange carrying the reason (exception type and text) in the `x-swhub-error`
   header. Raising Reject dead-letters at once (no retry: a poison message).
+- Header values are limited to what AMQP field tables carry (check_headers); a float or another
+  unsupported value raises UnsupportedHeader from publish(), on both buses.
 - Handlers must be idempotent: redelivery after a crash or a connection loss is normal.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +67,44 @@ class BusUnavailable(BusError):
 
 class TopologyError(BusError):
     """An exchange or queue is missing, or a declaration conflicts with what the broker already has."""
+
+
+class UnsupportedHeader(BusError, TypeError):
+    """A header value AMQP cannot carry (e.g. a float: AMQP 0-9-1 tables as pika writes them have
+    no float type). Raised by both buses before anything is sent, so the in-process bus cannot
+    accept what RabbitMQ would refuse."""
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_headers(headers: Mapping[str, Any], where: str = "headers") -> None:
+    """Raise UnsupportedHeader unless every value is one AMQP field tables carry: str, bytes, bool,
+    int (signed 64-bit), Decimal, datetime, None, and lists or tables of those."""
+    for key, value in headers.items():
+        if not isinstance(key, str):
+            raise UnsupportedHeader(f"{where}: header name {key!r} is not a string")
+        _check_value(value, f"{where}[{key!r}]")
+
+
+def _check_value(value: Any, where: str) -> None:
+    if value is None or isinstance(value, (str, bytes, bool, decimal.Decimal, datetime.datetime)):
+        return
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise UnsupportedHeader(f"{where}: integer {value} does not fit a signed 64-bit field")
+        return
+    if isinstance(value, Mapping):
+        check_headers(value, where)
+        return
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_value(item, f"{where}[{index}]")
+        return
+    raise UnsupportedHeader(
+        f"{where}: {type(value).__name__} {value!r} cannot be sent as an AMQP header "
+        "(use int, str, Decimal or datetime)"
+    )
 
 
 class Reject(Exception):

@@ -39,6 +39,7 @@ from hub.bus.base import (
     Topology,
     TopologyError,
     UnroutableError,
+    check_headers,
 )
 from hub.bus.deadletter import dead_letter_envelope, describe_error
 from hub.bus.queue_store import QueueStore
@@ -152,6 +153,9 @@ class InProcessBus(Bus):
         self.publish_many(exchange, (envelope,), timeout)
 
     def publish_many(self, exchange: str, envelopes: Iterable[Envelope], timeout: float = 30.0) -> None:
+        envelopes = list(envelopes)
+        for envelope in envelopes:
+            check_headers(envelope.headers, f"message {envelope.message_id}")
         unroutable: list[str] = []
         with self._lock:
             self._check_open()

@@ -31,6 +31,7 @@ from hub.bus.base import (
     QueueSpec,
     Topology,
     TopologyError,
+    check_headers,
 )
 from hub.bus.rabbit_consumer import QueuePolicy, RabbitConsumer
 from hub.bus.rabbit_params import (
@@ -187,6 +188,8 @@ class RabbitBus(Bus):
         batch = list(envelopes)
         if not batch:
             return
+        for envelope in batch:
+            check_headers(envelope.headers, f"message {envelope.message_id}")
         self._require_exchange(exchange)
         self._publisher.publish(exchange, batch, timeout)
 

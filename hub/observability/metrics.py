@@ -24,10 +24,12 @@ D = TypeVar("D")
 
 REGISTRY = CollectorRegistry()
 
-# Header stamped by intake on the copy routed to the workflow: when the hub accepted the message.
-RECEIVED_AT_HEADER = "x-swhub-received-at"
+# Header stamped by intake on the copy routed to the workflow: when the hub accepted the message,
+# in integer milliseconds since the epoch (AMQP headers have no float type: RabbitMQ via pika
+# refuses a float, so an int is the one form both buses carry).
+RECEIVED_AT_HEADER = "x-swhub-received-at-ms"
 # Headers carried by a notice: when the message that caused it was accepted, and its type.
-TRIGGER_AT_HEADER = "x-swhub-trigger-received-at"
+TRIGGER_AT_HEADER = "x-swhub-trigger-received-at-ms"
 TRIGGER_TYPE_HEADER = "x-swhub-trigger-type"
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -77,7 +79,7 @@ LAST_DELIVERY = Gauge(
     registry=REGISTRY,
 )
 
-_trigger: contextvars.ContextVar[tuple[float, str] | None] = contextvars.ContextVar(
+_trigger: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar(
     "swhub_trigger", default=None
 )
 
@@ -110,15 +112,15 @@ def stage_timer(stage: str) -> Iterator[None]:
         MESSAGES.labels(stage, outcome).inc()
 
 
-def received_stamp() -> dict[str, float]:
+def received_stamp() -> dict[str, int]:
     """Headers for a message the hub has just accepted."""
-    return {RECEIVED_AT_HEADER: time.time()}
+    return {RECEIVED_AT_HEADER: _now_ms()}
 
 
 @contextmanager
 def triggered_by(headers: Mapping[str, Any], message_type: str) -> Iterator[None]:
     """While the workflow applies a message, notices it sends carry the message's acceptance time."""
-    stamp = _as_float(headers.get(RECEIVED_AT_HEADER))
+    stamp = _as_ms(headers.get(RECEIVED_AT_HEADER))
     token = _trigger.set((stamp, message_type) if stamp is not None else None)
     try:
         yield
@@ -136,11 +138,11 @@ def trigger_headers() -> dict[str, Any]:
 
 def observe_published(headers: Mapping[str, Any], notice_type: str) -> None:
     """Called by the relay once the bus has a message: records end-to-end latency for notices."""
-    stamp = _as_float(headers.get(TRIGGER_AT_HEADER))
+    stamp = _as_ms(headers.get(TRIGGER_AT_HEADER))
     if stamp is None:
         return
     trigger = str(headers.get(TRIGGER_TYPE_HEADER, "unknown"))
-    END_TO_END_SECONDS.labels(trigger, notice_type).observe(max(0.0, time.time() - stamp))
+    END_TO_END_SECONDS.labels(trigger, notice_type).observe(max(0.0, (_now_ms() - stamp) / 1000))
 
 
 def watch_queue(queue: str, handler: Callable[[D], None]) -> Callable[[D], None]:
@@ -160,8 +162,16 @@ def forget_queues(queues: Iterable[str]) -> None:
         CONSUMED_QUEUES.labels(queue).set(0)
 
 
-def _as_float(value: Any) -> float | None:
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _as_ms(value: Any) -> int | None:
+    """A millisecond stamp from a header; None when absent or not a whole number (an old float
+    stamp or a partner's junk must not break the workflow)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str, bytes)):
+        return None
     try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None

@@ -26,6 +26,7 @@ from hub.bus.base import (
     Reject,
     TopologyError,
     UnroutableError,
+    UnsupportedHeader,
 )
 from hub.bus.memory import InProcessBus
 from hub.bus.queue_store import DatabaseStore
@@ -119,6 +120,32 @@ def test_unroutable_message_raises_and_routable_ones_still_arrive(ctx: Ctx) -> N
     assert raised.value.message_ids == ("lost-2",)  # the others were delivered: do not republish them
 
     assert drain(ctx.bus, queue, expected=2).ids() == ["ok-1", "ok-2"]
+
+
+def test_header_values_are_what_amqp_carries_on_both_buses(ctx: Ctx) -> None:
+    """pika refuses a float header; the in-process bus must refuse it too, or code that works on
+    the embedded default silently never publishes on RabbitMQ (what happened to the first metrics
+    stamp)."""
+    n = ctx.names
+    queue = n.queue("headers")
+    ctx.declare(QueueSpec(queue, ((n.exchange, n.key("decl.*")),)))
+
+    with pytest.raises(UnsupportedHeader, match=r"x-stamp.*float"):
+        ctx.bus.publish(n.exchange, envelope("float-1", n.key("decl.a"), **{"x-stamp": 1.5}))
+    with pytest.raises(UnsupportedHeader, match="float-2"):  # a whole batch is checked before sending
+        ctx.bus.publish_many(
+            n.exchange,
+            [envelope("ok-0", n.key("decl.a")), envelope("float-2", n.key("decl.a"), x=[1, 2.5])],
+        )
+    ctx.bus.publish(
+        n.exchange,
+        envelope("ok-1", n.key("decl.a"), **{"x-ms": 1764725000123, "x-s": "text", "x-b": True}),
+    )
+
+    got = drain(ctx.bus, queue, expected=1)
+    assert got.ids() == ["ok-1"]  # neither refused publish left a message behind
+    headers = got.deliveries[0].envelope.headers
+    assert (headers["x-ms"], headers["x-s"], headers["x-b"]) == (1764725000123, "text", True)
 
 
 def test_missing_exchange_or_queue_is_a_topology_error(ctx: Ctx) -> None:
