@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# bytecode as a regular install has it (editable installs skip it; PYTHONDONTWRITEBYTECODE
+	# would otherwise make every `swhub convert` recompile the modules it imports)
+	$(BIN)/python -m compileall -q hub messages adapters risk refunds simulators >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)

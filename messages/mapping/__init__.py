@@ -13,10 +13,12 @@ error naming the model field, never silently dropped.
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from types import ModuleType
 
 from messages.edifact import (
     DEFAULT_DELIMITERS,
@@ -27,7 +29,6 @@ from messages.edifact import (
     structure,
 )
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
-from messages.mapping import coarri, codeco, cuscar, cusdec, cusres
 from messages.mapping.common import Issues, lossless_issues
 from messages.mapping.enrich import enrich
 from messages.models.declaration import Declaration
@@ -46,6 +47,12 @@ PAIRS: dict[str, tuple[str, ...]] = {
 XML_TO_EDIFACT: dict[str, str] = {x: e for e, xs in PAIRS.items() for x in xs}
 
 
+def _module(kind: str) -> ModuleType:
+    """The mapping module of one EDIFACT message type, imported on first use: a one-file
+    `swhub convert` then loads only the mapping it needs (start-up is most of its time)."""
+    return importlib.import_module(f"messages.mapping.{kind.lower()}")
+
+
 def _bgm_code(tree: GroupNode) -> str:
     seg = tree.segment("BGM")
     return seg.get(0) if seg is not None else ""
@@ -62,13 +69,13 @@ def tree_to_model(
     if kind == "CUSCAR":
         if code not in ("85", "785", partner.bgm("CUSCAR")):
             issues.add(where, f"BGM document code {code!r} is not a customs manifest (85)")
-        model = cuscar.to_model(tree, sender, receiver, issues)
+        model = _module("CUSCAR").to_model(tree, sender, receiver, issues)
     elif kind == "CODECO":
         if code not in ("34", partner.bgm("CODECO_gate_in")):
             issues.add(
                 where, f"BGM document code {code!r} is not a gate-in report (34); only gate-in maps to MT3101"
             )
-        model = codeco.to_model(tree, sender, receiver, issues)
+        model = _module("CODECO").to_model(tree, sender, receiver, issues)
     elif kind == "COARRI":
         discharge = {"44", partner.bgm("COARRI_discharge")}
         loading = {"46", "270", "98", partner.bgm("COARRI_loading")}
@@ -81,7 +88,7 @@ def tree_to_model(
             issues.add(
                 where, f"BGM document code {code!r} is neither a discharge (44) nor a loading report (46/270)"
             )
-        model = coarri.to_model(tree, mt, sender, receiver, issues)
+        model = _module("COARRI").to_model(tree, mt, sender, receiver, issues)
     elif kind == "CUSDEC":
         export = {"830", partner.bgm("CUSDEC_export")}
         if code not in export | {"929", partner.bgm("CUSDEC_import")}:
@@ -89,12 +96,12 @@ def tree_to_model(
                 where,
                 f"BGM document code {code!r} is neither an import (929) nor an export (830) declaration",
             )
-        model = cusdec.to_model(tree, issues, export=code in export)
+        model = _module("CUSDEC").to_model(tree, issues, export=code in export)
     elif kind == "CUSRES":
         if code == partner.bgm("CUSRES_mt9999"):
-            model = cusres.to_manifest_response(tree, sender, receiver, issues)
+            model = _module("CUSRES").to_manifest_response(tree, sender, receiver, issues)
         elif code == partner.bgm("CUSRES_dec_data"):
-            model = cusres.to_dec_data(tree, issues)
+            model = _module("CUSRES").to_dec_data(tree, issues)
         else:
             issues.add(
                 where,
@@ -165,16 +172,16 @@ def _bgm_for(model: object, partner: Partner) -> tuple[str, str]:
 
 def _segments(model: object, kind: str, code: str) -> list:
     if kind == "CUSCAR":
-        return cuscar.to_segments(model, code)  # type: ignore[arg-type]
+        return _module("CUSCAR").to_segments(model, code)  # type: ignore[arg-type]
     if kind == "CODECO":
-        return codeco.to_segments(model, code)  # type: ignore[arg-type]
+        return _module("CODECO").to_segments(model, code)  # type: ignore[arg-type]
     if kind == "COARRI":
-        return coarri.to_segments(model, code)  # type: ignore[arg-type]
+        return _module("COARRI").to_segments(model, code)  # type: ignore[arg-type]
     if kind == "CUSDEC":
-        return cusdec.to_segments(model, code)  # type: ignore[arg-type]
+        return _module("CUSDEC").to_segments(model, code)  # type: ignore[arg-type]
     if isinstance(model, DecResultReceipt):
-        return cusres.dec_data_segments(model, code)
-    return cusres.manifest_response_segments(model, code)  # type: ignore[arg-type]
+        return _module("CUSRES").dec_data_segments(model, code)
+    return _module("CUSRES").manifest_response_segments(model, code)  # type: ignore[arg-type]
 
 
 def envelope_ids(model: object) -> tuple[str, str]:

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from stdnum.iso6346 import is_valid as iso6346_valid
-
 from messages.edifact import GroupNode, Interchange
 from messages.errors import ValidationIssue
+from messages.iso6346 import is_valid as iso6346_valid
 from messages.models.manifest import Location, Manifest
 from messages.partners import Partner
 
