@@ -11,7 +11,6 @@ Every failure is a `MessageError`; `ValidationFailed.issues` lists all problems 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from messages import edifact, xml
@@ -19,6 +18,7 @@ from messages.detect import detect
 from messages.edifact import gc_paused
 from messages.errors import MessageError, UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping import PAIRS, XML_TO_EDIFACT, message_to_model, model_to_interchange
+from messages.mapping.enrich import Known
 from messages.mapping.fast_mt1101 import encode_mt1101
 from messages.models.manifest import Manifest
 from messages.partners import DEFAULT_PARTNER, Partner
@@ -48,10 +48,11 @@ def convert(
     encoding: str | None = None,
     partner: Partner | None = None,
     warnings: list[ValidationIssue] | None = None,
-    known: Mapping[str, str] | None = None,
+    known: Known | None = None,
 ) -> list[ConvertedDocument]:
     """``warnings`` (optional) collects what was tolerated or left out, for the receipt. ``known``:
-    facts the hub already holds about the sender (intake only), used before the profile's defaults."""
+    facts the hub already holds (intake only: fixed, or a lookup given the mapped model), used
+    before the profile's defaults."""
     partner = partner or DEFAULT_PARTNER
     found = detect(data)
     target = _target(found.format, to)
@@ -68,7 +69,7 @@ def _edifact_to_xml(
     encoding: str | None,
     partner: Partner,
     warnings: list[ValidationIssue] | None = None,
-    known: Mapping[str, str] | None = None,
+    known: Known | None = None,
 ) -> list[ConvertedDocument]:
     interchange = edifact.read(data, encoding=encoding, lenient=partner.lenient)
     out: list[ConvertedDocument] = []

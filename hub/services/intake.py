@@ -38,10 +38,11 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import INBOUND_EXCHANGE
 from hub.clock import now
-from hub.db.models import Message, MessageRef, Party
+from hub.db.models import Message, MessageRef
 from hub.db.outbox import enqueue
 from hub.db.session import Database
 from hub.observability import metrics
+from hub.services.known_facts import KnownFacts
 from messages import xml as xmlcodec
 from messages.detect import detect
 from messages.errors import MessageError, PayloadTooLarge, UnknownMessageType, ValidationFailed
@@ -569,7 +570,7 @@ class Intake:
                 to="xml",
                 partner=partner_profile_for(sender, raw),
                 warnings=warnings,
-                known=self._known_about(sender),
+                known=KnownFacts(self.db).lookup_for(sender),  # enrichment step 2
             )
         except ValidationFailed as exc:
             problems = [Problem(_where(i), i.message) for i in exc.issues]
@@ -583,21 +584,6 @@ class Intake:
                 [Problem("interchange", f"{edi_type} interchange holds {len(documents)} messages")],
             )
         return documents[0].content
-
-    def _known_about(self, sender: str) -> dict[str, str]:
-        """Enrichment step 2 (docs/mappings.md): what the hub knows of the sender itself. A terminal's
-        registered site (Party.terminal_code, e.g. CNTAO/4227 = LOCODE / customs code) names the
-        unloading location and the customs office its messages leave out."""
-        if not sender:
-            return {}
-        with self.db.sessions() as session:
-            site = session.scalar(select(Party.terminal_code).where(Party.uscc == sender)) or ""
-        if not site:
-            return {}
-        known = {"unloading_location": site}
-        if "/" in site and site.rsplit("/", 1)[1].isdigit():
-            known["customs_office"] = site.rsplit("/", 1)[1]
-        return known
 
     @staticmethod
     def _authorise(message_id: str, message_type: str, roles: frozenset[str]) -> None:

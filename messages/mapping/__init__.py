@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 import zlib
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from types import ModuleType
@@ -30,7 +29,7 @@ from messages.edifact import (
 )
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping.common import Issues, lossless_issues
-from messages.mapping.enrich import enrich
+from messages.mapping.enrich import Known, enrich
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.receipts import DecResultReceipt, ManifestResponse
@@ -121,7 +120,7 @@ def message_to_model(
     interchange: Interchange,
     partner: Partner = DEFAULT_PARTNER,
     *,
-    known: Mapping[str, str] | None = None,
+    known: Known | None = None,
     warnings: list[ValidationIssue] | None = None,
 ) -> object:
     """Structure-validate, map and enrich one message; locations are prefixed with the message

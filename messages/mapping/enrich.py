@@ -13,7 +13,7 @@ container check digits are checked here too: a warning by default, an error wher
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from messages.edifact import GroupNode, Interchange
@@ -21,6 +21,10 @@ from messages.errors import ValidationIssue
 from messages.iso6346 import is_valid as iso6346_valid
 from messages.models.manifest import Location, Manifest
 from messages.partners import Partner
+
+# What the hub knows: fixed facts, or a lookup given the mapped model (e.g. the manifest of the
+# same bill or vessel call). A lookup is only called when the message leaves a needed fact out.
+Known = Mapping[str, str] | Callable[[Manifest], Mapping[str, str]]
 
 # message type -> facts the single-window document needs (XSD-mandatory)
 NEEDED: dict[str, tuple[str, ...]] = {
@@ -80,7 +84,7 @@ def enrich(
     interchange: Interchange,
     partner: Partner,
     *,
-    known: Mapping[str, str] | None = None,
+    known: Known | None = None,
 ) -> tuple[list[ValidationIssue], list[ValidationIssue]]:
     """Fill missing facts of ``model`` in place; return (errors, warnings), located in the input."""
     errors: list[ValidationIssue] = []
@@ -99,6 +103,7 @@ def enrich(
             )
         )
         model.declaration.loading_location = None
+    hub_facts: Mapping[str, str] | None = None
     for fact in NEEDED.get(mt, ()):
         if _get(model, fact):
             continue
@@ -107,7 +112,9 @@ def enrich(
             if value:
                 model.head.send_time = value
             continue
-        value = (known or {}).get(fact, "") or partner.defaults.get(fact, "")
+        if hub_facts is None:
+            hub_facts = (known(model) if callable(known) else known) or {}
+        value = hub_facts.get(fact, "") or partner.defaults.get(fact, "")
         if value:
             _set(model, fact, value)
             continue
