@@ -17,6 +17,7 @@ from hub.db.migrate import upgrade
 from hub.db.outbox import OutboxRelay
 from hub.db.recovery import mark_interrupted
 from hub.db.session import Database
+from hub.db.startup_lock import startup_lock
 from hub.observability import metrics
 from hub.services import parties
 
@@ -78,12 +79,15 @@ class Hub:
     def bootstrap_parties(self, path: Path | None = None) -> int:
         """Load parties and API keys from the bootstrap file; on first run create one with fresh keys."""
         path = path or self.settings.api_keys_file
-        if not path.exists():
-            self.first_run_keys = parties.write_demo_bootstrap(path)
-        loaded = parties.load_bootstrap(path)
-        with self.db.unit_of_work() as session:
-            parties.seed_parties(session, loaded)  # the API's later changes win over the file
-            count = len(loaded)
+        # Workers started together: one writes the first-run file and seeds, the others then find
+        # both done (before, the second crashed on a duplicate party key).
+        with startup_lock(self.settings.database_url):
+            if not path.exists():
+                self.first_run_keys = parties.write_demo_bootstrap(path)
+            loaded = parties.load_bootstrap(path)
+            with self.db.unit_of_work() as session:
+                parties.seed_parties(session, loaded)  # the API's later changes win over the file
+                count = len(loaded)
         self.parties_changed()
         return count
 

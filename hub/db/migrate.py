@@ -19,7 +19,11 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """Migrate; processes starting together on one database take turns (the second finds it done)."""
+    from hub.db.startup_lock import startup_lock
+
+    with startup_lock(url):
+        command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
