@@ -120,3 +120,14 @@ def test_walkthrough_commands_take_the_declaration_to_cleared_and_the_refund_to_
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+def test_api_docs_examples_are_the_walkthrough_messages() -> None:
+    """/docs shows the same consignment (not a bill the simulator rejects, nor goods stage 1 refuses)."""
+    api = ROOT / "hub" / "api" / "examples"
+    for shown, told in (
+        ("manifest-mt1101.xml", "01-manifest-mt1101.xml"),
+        ("declaration.xml", "05-complete-declaration.xml"),
+        ("refund-application.xml", "06-refund-application.xml"),
+    ):
+        assert (api / shown).read_bytes() == (EXAMPLES / told).read_bytes(), f"{shown} differs from {told}"
