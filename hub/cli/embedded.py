@@ -129,21 +129,7 @@ class EmbeddedSimulators:
 
     def wiring(self) -> dict[str, str]:
         """Which counterpart system each role is wired to, for the start-up banner."""
-        refunds = self.hub.refunds  # type: ignore[attr-defined]
-        customs_url = self.hub.clearance.settings.customs_url  # type: ignore[attr-defined]
-        sim_urls = {p.module: p.base_url for p in self.processes}
-
-        def kind(url: str | None, module: str) -> str:
-            if not url:
-                return "none (messages wait)"
-            base = sim_urls.get(module)
-            return f"simulator at {url}" if base and url.startswith(base) else f"real system at {url}"
-
-        return {
-            "customs": kind(customs_url, "simulators.customs"),
-            "tax authority": kind(refunds.settings.tax_wsdl_url, "simulators.tax"),
-            "bank": kind(refunds.settings.bank_url, "simulators.bank"),
-        }
+        return wiring(self.hub, {p.module: p.base_url for p in self.processes})
 
     def stop(self) -> None:
         for process in self.processes:
@@ -159,3 +145,27 @@ class EmbeddedSimulators:
                     if row is not None:
                         row.revoked = True
             self._key_hashes = []
+
+
+def wiring(hub: Hub, sim_urls: dict[str, str]) -> dict[str, str]:
+    """Which counterpart system each role is wired to (`sim_urls`: simulator module -> base URL of the
+    ones this hub started), so a newcomer sees at start what answers and what will wait."""
+    refunds = hub.refunds  # type: ignore[attr-defined]
+    customs_url = hub.clearance.settings.customs_url  # type: ignore[attr-defined]
+
+    def kind(url: str | None, module: str, unset: str) -> str:
+        if not url:
+            return unset
+        base = sim_urls.get(module)
+        return f"simulator at {url}" if base and url.startswith(base) else f"real system at {url}"
+
+    no_customs = (
+        "none: declarations wait in `submitted` (set HUB_CLEARANCE_CUSTOMS_URL)"
+        if hub.settings.embedded_bus
+        else "over AMQP: whoever consumes customs.# on swhub.notices (or set HUB_CLEARANCE_CUSTOMS_URL)"
+    )
+    return {
+        "customs": kind(customs_url, "simulators.customs", no_customs),
+        "tax authority": kind(refunds.settings.tax_wsdl_url, "simulators.tax", "none (messages wait)"),
+        "bank": kind(refunds.settings.bank_url, "simulators.bank", "none (messages wait)"),
+    }

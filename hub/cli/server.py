@@ -63,6 +63,11 @@ def register(app: typer.Typer) -> None:
                 if sims.customs_without_key:
                     console.print("[yellow]no party with the customs role in the parties file: the customs "
                                   "simulator's answers will be refused[/yellow]")
+            else:  # --no-simulators, or RabbitMQ: still say who answers (and what will wait)
+                from hub.cli.embedded import wiring
+
+                for role, target in wiring(started, {}).items():
+                    console.print(f"counterpart {role}: {target}")
             console.print(f"swhub on http://{host}:{port} (bus: {bus_kind}, database: {db_kind})")
 
         def stop_simulators(_: Hub) -> None:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
 from hub.clock import now
@@ -141,7 +141,7 @@ class OutboxRelay:
                 session.execute(
                     update(Message)
                     .where(Message.id.in_(ids), Message.direction == "out", Message.status == QUEUED)
-                    .values(status="sent", updated_at=now())
+                    .values(status="sent", error=None, updated_at=now())
                 )
                 for row in rows:
                     if row.id in done and metrics.TRIGGER_AT_HEADER in row.headers:
@@ -168,6 +168,14 @@ class OutboxRelay:
         delay = min(300, 2 ** min(row.attempts, 8)) if isinstance(exc, UnroutableError) else 1
         row.next_attempt_at = now() + timedelta(seconds=delay)
         log.warning("outbox %s not published: %s", row.message_id, row.last_error)
+        # The archived copy stays `queued` (never `sent`: no one has it) and says why, for the timeline.
+        session = object_session(row)
+        if session is not None:
+            session.execute(
+                update(Message)
+                .where(Message.id == row.message_id, Message.direction == "out", Message.status == QUEUED)
+                .values(error=f"not delivered yet: {row.last_error}"[:2000], updated_at=now())
+            )
 
     def drain(self, timeout: float = 30.0) -> int:
         """Relay until nothing is pending (tests, CLI)."""

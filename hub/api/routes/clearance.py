@@ -92,7 +92,7 @@ def get_declaration(
         row = queries.visible_declaration(session, principal, declaration_id)
         if row is None:  # same answer for absent and someone else's
             raise ApiError(404, f"declaration {declaration_id} not found")
-        return queries.declaration_view(row)
+        return queries.declaration_view(row, session)
 
 
 @router.get("/api/v1/clearance/parked", summary="Messages waiting for their manifest")

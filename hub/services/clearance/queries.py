@@ -145,7 +145,41 @@ def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, 
     }
 
 
-def declaration_view(row: ClrDeclaration) -> dict[str, Any]:
+NOT_WIRED = (
+    "waiting: no customs system is wired, so nothing takes the DecMessage the hub queued for customs "
+    "(set HUB_CLEARANCE_CUSTOMS_URL to a customs system, start `swhub serve` with its customs simulator, "
+    "or consume customs.# on swhub.notices); it is sent as soon as one is"
+)
+
+
+def waiting(session: Session, row: ClrDeclaration) -> str | None:
+    """Why a declaration filed with customs has no answer yet, from its copy to customs: still
+    `queued` (no one took it) says so plainly instead of letting `submitted` look like progress."""
+    if row.state != "submitted":
+        return None
+    copy = session.scalars(
+        select(Message)
+        .where(
+            Message.correlation_id == row.id,
+            Message.direction == "out",
+            Message.receiver == "customs",
+            Message.message_type == "DecMessage",
+        )
+        .order_by(Message.received_at.desc())
+        .limit(1)
+    ).first()
+    if copy is None:
+        return None
+    if copy.status == "queued":
+        if copy.error and "UnroutableError" in copy.error:
+            return NOT_WIRED
+        return f"waiting: the DecMessage for customs is not delivered yet ({copy.error or 'in the outbox'})"
+    return "waiting for customs: " + (
+        "registration (DEC_DATA with its EntryId)" if not row.entry_id else "its decision (DEC_DATA)"
+    )
+
+
+def declaration_view(row: ClrDeclaration, session: Session | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
@@ -167,6 +201,7 @@ def declaration_view(row: ClrDeclaration) -> dict[str, Any]:
         "inspection": row.inspection,
         "hold": hold_view(row),  # stage-2 hold (lab test, documents...): open until customs reports
         "reasons": row.reasons or [],
+        "waiting": waiting(session, row) if session is not None else None,
         "released_at": _iso(row.released_at),
         "cleared_at": _iso(row.cleared_at),
         "created_at": _iso(row.created_at),
@@ -196,7 +231,7 @@ def declarations(
         query = query.where(ClrDeclaration.broker_uscc == principal.uscc)
     if state:
         query = query.where(ClrDeclaration.state == state)
-    return [declaration_view(r) for r in session.scalars(query)]
+    return [declaration_view(r, session) for r in session.scalars(query)]
 
 
 def parked(session: Session, principal: Principal, include_resolved: bool) -> list[dict[str, Any]]:
