@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
 from hub.clock import now
@@ -132,6 +132,8 @@ class OutboxRelay:
                             self._record_failure(row, exc)
                 except BusError:
                     sent.extend(self._publish_one_by_one(exchange, group))
+            done_ids = set(sent)
+            self._explain_undelivered(session, [r for r in rows if r.id not in done_ids and r.last_error])
             if sent:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=now()))
                 # An outgoing copy's archive row says `sent` only once the bus has it (it is archived
@@ -168,9 +170,14 @@ class OutboxRelay:
         delay = min(300, 2 ** min(row.attempts, 8)) if isinstance(exc, UnroutableError) else 1
         row.next_attempt_at = now() + timedelta(seconds=delay)
         log.warning("outbox %s not published: %s", row.message_id, row.last_error)
-        # The archived copy stays `queued` (never `sent`: no one has it) and says why, for the timeline.
-        session = object_session(row)
-        if session is not None:
+
+    @staticmethod
+    def _explain_undelivered(session: Session, rows: list[OutboxMessage]) -> None:
+        """The archived copy of each failed row stays `queued` (never `sent`: no one has it) and says
+        why, for the timeline. Written only after the batch's publishing: an UPDATE in the middle would
+        take SQLite's write lock that the embedded bus's own store (another connection) then waits for
+        while publishing the next group - the relay deadlocked itself until the busy timeout."""
+        for row in rows:
             session.execute(
                 update(Message)
                 .where(Message.id == row.message_id, Message.direction == "out", Message.status == QUEUED)

@@ -135,3 +135,30 @@ def test_an_idle_relay_polls_at_its_interval_and_wakes_on_a_commit(bus: Bus, db:
     finally:
         relay.stop()
         sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_an_unroutable_copy_does_not_stall_the_rest_of_the_batch_on_the_durable_bus(db: Database) -> None:
+    """The embedded default stores queued copies in the hub's own database. Recording why a copy was
+    not delivered used to take the write lock in the middle of the batch; publishing the next group
+    then waited on that lock from the store's connection (SQLite) until the 30 s busy timeout."""
+    from hub.bus.memory import InProcessBus
+    from hub.bus.queue_store import DatabaseStore
+
+    bus = InProcessBus()
+    bus.attach_store(DatabaseStore(db))
+    first, second = (f"swhub.test.{uuid.uuid4().hex[:8]}" for _ in range(2))
+    queue = QueueSpec(name=f"{second}.q", bindings=((second, "ok.*"),))
+    bus.declare(Topology(exchanges=(first, second), queues=(queue,)))
+    try:
+        with db.unit_of_work() as session:
+            enqueue(session, first, "nobody.listens", b"lost?")  # first group: unroutable
+            enqueue(session, second, "ok.1", b"fine")  # second group: stored by the bus
+        started = time.monotonic()
+        assert OutboxRelay(db, bus).relay_once() == 1
+        assert time.monotonic() - started < 5, "the relay waited on its own write lock"
+        assert bus.queue_depth(queue.name) == 1
+        with db.sessions() as session:
+            stuck = session.scalar(sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+        assert stuck is not None and "Unroutable" in (stuck.last_error or "")
+    finally:
+        bus.close()
