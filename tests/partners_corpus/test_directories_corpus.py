@@ -194,3 +194,34 @@ def test_cusdec_written_and_read_in_every_shipped_directory(directory: str, kind
     assert edifact.validate(edi.content) == []
     [back] = convert(edi.content, partner=partner)
     assert xml.decode(back.content) == model
+
+
+def _cusres(directory: str, body: str) -> bytes:
+    segments = [s for s in body.split("'") if s]
+    return (
+        f"UNB+UNOC:3+CNCUSTOMS+BROKER1+261202:0930+R1'UNH+1+CUSRES:D:{directory[1:]}:UN'"
+        + "'".join(segments)
+        + f"'UNT+{len(segments) + 2}+1'UNZ+1+R1'"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("directory", "indicator"), [("D96B", "GIS+L:CHN"), ("D00B", "GIS+L:CHN"), ("D13B", "GEI+1+L:CHN")]
+)
+def test_cusres_receipt_in_the_document_shaped_directories_reads_its_header_parties(
+    directory: str, indicator: str
+) -> None:
+    # D.96B reshaped CUSRES: header NADs are groups (SG1) after LOC/indicators, RFF groups follow
+    data = _cusres(
+        directory,
+        f"BGM+962+SEQ20261202001+9'DTM+137:20261202093000:204'LOC+22+4227'{indicator}'"
+        "NAD+DT+3702980123++QINGDAO CUSTOMS BROKER CO'NAD+IM+3702960456'RFF+ABT:422720261000123456'",
+    )
+    assert validate(data) == []
+    receipt = xml.decode(convert(data)[0].content).result  # type: ignore[attr-defined]
+    assert (receipt.declare_no, receipt.agent_name, receipt.trade_co) == (
+        "3702980123",
+        "QINGDAO CUSTOMS BROKER CO",
+        "3702960456",
+    )
+    assert (receipt.entry_id, receipt.custom_master, receipt.channel) == ("422720261000123456", "4227", "L")
