@@ -90,6 +90,13 @@ def test_mft_message_envelope_is_opened_and_its_location_id_kept() -> None:
     assert b"CNTAC230030/2327" in xml.encode(back)
 
 
+def test_errors_in_a_bare_dec_result_name_its_elements_without_the_reader_s_wrapper() -> None:
+    bare = _read("DEC_RESULT_bare_gbk.xml").replace(b"</CHANNEL>", b"</CHANNEL><BOGUS>1</BOGUS>", 1)
+    assert [i.location for i in validate(bare)] == ["/DEC_RESULT/BOGUS"]
+    wrapped = _read("DEC_DATA_gb2312.xml").replace(b"</SEQ_NO>", b"</SEQ_NO><BOGUS>1</BOGUS>", 1)
+    assert [i.location for i in validate(wrapped)] == ["/DEC_DATA/DEC_RESULT/BOGUS"]  # as written
+
+
 def test_errors_inside_an_mft_message_name_the_senders_elements_as_written() -> None:
     data = _read("MFTMessage_MT3101.xml")
     bad = data.replace(b"<DeclarationOfficeID>4228<", b"<DeclarationOfficeID>42<", 1).replace(
