@@ -78,9 +78,15 @@ def available(directory: str = "D95B") -> list[str]:
     return sorted(p.stem for p in path.glob("*.yaml")) if path.is_dir() else []
 
 
+def _release_order(name: str) -> tuple[int, str]:
+    """``D95B`` < ``D00B`` < ``D13B``: two-digit years from 90 on are 19xx, the rest 20xx."""
+    year = int(name[1:3]) if name[1:3].isdigit() else 0
+    return (1900 + year if year >= 90 else 2000 + year, name)
+
+
 def shipped_directories() -> list[str]:
-    """Directories with structure data (D95B, D96A ...)."""
-    return sorted(p.name for p in DIRECTORIES.iterdir() if p.is_dir())
+    """Directories with structure data, oldest release first (D95B, D96A, ... D13B)."""
+    return sorted((p.name for p in DIRECTORIES.iterdir() if p.is_dir()), key=_release_order)
 
 
 def load(directory: str, message: str) -> MessageDefinition:

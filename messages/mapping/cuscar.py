@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from messages.edifact import GroupNode, Segment
+from messages.edifact.directory import load
 from messages.mapping.common import Issues, at, dtm_text, fmt_decimal, fmt_int, joined, text_chunks
 from messages.mapping.manifest_header import (
     apply_header_nads,
@@ -236,11 +237,13 @@ def _bill_details(ref: GroupNode, c: Consignment, issues: Issues) -> None:
             elif q == "88":
                 c.goods_receipt_place_id = s.get(1)
                 c.goods_receipt_place_name = s.get(1, 3)
-        elif s.tag == "GIS":
-            if s.get(0, 1) == "AMD":
-                c.change_reason_code = q
+        elif s.tag in ("GIS", "GEI"):
+            # D.03B and later replaced GIS+<code>:<list> by GEI+<qualifier>+<code>:<list>
+            k = 0 if s.tag == "GIS" else 1
+            if s.get(k, 1) == "AMD":
+                c.change_reason_code = s.get(k)
             else:
-                c.customs_status_code = q
+                c.customs_status_code = s.get(k)
         elif s.tag == "CPI":
             c.freight_payment_method_code = s.get(1)
 
@@ -355,6 +358,15 @@ def consignment_segments(n: int, c: Consignment) -> list[Segment]:
     if c.house_bill_no:
         segs.append(Segment.of("RFF", ["BH", c.house_bill_no]))
     return segs
+
+
+def for_directory(segments: list[Segment], directory: str) -> list[Segment]:
+    """Consignment indicators as the target directory spells them: D.03B and later have no GIS in
+    CUSCAR, only GEI (qualifier 5 = consignment type information, the code and list unchanged)."""
+    tags = load(directory, "CUSCAR").tags
+    if "GIS" in tags or "GEI" not in tags:
+        return segments
+    return [Segment.of("GEI", "5", list(s.elements[0])) if s.tag == "GIS" else s for s in segments]
 
 
 def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:

@@ -59,12 +59,21 @@ def dec_data_segments(model: DecResultReceipt, bgm_code: str) -> list[Segment]:
     return segs
 
 
+def _header_nads(tree: GroupNode) -> list[Segment]:
+    return [g.segments[0] for g in tree.groups("NAD")]
+
+
+def _party(tree: GroupNode, qualifier: str) -> str:
+    return next((s.get(1) for s in tree.segments_of("NAD") + _header_nads(tree) if s.get(0) == qualifier), "")
+
+
 def to_dec_data(tree: GroupNode, issues: Issues) -> DecResultReceipt:
     r = DecResult()
     model = DecResultReceipt(result=r)
     bgm = tree.segment("BGM")
     r.seq_no = bgm.get(1) if bgm else ""
-    for seg in tree.segments:
+    # D.95B/D.96A: header NAD segments; D.96B and later: NAD groups (SG1) - read both
+    for seg in tree.segments + _header_nads(tree):
         tag, q = seg.tag, seg.get(0)
         if tag == "NAD" and q == "DT":
             r.declare_no, r.agent_name = seg.get(1), joined(seg, 3)
@@ -78,10 +87,11 @@ def to_dec_data(tree: GroupNode, issues: Issues) -> DecResultReceipt:
             for attr, code in _DEC_DTM.items():
                 if q == code:
                     setattr(r, attr, seg.get(0, 1))
-        elif tag == "GIS":
+        elif tag in ("GIS", "GEI"):  # D.03B and later: GEI+<qualifier>+<code>:<list>
+            k = 0 if tag == "GIS" else 1
             for attr, code in _DEC_GIS.items():
-                if seg.get(0, 1) == code:
-                    setattr(r, attr, q)
+                if seg.get(k, 1) == code:
+                    setattr(r, attr, seg.get(k))
         elif tag == "FTX":
             if q == "AAI":
                 model.interface_version = seg.get(2)
@@ -150,8 +160,8 @@ def to_manifest_response(tree: GroupNode, sender: str, receiver: str, issues: Is
         message_id=bgm.get(1) if bgm else "",
         function_code=bgm.get(2) if bgm else "",
         message_type=(bgm.get(3) if bgm else "") or "MT9999",
-        sender_id=tree.value("NAD", 1, qualifier="MS") or sender,
-        receiver_id=tree.value("NAD", 1, qualifier="MR") or receiver,
+        sender_id=_party(tree, "MS") or sender,
+        receiver_id=_party(tree, "MR") or receiver,
         send_time=tree.value("DTM", 0, 1, qualifier="137"),
     )
     model = ManifestResponse(head=head)

@@ -8,7 +8,7 @@ or by model class (encode).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lxml import etree
@@ -47,7 +47,7 @@ def identify(root: etree._Element) -> str:
     if ns == NOTICE_NS and name in ("InspectionNotice", "ReleaseNotice"):
         return name
     if name == "Manifest" and ns.startswith(MANIFEST_NS_PREFIX):
-        mt = ns[len(MANIFEST_NS_PREFIX):].removesuffix(":1")
+        mt = ns[len(MANIFEST_NS_PREFIX) :].removesuffix(":1")
         if mt in MANIFEST_TYPES:
             return mt
         raise UnknownMessageType(f"manifest message type {mt!r} is not supported")
@@ -95,10 +95,21 @@ def check(
 ) -> tuple[etree._Element, str, list[ValidationIssue]]:
     from messages.xml.normalise import normalise, open_envelope
 
-    root = open_envelope(safe.parse(data, max_bytes=max_bytes))
+    parsed = safe.parse(data, max_bytes=max_bytes)
+    root = open_envelope(parsed)
     key = identify(root)
     root = normalise(root, key)
-    return root, key, validate_tree(root, key)
+    issues = validate_tree(root, key)
+    if root.getparent() is None and parsed.getparent() is root:
+        # a wrapper the reader built around the sender's root (bare DEC_RESULT -> DEC_DATA): name
+        # the elements as the sender wrote them, without the wrapper
+        issues = [replace(i, location=_without_first_step(i.location)) for i in issues]
+    return root, key, issues
+
+
+def _without_first_step(location: str) -> str:
+    rest = location.split("/", 2)
+    return "/" + rest[2] if len(rest) == 3 else location
 
 
 def _checked(data: bytes, max_bytes: int) -> tuple[Any, list[ValidationIssue]]:

@@ -51,6 +51,9 @@ def schema(key: str) -> etree.XMLSchema:
 
 _NS_IN_MSG = re.compile(r"\{(?:https?|urn):[^}]*\}")  # Clark namespaces only, not "{'4', '5'}" sets
 _POSITIONAL = re.compile(r"^(/\*(\[\d+\])?)+$")
+# libxml2 names an element whose namespace it has no prefix for "ns0:Name" (the namespace-less
+# manifest inside MFTMessage gets its namespace from us): the sender wrote plain "Name"
+_PREFIX = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:")
 
 
 class _PathNamer:
@@ -82,7 +85,7 @@ class _PathNamer:
         if not libxml_path:
             return "/"
         if not _POSITIONAL.match(libxml_path):
-            return libxml_path  # no-namespace documents: libxml2 already writes names
+            return _PREFIX.sub("", libxml_path)  # libxml2 already writes names (maybe prefixed)
         steps = libxml_path.strip("/").split("/")
         node = self.root
         parts = [etree.QName(node).localname]
@@ -101,9 +104,12 @@ def validate_tree(root: etree._Element, key: str) -> list[ValidationIssue]:
     if xsd.validate(root):
         return []
     namer = _PathNamer(root)
+    # a document opened inside a client envelope (MFTMessage/MFTData) is named from the envelope,
+    # as the sender wrote it
+    outer = "".join(f"/{etree.QName(a).localname}" for a in reversed(list(root.iterancestors())))
     return [
         ValidationIssue(
-            location=namer.name(entry.path or ""),
+            location=outer + namer.name(entry.path or ""),
             message=_NS_IN_MSG.sub("", entry.message),
             line=entry.line or None,
             column=entry.column or None,

@@ -238,7 +238,30 @@ def test_carrier_cuscar_per_shipped_directory(directory: str) -> None:
     assert convert(edi, partner=partner)[0].content == xml
 
 
-def test_cuscar_in_a_directory_without_its_definition_is_refused_naming_unh() -> None:
-    data = CUSCAR.replace(b"CUSCAR:D:95B:UN", b"CUSCAR:D:00B:UN")
+def test_cuscar_in_an_unshipped_directory_is_refused_naming_unh_and_the_shipped_list() -> None:
+    data = CUSCAR.replace(b"CUSCAR:D:95B:UN", b"CUSCAR:D:01B:UN")
     issues = [str(i) for i in validate(data)]
-    assert any("segment 1 (UNH)" in i and "no directory definition for CUSCAR D00B" in i for i in issues)
+    shipped = "D95B, D96A, D96B, D00B, D03B, D13B"  # oldest release first
+    assert any(
+        "segment 1 (UNH)" in i and f"directory D01B is not shipped (shipped: {shipped})" in i for i in issues
+    ), issues
+    with pytest.raises(ValidationFailed) as exc:
+        convert(data)
+    assert f"(shipped: {shipped})" in str(exc.value)
+
+
+def test_every_directory_the_issue_names_ships_all_five_messages() -> None:
+    assert shipped_directories() == ["D95B", "D96A", "D96B", "D00B", "D03B", "D13B"]
+    for directory in shipped_directories():
+        assert available(directory) == ["COARRI", "CODECO", "CUSCAR", "CUSDEC", "CUSRES"], directory
+
+
+def test_config_partners_file_ships_match_and_defaults() -> None:
+    shipped = load_partners_file(Path(__file__).parents[2] / "config" / "partners.yaml")
+    qqct = select_profile(shipped, "CNTAOQQCT")
+    assert qqct is not None and qqct.name == "qqct"
+    assert qqct.defaults == {
+        "customs_office": "4227",
+        "tally_party": "91370200163562681G",
+        "unloading_location": "CNTAO/4227",
+    }

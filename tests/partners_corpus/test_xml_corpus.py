@@ -90,6 +90,26 @@ def test_mft_message_envelope_is_opened_and_its_location_id_kept() -> None:
     assert b"CNTAC230030/2327" in xml.encode(back)
 
 
+def test_errors_in_a_bare_dec_result_name_its_elements_without_the_reader_s_wrapper() -> None:
+    bare = _read("DEC_RESULT_bare_gbk.xml").replace(b"</CHANNEL>", b"</CHANNEL><BOGUS>1</BOGUS>", 1)
+    assert [i.location for i in validate(bare)] == ["/DEC_RESULT/BOGUS"]
+    wrapped = _read("DEC_DATA_gb2312.xml").replace(b"</SEQ_NO>", b"</SEQ_NO><BOGUS>1</BOGUS>", 1)
+    assert [i.location for i in validate(wrapped)] == ["/DEC_DATA/DEC_RESULT/BOGUS"]  # as written
+
+
+def test_errors_inside_an_mft_message_name_the_senders_elements_as_written() -> None:
+    data = _read("MFTMessage_MT3101.xml")
+    bad = data.replace(b"<DeclarationOfficeID>4228<", b"<DeclarationOfficeID>42<", 1).replace(
+        b"<JourneyID>2611W</JourneyID>", b"<JourneyID>2611W</JourneyID><Bogus>1</Bogus>", 1
+    )
+    issues = validate(bad)
+    assert sorted(i.location for i in issues) == [
+        "/MFTMessage/MFTData/Manifest/Declaration/BorderTransportMeans/Bogus",
+        "/MFTMessage/MFTData/Manifest/Declaration/DeclarationOfficeID",
+    ]
+    assert not any(":" in i.location or "urn:" in i.message for i in issues)
+
+
 def test_an_unknown_empty_element_is_still_refused_by_name() -> None:
     data = _read("DecMessage_client_full.xml").replace(b"<ApprNo></ApprNo>", b"<ApprNo></ApprNo><Bogus/>")
     issues = validate(data)
@@ -128,9 +148,11 @@ def _outcome(data: bytes) -> object:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(SAMPLES).flatmap(
-    lambda p: st.tuples(st.just(p.read_bytes()), st.sampled_from(_leaves(p.read_bytes())))
-))
+@given(
+    st.sampled_from(SAMPLES).flatmap(
+        lambda p: st.tuples(st.just(p.read_bytes()), st.sampled_from(_leaves(p.read_bytes())))
+    )
+)
 def test_an_empty_element_reads_as_an_absent_one(case: tuple[bytes, int]) -> None:
     data, index = case
     absent = _outcome(_variant(data, index, "absent"))

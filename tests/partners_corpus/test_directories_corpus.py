@@ -1,0 +1,227 @@
+"""Issue 11: one partner-shaped sample per message type in each directory the issue names.
+
+COARRI/CODECO as SMDG user guides write them (terminal senders, no DTM+137, RFF+BM in the EQD
+group), CUSCAR as carriers write them, each in the shape of its own directory (D.96A header RFF
+segment and NAD group, D.03B GEI instead of GIS, D.13B TDT/EQD location sub-groups and syntax
+version 4). Each is read with its facts checked at their XML paths, written back into the same
+directory and checked at its EDIFACT positions, and read again to the same document. CUSDEC and
+CUSRES are written by the hub, so they are round-tripped through every shipped directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from messages import edifact, xml
+from messages.convert import convert, validate
+from messages.edifact.directory import available, shipped_directories
+from messages.partners import Partner, load_partners_file, select_profile, sniff_unb_sender
+from messages.xml import samples
+
+CORPUS = Path(__file__).parent
+PROFILES = load_partners_file(CORPUS / "partners.yaml")
+SHIPPED = shipped_directories()
+
+# file -> (directory, document types, {xpath: values} of the first document)
+SAMPLES: dict[str, tuple[str, list[str], dict[str, list[str]]]] = {
+    "coarri_smdg_d96a_loading.edi": (
+        "D96A",
+        ["MT5102"],
+        {
+            "//m:Consignment/m:TransportContractDocument/m:ID": ["MEDUGE778899"],
+            "//m:TransportEquipment/m:EquipmentIdentification/m:ID": ["MEDU4455660"],
+            "//m:TransportEquipment/m:TotalGrossMassMeasure": ["30120"],
+            "//m:Declaration/m:DeclarationOfficeID": ["4227"],  # partner profile default
+        },
+    ),
+    "coarri_smdg_d13b_discharge.edi": (
+        "D13B",
+        ["MT5101"],
+        {
+            "//m:BorderTransportMeans/m:Name": ["COSCO SHIPPING ARIES"],
+            # LOC+11 and its DTM sit in the TDT group's LOC sub-group (D.00B and later)
+            "//m:UnloadingLocation/m:ID": ["CNTAO"],
+            "//m:BorderTransportMeans/m:ArrivalDateTime": ["20261201050000"],
+            "//m:Consignment/m:TransportContractDocument/m:ID": ["COSU6301234567"],
+            "//m:Consignment/m:TransportEquipment/m:SealID": ["CS4471200", "CN2290015"],
+            "//m:Consignment/m:TransportEquipment/m:TotalGrossMassMeasure": ["27650"],
+            "/m:Manifest/m:Declaration/m:TransportEquipment/m:EquipmentIdentification/m:ID": ["TCLU1239873"],
+        },
+    ),
+    "codeco_smdg_d96a_gate_in.edi": (
+        "D96A",
+        ["MT3101"],
+        {
+            "//m:TransportEquipment/m:EquipmentIdentification/m:ID": ["MEDU4455660"],
+            "//m:TransportEquipment/m:TransportContractDocument/m:ID": ["MEDUGE778899"],
+            "/m:Manifest/m:Head/m:SendTime": ["20261201070000000"],  # UNB S004
+        },
+    ),
+    "codeco_smdg_d03b_gate_in.edi": (
+        "D03B",
+        ["MT3101"],
+        {
+            "//m:TransportEquipment/m:EquipmentIdentification/m:ID": ["MSKU7305115"],
+            "//m:TransportEquipment/m:TransportContractDocument/m:ID": ["MAEU268114003"],
+            "//m:TransportEquipment/m:TotalGrossMassMeasure": ["21040.5"],
+            "/m:Manifest/m:Head/m:SenderID": ["CNTAOQQCT"],
+        },
+    ),
+    "cuscar_carrier_d96a_reefer.edi": (
+        "D96A",
+        ["MT1101"],
+        {
+            "//m:Carrier/m:ID": ["COSU"],  # NAD+CA in the header NAD group (SG1 in D.96A)
+            "//m:Consignment/m:TransportContractDocument/m:ID": ["COSU6301234567"],
+            "//m:Consignment/m:TotalGrossMassMeasure": ["21800.5"],
+            "//m:Consignee/m:Name": ["QINGDAO COLD CHAIN LTD"],
+            "//m:Commodity/m:CargoDescription": ["FROZEN FISH FILLETS"],
+        },
+    ),
+    "cuscar_carrier_d03b_gei.edi": (
+        "D03B",
+        ["MT1101"],
+        {
+            "//m:Consignment/m:CustomsStatusCode": ["001"],  # GEI+5+001:CUS
+            "//m:Consignment/m:TotalPackageQuantity": ["640"],
+            "//m:GoodsReceiptPlace/m:Name": ["SINGAPORE"],
+            "//m:LoadingLocation/m:ID": ["SGSIN"],
+            "//m:ConsignmentItemPackaging/m:MarksNumbers": ["LOT 7741"],
+        },
+    ),
+    "cuscar_carrier_d13b_unoc4.edi": (
+        "D13B",
+        ["MT1101"],
+        {
+            "/m:Manifest/m:Head/m:SendTime": ["20261202081500000"],
+            "//m:BorderTransportMeans/m:JourneyID": ["031E"],
+            "//m:Consignment/m:TransportContractDocument/m:ID": ["ONEYTYOB1234500"],
+            "//m:ConsignmentItem/m:EquipmentIdentification/m:ID": ["ONEU0123450"],
+        },
+    ),
+}
+
+
+def _xpath(doc: bytes, path: str) -> list[str]:
+    root = etree.fromstring(doc)
+    return [e.text or "" for e in root.xpath(path, namespaces={"m": root.nsmap[None]})]
+
+
+def _partner(data: bytes, directory: str) -> Partner:
+    profile = select_profile(PROFILES, sniff_unb_sender(data)) or Partner()
+    return replace(profile, directory=directory)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_partner_sample_reads_with_its_facts_and_writes_back_into_its_directory(name: str) -> None:
+    directory, types, facts = SAMPLES[name]
+    data = (CORPUS / "edifact" / name).read_bytes()
+    partner = _partner(data, directory)
+    assert validate(data, partner=partner) == []
+    kind = edifact.read(data).messages[0].type
+    docs = convert(data, partner=partner)
+    assert [d.message_type for d in docs] == types
+    for path, values in facts.items():
+        assert _xpath(docs[0].content, path) == values, path
+    edi = convert(docs[0].content, partner=partner)[0].content
+    message = edifact.read(edi).messages[0]
+    assert (message.type, message.version + message.release) == (kind, directory)
+    assert edifact.validate(edi) == []  # the written message fits the directory's own structure
+    assert convert(edi, partner=partner)[0].content == docs[0].content
+
+
+def test_d96a_cuscar_header_nad_group_and_d95b_shape_of_the_rest() -> None:
+    data = (CORPUS / "edifact" / "cuscar_carrier_d96a_reefer.edi").read_bytes()
+    tree = edifact.structure(edifact.read(data).messages[0], "D96A")
+    carrier = tree.groups("NAD")[0]
+    contact = carrier.group("CTA")
+    assert carrier.name == "SG1" and contact is not None and contact.value("CTA", 1, 1) == "MANIFEST DESK"
+    assert tree.segment("RFF") is not None  # header RFF is a plain segment until D.96B
+    # the same message in D.95B: NAD is a plain segment there, so its CTA is out of place
+    issues = [i.message for i in validate(data.replace(b"CUSCAR:D:96A", b"CUSCAR:D:95B"))]
+    assert any("CTA" in i for i in issues)
+
+
+def test_d03b_cuscar_indicator_is_gei_both_ways() -> None:
+    data = (CORPUS / "edifact" / "cuscar_carrier_d03b_gei.edi").read_bytes()
+    partner = _partner(data, "D03B")
+    doc = convert(data, partner=partner)[0].content
+    segments = edifact.read(convert(doc, partner=partner)[0].content).messages[0].segments
+    tags = [s.tag for s in segments]
+    assert "GIS" not in tags
+    gei = segments[tags.index("GEI")]
+    assert (gei.get(0), gei.get(1), gei.get(1, 1)) == ("5", "001", "CUS")
+    assert tags[tags.index("GEI") - 1] == "LOC"  # inside the bill's RFF group, after its LOCs
+    # D.95B spells the same indicator GIS+001:CUS
+    d95b = edifact.read(convert(doc, partner=replace(partner, directory="D95B"))[0].content)
+    gis = next(s for s in d95b.messages[0].segments if s.tag == "GIS")
+    assert (gis.get(0), gis.get(0, 1)) == ("001", "CUS")
+    # and a D.03B message carrying GIS is refused: the directory has no GIS
+    wrong = data.replace(b"GEI+5+001:CUS'", b"GIS+001:CUS'")
+    assert any("(GIS)" in i.location for i in validate(wrong, partner=partner))
+
+
+def test_d13b_coarri_location_sub_groups() -> None:
+    data = (CORPUS / "edifact" / "coarri_smdg_d13b_discharge.edi").read_bytes()
+    tree = edifact.structure(edifact.read(data).messages[0], "D13B")
+    voyage = tree.group("TDT")
+    assert voyage is not None and [g.value("LOC", 1) for g in voyage.groups("LOC")] == ["KRPUS", "CNTAO"]
+    box = tree.groups("EQD")[0]
+    assert box.group("LOC").value("LOC", 1) == "0340612"  # type: ignore[union-attr]
+    assert box.group("TMP").value("RNG", 1, 1) == "-20"  # type: ignore[union-attr]
+    assert box.group("DGS").value("DGS", 2) == "3082"  # type: ignore[union-attr]
+    assert box.group("TDT").group("LOC").value("LOC", 1) == "CNTAO"  # type: ignore[union-attr]
+
+
+DEC_SAMPLES = {
+    "DecMessage-summary": lambda: samples.declaration("summary"),
+    "DecMessage-complete": lambda: samples.declaration("complete"),
+}
+
+
+@pytest.mark.parametrize("directory", SHIPPED)
+@pytest.mark.parametrize("kind", sorted(DEC_SAMPLES))
+def test_cusdec_written_and_read_in_every_shipped_directory(directory: str, kind: str) -> None:
+    assert "CUSDEC" in available(directory)
+    model = DEC_SAMPLES[kind]()
+    partner = replace(Partner(), directory=directory)
+    [edi] = convert(xml.encode(model), partner=partner)
+    assert f"CUSDEC:D:{directory[1:]}:UN".encode() in edi.content
+    assert edifact.validate(edi.content) == []
+    [back] = convert(edi.content, partner=partner)
+    assert xml.decode(back.content) == model
+
+
+def _cusres(directory: str, body: str) -> bytes:
+    segments = [s for s in body.split("'") if s]
+    return (
+        f"UNB+UNOC:3+CNCUSTOMS+BROKER1+261202:0930+R1'UNH+1+CUSRES:D:{directory[1:]}:UN'"
+        + "'".join(segments)
+        + f"'UNT+{len(segments) + 2}+1'UNZ+1+R1'"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("directory", "indicator"), [("D96B", "GIS+L:CHN"), ("D00B", "GIS+L:CHN"), ("D13B", "GEI+1+L:CHN")]
+)
+def test_cusres_receipt_in_the_document_shaped_directories_reads_its_header_parties(
+    directory: str, indicator: str
+) -> None:
+    # D.96B reshaped CUSRES: header NADs are groups (SG1) after LOC/indicators, RFF groups follow
+    data = _cusres(
+        directory,
+        f"BGM+962+SEQ20261202001+9'DTM+137:20261202093000:204'LOC+22+4227'{indicator}'"
+        "NAD+DT+3702980123++QINGDAO CUSTOMS BROKER CO'NAD+IM+3702960456'RFF+ABT:422720261000123456'",
+    )
+    assert validate(data) == []
+    receipt = xml.decode(convert(data)[0].content).result  # type: ignore[attr-defined]
+    assert (receipt.declare_no, receipt.agent_name, receipt.trade_co) == (
+        "3702980123",
+        "QINGDAO CUSTOMS BROKER CO",
+        "3702960456",
+    )
+    assert (receipt.entry_id, receipt.custom_master, receipt.channel) == ("422720261000123456", "4227", "L")
