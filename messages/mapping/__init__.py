@@ -200,7 +200,7 @@ def model_to_message(model: object, partner: Partner = DEFAULT_PARTNER, ref: str
         segments=_segments(model, kind, code),
     )
     if kind == "CUSCAR":  # the one writer whose segments depend on the directory
-        message.segments = cuscar.for_directory(message.segments, partner.directory)
+        message.segments = _module("CUSCAR").for_directory(message.segments, partner.directory)
     # The round trip through our own reader is the "no silent loss" check.
     try:
         tree = structure(message, partner.directory)
