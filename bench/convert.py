@@ -29,12 +29,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from docs_section import replace_section
 from lxml import etree
 
 from messages.convert import convert
 from messages.mapping.testing import manifest_cuscar_bytes
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 SECTION = "## Conversion"
 
 
@@ -222,13 +222,7 @@ def write_docs(
         "lossless check and writes EDIFACT).",
         "",
     ]
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + (text[end + 1 :] if end >= 0 else "")
-    DOCS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
-    print(f"appended {SECTION} to {DOCS}")
+    replace_section(SECTION, lines)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from docs_section import replace_section  # noqa: E402
+
 from simulators.common.runner import free_port  # noqa: E402
 from simulators.customs.traffic import Shipment, tally_xml  # noqa: E402
 from tests.hub_clearance.clrfixtures import KEYS, write_parties  # noqa: E402
 from tests.hub_clearance.test_clear_gaps_interchange import interchange  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## /health under intake load"
 SERVE = """
 import sys, uvicorn
@@ -165,13 +166,7 @@ def write_docs(args: argparse.Namespace, size: int, copies: int, results: list[d
         "segments held the GIL for up to 1.5 s and the p90 was 85-190 ms.",
         "",
     ]
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + (text[end + 1 :] if end >= 0 else "")
-    DOCS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
-    print(f"appended {SECTION} to {DOCS}")
+    replace_section(SECTION, lines)
 
 
 if __name__ == "__main__":
