@@ -160,6 +160,9 @@ def consignment_from(
             trigger = child.trigger
             if trigger == "GID":
                 items.append(item_from(child, issues))
+                if not items[-1].cargo_description:
+                    issues.add(at(child), f"goods item {items[-1].sequence_numeric}: no description of the "
+                               "goods (MT1101 CargoDescription): add FTX+AAA to this GID group")
             elif trigger == "NAD":
                 nad = child.segments[0]
                 role = nad.get(0)
@@ -171,6 +174,10 @@ def consignment_from(
     _default_totals(c)
     if not c.bill_no:
         issues.add(at(cni), "consignment without a bill of lading number (CNI 1004 / RFF+BM)")
+    for role, party, what in (("CZ", c.consignor, "consignor (shipper)"), ("CN", c.consignee, "consignee")):
+        if party is None or not (party.id or party.name):
+            issues.add(at(cni), f"bill {c.bill_no or '?'}: no {what}: add NAD+{role} with its name or code "
+                       "under the bill's RFF+BM")
     items = c.items
     if len(items) == 1:
         ids = items[0].equipment_ids
@@ -265,7 +272,21 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
         box = equipment_from(eqd)
         containers.setdefault(box.equipment_id, box)
     decl.consignments = [consignment_from(cni, containers, issues) for cni in tree.groups("CNI")]
+    _required_header_facts(tree, decl, issues)
     return Manifest(head, decl)
+
+
+def _required_header_facts(tree: GroupNode, decl: ManifestDeclaration, issues: Issues) -> None:
+    """What MT1101 cannot go without, refused in the sender's terms (before, the generated MT1101
+    failed its schema and the sender was told of a hub defect)."""
+    tdt = tree.group("TDT")
+    where = at(tdt) if tdt is not None else "segment 2 (BGM)"
+    if not decl.carrier_id:
+        issues.add("segment 2 (BGM)", "no carrier: add NAD+CA with the carrier's code (header NAD)")
+    if decl.loading_location is None:
+        issues.add(where, "no place of loading: add LOC+9 to the TDT group")
+    if decl.unloading_location is None:
+        issues.add(where, "no place of unloading: add LOC+11 to the TDT group")
 
 
 # ------------------------------------------------------------------------------ model -> EDIFACT
