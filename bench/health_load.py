@@ -1,6 +1,6 @@
 """/health latency while one client's large interchange is processed, against the idle hub.
 
-    .venv/bin/python bench/health_load.py [--mib 9] [--runs 3] [--no-docs]
+    .venv/bin/python bench/health_load.py [--mib 9.99] [--runs 3] [--no-docs]
 
 The hub runs in its own process (uvicorn on loopback, SQLite, in-process bus), as deployed. Per run:
 /health is probed 30 times idle, then a port operator posts a --mib MiB EDIFACT interchange of tally
