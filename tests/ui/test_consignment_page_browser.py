@@ -96,6 +96,12 @@ def test_consignment_page_in_a_real_browser(live: str) -> None:
     assert dom.get_element_by_id("error").text_content().strip() == ""
     screenshot(page, "consignment-timeline.png")
 
+    # the terminal's operator files no declaration, yet sees the bill's declaration states
+    yard_dom = lhtml.fromstring(dump_dom(f"{live}/ui/consignments/{s.bill_no}#key={KEYS['yard']}"))
+    yard_cards = yard_dom.xpath('//div[contains(@class, "declaration")]')
+    assert [c.get("data-state") for c in yard_cards] == [c.get("data-state") for c in cards]
+    assert filed["declaration_id"] in yard_cards[0].text_content()
+
     # one click shows the raw message (fetched with the key); #raw= is that click as a link
     manifest = next(e for e in data["events"] if e["message_type"] == "MT1101" and e["direction"] == "in")
     dom = lhtml.fromstring(dump_dom(f"{page}&raw={manifest['message_id']}"))

@@ -118,6 +118,9 @@ def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, 
             }
             for c in sorted(containers, key=lambda c: c.container_no)
         ],
+        # Port operators and the manifest owner see the clearance state of the bill's declarations
+        # (what the yard acts on), never who declared; brokers see their own via /declarations.
+        "declarations": _declaration_states(session, bill_no) if full else [],
         "discrepancies": [
             {"kind": d.kind, "detail": d.detail, "found_at": _iso(d.found_at)}
             for d in session.scalars(select(ClrDiscrepancy).where(ClrDiscrepancy.bill_no == bill_no))
@@ -143,6 +146,28 @@ def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, 
             for m in messages
         ],
     }
+
+
+_INSPECTION_SHOWN = ("instruction", "location", "result", "result_at")
+
+
+def _declaration_states(session: Session, bill_no: str) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(ClrDeclaration).where(ClrDeclaration.bill_no == bill_no).order_by(ClrDeclaration.created_at)
+    )
+    return [
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "state": row.state,
+            "bill_no": row.bill_no,
+            "entry_id": row.entry_id,
+            "inspection": {k: v for k, v in (row.inspection or {}).items() if k in _INSPECTION_SHOWN} or None,
+            "released_at": _iso(row.released_at),
+            "cleared_at": _iso(row.cleared_at),
+        }
+        for row in rows
+    ]
 
 
 NOT_WIRED = (
