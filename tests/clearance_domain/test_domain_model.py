@@ -220,3 +220,13 @@ def test_importing_the_model_loads_no_database_or_bus_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_domain_event_has_a_bus_entry() -> None:
+    """A new event type without an entry in the message bus would be dropped silently (KeyError now)."""
+    from hub.services.clearance import messagebus
+
+    declared = {
+        cls for cls in vars(events).values() if isinstance(cls, type) and issubclass(cls, events.Event)
+    }
+    assert declared - {events.Event} == set(messagebus.HANDLERS)

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration
 from hub.services.clearance.domain.model import Consignment, Container, Declaration
-from hub.services.clearance.domain.states import ConsignmentStatus, DeclarationState
+from hub.services.clearance.domain.states import CONSIGNMENT_INITIAL, ConsignmentStatus, DeclarationState
 
 
 def declaration(row: ClrDeclaration) -> Declaration:
@@ -35,18 +35,19 @@ def save_declaration(row: ClrDeclaration, decl: Declaration) -> None:
     row.updated_at = decl.updated_at or row.updated_at
 
 
+def container(row: ClrContainer) -> Container:
+    return Container(row.container_no, bool(row.listed), row.arrived_at, row.released_at)
+
+
 def consignment(
     row: ClrConsignment,
     containers: Iterable[ClrContainer] = (),
     discrepancies: Iterable[tuple[str, dict[str, Any]]] = (),
 ) -> Consignment:
-    boxes = {
-        c.container_no: Container(c.container_no, bool(c.listed), c.arrived_at, c.released_at)
-        for c in containers
-    }
+    boxes = {c.container_no: container(c) for c in containers}
     return Consignment(
         bill_no=row.bill_no,
-        status=ConsignmentStatus(row.status or "manifested"),
+        status=ConsignmentStatus(row.status or CONSIGNMENT_INITIAL),
         containers=boxes,
         discrepancies=list(discrepancies),
         updated_at=row.updated_at,

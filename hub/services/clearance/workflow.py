@@ -1,5 +1,8 @@
-"""The clearance state machine. Every change happens inside the caller's transaction together with
-its audit entry and the outgoing messages it causes (hub.services.clearance.outbound).
+"""The clearance workflow. Every change happens inside the caller's transaction together with
+its audit entry and the outgoing messages it causes (hub.services.clearance.outbound). States change
+only in the domain model (hub.services.clearance.domain: transition tables, aggregates, events): the
+workflow loads an aggregate from its rows, calls one domain method, writes it back (`_decl`) and
+handles the events (`_handle`: audit, release / discrepancy / overdue notices).
 
 Summary declaration: received -> held (no manifest yet) -> submitted (screened, sent to customs)
 -> registered (customs EntryId) [-> inspection] -> released -> cleared; or rejected / refused.
@@ -22,9 +25,9 @@ from hub.clock import SHANGHAI, now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message
-from hub.services.clearance import authority, outbound, reconcile, repository
+from hub.services.clearance import authority, messagebus, outbound, reconcile, repository
 from hub.services.clearance.domain import events, model
-from hub.services.clearance.domain.states import CONSIGNMENT_INITIAL, DECLARATION_INITIAL
+from hub.services.clearance.domain.states import CONSIGNMENT_INITIAL, DECLARATION_INITIAL, OPEN
 from hub.services.clearance.holds import (
     DOCS_CHECKED,
     DOCS_MISSING,
@@ -46,7 +49,6 @@ from messages.models.notices import (
     InspectionLocation,
     InspectionNotice,
     InspectionOutcome,
-    ReleaseNotice,
     ReleaseType,
 )
 from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
@@ -84,7 +86,7 @@ INSPECT = {"SpC", "C"}
 CLEARED = {"R"}
 ANSWER_TYPES = ("DEC_DATA", "DecImportResponse")  # customs answers: parked until their declaration appears
 NOTICE_ID = re.compile(r"[0-9A-Z]{18}")
-OPEN_STATES = ("received", "held", "submitted", "registered", "inspection")
+OPEN_STATES = tuple(s.value for s in OPEN)  # customs may still answer
 
 
 def parse_stamp(value: str) -> datetime | None:
@@ -1028,7 +1030,7 @@ class ClearanceWorkflow:
         outcome = row.screening["outcome"]
         rows = self._containers(session, row.bill_no)
         decl = repository.declaration(row)
-        boxes = repository.consignment(ClrConsignment(bill_no=row.bill_no), rows).containers.values()
+        boxes = [repository.container(c) for c in rows]
         if model.release_blockers(decl, outcome, RELEASE_TYPE, row.inspection, boxes):
             return False
         containers = [c for c in rows if c.listed]
@@ -1381,96 +1383,6 @@ class ClearanceWorkflow:
             ),
         )
 
-    def _handle(self, session: Session, happened: list[events.Event]) -> None:
-        """The domain events' effects: audit entries and notices, in the caller's transaction."""
-        for event in happened:
-            if isinstance(event, events.DeclarationStateChanged) and event.audited:
-                audit.record(
-                    session,
-                    ACTOR,
-                    f"declaration.{event.target}",
-                    "declaration",
-                    event.declaration_id,
-                    {"from": event.source, "to": event.target, "reason": event.reason},
-                )
-            elif isinstance(event, events.Released):
-                self._on_released(session, event)
-            elif isinstance(event, events.DiscrepancyFound):
-                self._on_discrepancy(session, event)
-            elif isinstance(event, events.Late) and event.overdue:
-                self._on_overdue(session, event)
-            elif isinstance(event, events.InspectionOrdered):
-                # audited here; the notice itself is sent where the instruction is built, since it
-                # carries the risk decision's checks and reasons
-                audit.record(
-                    session,
-                    ACTOR,
-                    "inspection.ordered",
-                    "declaration",
-                    event.declaration_id,
-                    {"by": event.ordered_by, "instruction": event.instruction, "stage": event.stage},
-                )
-            # status changes of consignments and containers were never audited
-
     @staticmethod
-    def _on_released(session: Session, event: events.Released) -> None:
-        """ReleaseNotice (XML) to the broker, the yard and customs."""
-        row = session.get(ClrDeclaration, event.declaration_id)
-        assert row is not None
-        consignment = session.get(ClrConsignment, event.bill_no)
-        outcome = (row.screening or {}).get("outcome")
-        notice = ReleaseNotice(
-            notice_id=outbound.new_id("REL"),
-            bill_no=event.bill_no,
-            released_at=event.at,
-            release_type=ReleaseType(event.release_type),
-            entry_id=row.entry_id or "",
-            container_ids=list(event.containers),
-            note={
-                "conditional_removal": "附条件提离: to the approved site until the lab result",
-                "destination_inspection": "目的地检验",
-            }.get(str(outcome), "放行"),
-        )
-        body = xmlcodec.encode(notice)
-        for receiver in dict.fromkeys([row.broker_uscc, *outbound.yard_operators(session, consignment)]):
-            outbound.send(
-                session, receiver, "ReleaseNotice", body, bills=[row.bill_no], correlation_id=row.id
-            )
-        outbound.to_customs(session, "ReleaseNotice", body, bills=[row.bill_no], correlation_id=row.id)
-
-    @staticmethod
-    def _on_discrepancy(session: Session, event: events.DiscrepancyFound) -> None:
-        """Recorded, a DiscrepancyNotice (JSON) to the manifest's sender, audited."""
-        bill, kind, detail = event.bill_no, event.kind, event.detail
-        session.add(ClrDiscrepancy(bill_no=bill, kind=kind, detail=detail, found_at=now()))
-        consignment = session.get(ClrConsignment, bill)
-        if consignment is not None and consignment.manifest_sender:
-            outbound.send_json(
-                session,
-                consignment.manifest_sender,
-                "DiscrepancyNotice",
-                {"bill_no": bill, "kind": kind, **detail},
-                bills=[bill],
-            )
-        audit.record(session, ACTOR, f"discrepancy.{kind}", "consignment", bill, detail)
-
-    @staticmethod
-    def _on_overdue(session: Session, event: events.Late) -> None:
-        row = session.get(ClrDeclaration, event.declaration_id)
-        assert row is not None and event.due_at is not None
-        body = {
-            "declaration_id": row.id,
-            "client_seq_no": row.client_seq_no,
-            "bill_no": row.bill_no,
-            "due_at": event.due_at.isoformat(),
-            "rule": row.due_rule,
-        }
-        outbound.send_json(
-            session,
-            row.broker_uscc,
-            "CompleteDeclarationOverdue",
-            body,
-            bills=[row.bill_no],
-            correlation_id=row.id,
-        )
-        audit.record(session, ACTOR, "declaration.overdue", "declaration", row.id, body)
+    def _handle(session: Session, happened: list[events.Event]) -> None:
+        messagebus.handle(session, happened)
