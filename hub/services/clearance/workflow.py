@@ -2,7 +2,7 @@
 its audit entry and the outgoing messages it causes (hub.services.clearance.outbound). States change
 only in the domain model (hub.services.clearance.domain: transition tables, aggregates, events): the
 workflow loads an aggregate from its rows, calls one domain method, writes it back (`_decl`) and
-handles the events (`_handle`: audit, release / discrepancy / overdue notices).
+hands the events to hub.services.clearance.messagebus (audit, release / discrepancy / overdue notices).
 
 Summary declaration: received -> held (no manifest yet) -> submitted (screened, sent to customs)
 -> registered (customs EntryId) [-> inspection] -> released -> cleared; or rejected / refused.
