@@ -1,5 +1,8 @@
-"""The clearance state machine. Every change happens inside the caller's transaction together with
-its audit entry and the outgoing messages it causes (hub.services.clearance.outbound).
+"""The clearance workflow. Every change happens inside the caller's transaction together with
+its audit entry and the outgoing messages it causes (hub.services.clearance.outbound). States change
+only in the domain model (hub.services.clearance.domain: transition tables, aggregates, events): the
+workflow loads an aggregate from its rows, calls one domain method, writes it back (`_decl`) and
+hands the events to hub.services.clearance.messagebus (audit, release / discrepancy / overdue notices).
 
 Summary declaration: received -> held (no manifest yet) -> submitted (screened, sent to customs)
 -> registered (customs EntryId) [-> inspection] -> released -> cleared; or rejected / refused.
@@ -22,7 +25,9 @@ from hub.clock import SHANGHAI, now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message
-from hub.services.clearance import authority, outbound, reconcile
+from hub.services.clearance import authority, messagebus, outbound, reconcile, repository
+from hub.services.clearance.domain import events, model
+from hub.services.clearance.domain.states import CONSIGNMENT_INITIAL, DECLARATION_INITIAL, OPEN
 from hub.services.clearance.holds import (
     DOCS_CHECKED,
     DOCS_MISSING,
@@ -44,7 +49,6 @@ from messages.models.notices import (
     InspectionLocation,
     InspectionNotice,
     InspectionOutcome,
-    ReleaseNotice,
     ReleaseType,
 )
 from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
@@ -82,7 +86,7 @@ INSPECT = {"SpC", "C"}
 CLEARED = {"R"}
 ANSWER_TYPES = ("DEC_DATA", "DecImportResponse")  # customs answers: parked until their declaration appears
 NOTICE_ID = re.compile(r"[0-9A-Z]{18}")
-OPEN_STATES = ("received", "held", "submitted", "registered", "inspection")
+OPEN_STATES = tuple(s.value for s in OPEN)  # customs may still answer
 
 
 def parse_stamp(value: str) -> datetime | None:
@@ -150,7 +154,7 @@ class ClearanceWorkflow:
             client_seq_no=decl.client_seq_no,
             bill_no=decl.head.bill_no,
             summary_id=summary.id if summary else None,
-            state="received",
+            state=DECLARATION_INITIAL.value,
             message_id=msg.message_id,
             package_qty=decl.head.pack_no,
             gross_kg=decl.head.gross_wet,
@@ -265,7 +269,7 @@ class ClearanceWorkflow:
         for cons in decl.consignments:
             row = session.get(ClrConsignment, cons.bill_no)
             if row is None:
-                row = ClrConsignment(bill_no=cons.bill_no, created_at=stamp, status="manifested")
+                row = ClrConsignment(bill_no=cons.bill_no, created_at=stamp, status=CONSIGNMENT_INITIAL.value)
                 session.add(row)
             elif row.manifest_sender and row.manifest_sender != sender:
                 # two first manifests accepted at once: the earlier applied one owns the bill
@@ -318,7 +322,7 @@ class ClearanceWorkflow:
                     session, bill, message_id, "MT6102", "distribution application before its manifest"
                 )
                 continue
-            row.status, row.updated_at = "distribution", now()
+            self._consignment(row, lambda c: c.distribute(now()))
             row.destination_site = site.id if site else row.destination_site
         outbound.to_customs(
             session, "MT6102", xmlcodec.encode(manifest), bills=bills, correlation_id=message_id
@@ -367,7 +371,8 @@ class ClearanceWorkflow:
     def _summary(self, session: Session, row: ClrDeclaration, decl: Declaration) -> None:
         consignment = session.get(ClrConsignment, row.bill_no)
         if consignment is None:
-            self._transition(session, row, "held", f"waiting for the manifest of bill {row.bill_no}")
+            why = f"waiting for the manifest of bill {row.bill_no}"
+            self._decl(session, row, lambda d: d.hold(why, now()))
             self._park(
                 session,
                 row.bill_no,
@@ -378,12 +383,12 @@ class ClearanceWorkflow:
             return
         mismatch = authority.consignee_mismatch(session, row.bill_no, decl.head.trade_co_scc)
         if mismatch:  # parked before its manifest, which names another consignee
-            self._transition(session, row, "rejected", f"DecHead/TradeCoScc: {mismatch}")
+            self._decl(session, row, lambda d: d.reject(f"DecHead/TradeCoScc: {mismatch}", now()))
             return
         decision = self.screen(session, decl, row, stage=1)
         self._apply_stage1(session, row, consignment, decision)
         if row.state != "refused":
-            self._transition(session, row, "submitted", "screened (stage 1) and sent to customs")
+            self._decl(session, row, lambda d: d.submit(1, now()))
         outbound.to_customs(
             session, "DecMessage", xmlcodec.encode(decl), bills=[row.bill_no], correlation_id=row.id
         )
@@ -397,9 +402,10 @@ class ClearanceWorkflow:
             row.due_at, row.due_rule = summary.due_at, summary.due_rule
             due = aware(summary.due_at)
             if due is not None and now() > due:
-                row.late = summary.late = True
-                row.reasons = [*row.reasons, f"filed after the due date {due.isoformat()}"]
-        self._transition(session, row, "submitted", "screened (stage 2) and sent to customs")
+                why = f"filed after the due date {due.isoformat()}"
+                self._decl(session, row, lambda d: d.mark_late(now(), due, why, overdue=False))
+                self._decl(session, summary, lambda d: d.mark_late(now(), due, None, overdue=False))
+        self._decl(session, row, lambda d: d.submit(2, now()))
         if decision.outcome.value in STAGE2_HOLDS:
             # the instruction reaches customs before the declaration: customs then knows, when it
             # registers the declaration, that it must not clear it before the hold's result
@@ -415,17 +421,21 @@ class ClearanceWorkflow:
         reasons = [f"{h.rule_id}: {h.reason}"[:255] for h in decision.hits] or ["stage-2 conformity check"]
         shape = STAGE2_HOLDS[kind]
         notice_id = outbound.new_id("HOLD")
-        row.inspection = {
-            "notice_id": notice_id,
-            "stage": 2,
-            "hold": kind,
-            "instruction": shape[0].value if shape else "DOCUMENTS",
-            "location": shape[1].value if shape else None,
-            "checks": [c.code for c in decision.checks],
-            "needs_result": True,
-            "result": "PENDING",
-            "ordered_by": "hub",
-        }
+        self._ordered(
+            session,
+            row,
+            {
+                "notice_id": notice_id,
+                "stage": 2,
+                "hold": kind,
+                "instruction": shape[0].value if shape else "DOCUMENTS",
+                "location": shape[1].value if shape else None,
+                "checks": [c.code for c in decision.checks],
+                "needs_result": True,
+                "result": "PENDING",
+                "ordered_by": "hub",
+            },
+        )
         row.reasons = [
             *(row.reasons or []),
             f"stage-2 hold ({kind}): not cleared until customs reports the result",
@@ -490,7 +500,9 @@ class ClearanceWorkflow:
     ) -> None:
         outcome = decision.outcome.value
         if outcome == "refuse_entry":
-            self._transition(session, row, "refused", "; ".join(h.reason for h in decision.hits))
+            why = "; ".join(h.reason for h in decision.hits)
+            if not self._decl(session, row, lambda d: d.refuse(why, now())):
+                return
             outbound.send_json(
                 session,
                 row.broker_uscc,
@@ -530,15 +542,19 @@ class ClearanceWorkflow:
             ],
             reasons=[f"{h.rule_id}: {h.reason}" for h in decision.hits] or ["selected by customs"],
         )
-        row.inspection = {
-            "notice_id": notice.notice_id,
-            "outcome_stage1": decision.outcome.value,
-            "instruction": instruction.value,
-            "location": location.value,
-            "needs_result": needs_result,
-            "result": "PENDING",
-            "ordered_by": by,
-        }
+        self._ordered(
+            session,
+            row,
+            {
+                "notice_id": notice.notice_id,
+                "outcome_stage1": decision.outcome.value,
+                "instruction": instruction.value,
+                "location": location.value,
+                "needs_result": needs_result,
+                "result": "PENDING",
+                "ordered_by": by,
+            },
+        )
         self._notify_inspection(session, row, consignment, notice, to_customs=needs_result and by == "hub")
 
     def _notify_inspection(
@@ -581,7 +597,7 @@ class ClearanceWorkflow:
         if response.accepted:
             row.seq_no, row.updated_at = response.seq_no or row.seq_no, now()
         else:
-            self._transition(session, row, "rejected", f"customs: {response.error_message}")
+            self._decl(session, row, lambda d: d.reject(f"customs: {response.error_message}", now()))
         outbound.send_model(
             session,
             row.broker_uscc,
@@ -619,20 +635,19 @@ class ClearanceWorkflow:
         if channel in DOCS_CHECKED and documents_hold_open(row):
             self._lift_hold(session, row, f"customs {channel}: documents checked ({result.note})")
             if row.state in ("submitted", "received"):
-                self._transition(session, row, "registered", f"customs registered EntryId {row.entry_id}")
+                self._decl(session, row, lambda d: d.register(now()))
         elif channel in DOCS_MISSING and documents_hold_open(row):
             row.inspection = {
                 **(row.inspection or {}),
                 "result": "SUPPLEMENT_REQUIRED",
                 "result_at": now().isoformat(),
             }
-            self._transition(
-                session, row, "held", f"customs {channel}: supplementary documents required ({result.note})"
-            )
+            why = f"customs {channel}: supplementary documents required ({result.note})"
+            self._decl(session, row, lambda d: d.hold(why, now()))
         elif channel in REGISTERED and row.state in ("submitted", "received"):
-            self._transition(session, row, "registered", f"customs registered EntryId {row.entry_id}")
+            self._decl(session, row, lambda d: d.register(now()))
         elif channel in REJECTED and row.state in OPEN_STATES:
-            self._transition(session, row, "rejected", f"customs {channel}: {result.note}")
+            self._decl(session, row, lambda d: d.reject(f"customs {channel}: {result.note}", now()))
         elif channel in INSPECT and row.kind == "summary" and row.state in (*OPEN_STATES, "released"):
             # Customs registers (SpL) and selects for inspection (SpC) in two receipts; when every box had
             # arrived the hub released on the first. The order still stands: broker and yard are told,
@@ -649,9 +664,8 @@ class ClearanceWorkflow:
             if consignment is not None and not ordered:
                 self._customs_inspection(session, row, consignment, result.note)
             when = " after the release" if after_release else ""
-            self._transition(
-                session, row, "inspection", f"customs ordered an inspection{when}: {result.note}"
-            )
+            why = f"customs ordered an inspection{when}: {result.note}"
+            self._decl(session, row, lambda d: d.select_for_inspection(why, now()))
         elif (
             channel in CLEARED
             and row.state in (*OPEN_STATES, "released")
@@ -659,11 +673,9 @@ class ClearanceWorkflow:
         ):
             pass
         elif channel in CLEARED and row.state in (*OPEN_STATES, "released"):
-            self._transition(session, row, "cleared", "customs: 已结关")
-            row.cleared_at = now()
+            self._decl(session, row, lambda d: d.clear("customs: 已结关", now()))
             if row.summary_id and (summary := session.get(ClrDeclaration, row.summary_id)) is not None:
-                self._transition(session, summary, "cleared", f"completed by {row.id}")
-                summary.cleared_at = now()
+                self._decl(session, summary, lambda d: d.clear(f"completed by {row.id}", now()))
         outbound.send_model(
             session, row.broker_uscc, receipt, "DEC_DATA", bills=[row.bill_no], correlation_id=row.id
         )
@@ -703,7 +715,7 @@ class ClearanceWorkflow:
         row.reasons = [*(row.reasons or []), f"stage-2 hold lifted: {reason}"]
         row.updated_at = now()
         if row.state == "held":  # e.g. documents supplied after an Sp1
-            self._transition(session, row, "registered", "stage-2 hold lifted")
+            self._decl(session, row, lambda d: d.register(now(), "stage-2 hold lifted"))
         audit.record(session, ACTOR, "declaration.hold.lifted", "declaration", row.id, {"reason": reason})
 
     def _customs_inspection(
@@ -720,15 +732,19 @@ class ClearanceWorkflow:
             container_ids=self._listed(session, row.bill_no),
             reasons=[f"customs: {note or 'selected'}"],
         )
-        row.inspection = {
-            "notice_id": notice.notice_id,
-            "outcome_stage1": "port_inspection",
-            "instruction": "MANUAL",
-            "location": "PORT",
-            "needs_result": True,
-            "result": "PENDING",
-            "ordered_by": "customs",
-        }
+        self._ordered(
+            session,
+            row,
+            {
+                "notice_id": notice.notice_id,
+                "outcome_stage1": "port_inspection",
+                "instruction": "MANUAL",
+                "location": "PORT",
+                "needs_result": True,
+                "result": "PENDING",
+                "ordered_by": "customs",
+            },
+        )
         self._notify_inspection(session, row, consignment, notice, to_customs=False)
 
     def on_inspection_result(
@@ -765,10 +781,9 @@ class ClearanceWorkflow:
                 if consignment is not None:
                     self._order_inspection(session, row, consignment, decision)
                 return
-            self._transition(session, row, "held", "inspection found an anomaly: goods held")
+            self._decl(session, row, lambda d: d.hold("inspection found an anomaly: goods held", now()))
             return
-        if row.state == "inspection":
-            self._transition(session, row, "registered", "inspection done")
+        self._decl(session, row, lambda d: d.inspection_passed(now()))
         self.try_release(session, row)
 
     def _stage2_result(self, session: Session, row: ClrDeclaration, notice: InspectionNotice) -> None:
@@ -787,7 +802,8 @@ class ClearanceWorkflow:
             else lab_result(decision, passed=False)
         )
         audit.record(session, ACTOR, "declaration.hold.failed", "declaration", row.id, follow.to_dict())
-        self._transition(session, row, "held", f"stage-2 {hold.get('hold')} failed: {follow.reason}")
+        why = f"stage-2 {hold.get('hold')} failed: {follow.reason}"
+        self._decl(session, row, lambda d: d.hold(why, now()))
 
     @staticmethod
     def _notice_ids(row: ClrDeclaration) -> list[str]:
@@ -859,10 +875,15 @@ class ClearanceWorkflow:
                 )
                 continue
             applied.append(bill)
+            rows = {box: self._container(session, bill, box) for box, _ in containers}
+            cons = repository.consignment(consignment, rows.values())
+            arrived = cons.arrive(rows, now())
+            repository.save_consignment(consignment, cons, rows.values())
+            self._handle(session, cons.pull_events())
+            for box in arrived:
+                rows[box].arrival_site, rows[box].arrival_sender = site, sender
             for box, _ in containers:
-                c = self._container(session, bill, box)
-                if c.arrived_at is None:
-                    c.arrived_at, c.arrival_site, c.arrival_sender = now(), site, sender
+                c = rows[box]
                 if not c.listed:
                     self._discrepancy(
                         session,
@@ -874,7 +895,6 @@ class ClearanceWorkflow:
                 consignment.first_arrival_at = now()
                 for summary in self._summaries(session, bill):
                     self._set_due(session, summary)
-            consignment.status = "arrived" if consignment.status == "manifested" else consignment.status
             consignment.updated_at = now()
         session.flush()
         if applied:  # a parked report reaches customs when it is applied
@@ -974,19 +994,9 @@ class ClearanceWorkflow:
                 ClrDiscrepancy.bill_no == consignment.bill_no, ClrDiscrepancy.kind == kind
             )
         )
-        if any(d.detail == detail for d in existing):
-            return  # reported once
-        session.add(ClrDiscrepancy(bill_no=consignment.bill_no, kind=kind, detail=detail, found_at=now()))
-        receivers = [r for r in {consignment.manifest_sender} if r]
-        for receiver in receivers:
-            outbound.send_json(
-                session,
-                receiver,
-                "DiscrepancyNotice",
-                {"bill_no": consignment.bill_no, "kind": kind, **detail},
-                bills=[consignment.bill_no],
-            )
-        audit.record(session, ACTOR, f"discrepancy.{kind}", "consignment", consignment.bill_no, detail)
+        cons = repository.consignment(consignment, discrepancies=[(kind, d.detail) for d in existing])
+        cons.report_discrepancy(kind, detail)  # False: reported once already
+        self._handle(session, cons.pull_events())
 
     def _risk_signal(self, session: Session, consignment: ClrConsignment) -> None:
         """A discrepancy re-screens the open summary declarations (stage 1) with the tally weight:
@@ -1016,42 +1026,27 @@ class ClearanceWorkflow:
     # ----- release ----------------------------------------------------------------------------
     def try_release(self, session: Session, row: ClrDeclaration) -> bool:
         if row.kind != "summary" or row.state != "registered" or not row.entry_id or not row.screening:
-            return False
+            return False  # cheap checks first: no container query for most calls
         outcome = row.screening["outcome"]
-        if outcome not in RELEASE_TYPE:
+        rows = self._containers(session, row.bill_no)
+        decl = repository.declaration(row)
+        boxes = [repository.container(c) for c in rows]
+        if model.release_blockers(decl, outcome, RELEASE_TYPE, row.inspection, boxes):
             return False
-        inspection = row.inspection or {}
-        if inspection.get("needs_result") and inspection.get("result") != "PASSED":
-            return False
-        containers = [c for c in self._containers(session, row.bill_no) if c.listed]
-        if not containers or any(c.arrived_at is None for c in containers):
-            return False
+        containers = [c for c in rows if c.listed]
         consignment = session.get(ClrConsignment, row.bill_no)
-        stamp = now()
-        notice = ReleaseNotice(
-            notice_id=outbound.new_id("REL"),
-            bill_no=row.bill_no,
-            released_at=stamp,
-            release_type=RELEASE_TYPE[outcome],
-            entry_id=row.entry_id,
-            container_ids=[c.container_no for c in containers],
-            note={
-                "conditional_removal": "附条件提离: to the approved site until the lab result",
-                "destination_inspection": "目的地检验",
-            }.get(outcome, "放行"),
-        )
-        body = xmlcodec.encode(notice)
-        for receiver in dict.fromkeys([row.broker_uscc, *outbound.yard_operators(session, consignment)]):
-            outbound.send(
-                session, receiver, "ReleaseNotice", body, bills=[row.bill_no], correlation_id=row.id
-            )
-        outbound.to_customs(session, "ReleaseNotice", body, bills=[row.bill_no], correlation_id=row.id)
-        for c in containers:
-            c.released_at = stamp
+        stamp, boxes_no = now(), [c.container_no for c in containers]
         if consignment is not None:
-            consignment.status, consignment.updated_at = "released", stamp
-        row.released_at = stamp
-        self._transition(session, row, "released", f"release {notice.release_type.value}")
+            cons = repository.consignment(consignment, containers)
+            cons.release(boxes_no, stamp)
+            repository.save_consignment(consignment, cons, containers)
+            self._handle(session, cons.pull_events())
+        else:
+            for c in containers:
+                c.released_at = stamp
+        decl.release(RELEASE_TYPE[outcome].value, boxes_no, stamp)
+        repository.save_declaration(row, decl)
+        self._handle(session, decl.pull_events())
         return True
 
     # ----- due dates and the sweep ------------------------------------------------------------
@@ -1191,18 +1186,9 @@ class ClearanceWorkflow:
                 )
                 counts["reminded"] += 1
             if not row.late and at > due:
-                row.late = True
-                row.reasons = [*(row.reasons or []), f"complete declaration overdue since {due.isoformat()}"]
-                outbound.send_json(
-                    session,
-                    row.broker_uscc,
-                    "CompleteDeclarationOverdue",
-                    body,
-                    bills=[row.bill_no],
-                    correlation_id=row.id,
-                )
-                audit.record(session, ACTOR, "declaration.overdue", "declaration", row.id, body)
-                counts["late"] += 1
+                why = f"complete declaration overdue since {due.isoformat()}"
+                self._decl(session, row, lambda d, why=why, due=due: d.mark_late(at, due, why, overdue=True))
+                counts["late"] += 1  # the CompleteDeclarationOverdue notice goes out from the Late event
         return counts
 
     # ----- parking ----------------------------------------------------------------------------
@@ -1289,7 +1275,7 @@ class ClearanceWorkflow:
             if item.message_type == "DecMessage":
                 row = session.get(ClrDeclaration, item.message_id)
                 if row is not None and row.state == "held":
-                    row.state = "received"
+                    self._decl(session, row, lambda d: d.resume(now()))
                     self.on_declaration(session, message.sender or "", model, item.message_id)
             else:
                 self.apply(session, item.message_type, message.sender or "", model, item.message_id)
@@ -1354,17 +1340,49 @@ class ClearanceWorkflow:
             )
         )
 
-    @staticmethod
-    def _transition(session: Session, row: ClrDeclaration, state: str, reason: str) -> None:
-        previous = row.state
-        row.state, row.updated_at = state, now()
-        if state in ("held", "rejected", "refused"):
-            row.reasons = [*(row.reasons or []), reason]
-        audit.record(
+    # ----- aggregates: load, one domain method, write back, handle the events --------------------
+    def _decl(self, session: Session, row: ClrDeclaration, act: Callable[[model.Declaration], Any]) -> bool:
+        """Every declaration state change goes through here. An input that would make a transition the
+        table does not allow (a customs answer for a declaration already closed) is logged and audited,
+        not applied; False then."""
+        decl = repository.declaration(row)
+        try:
+            act(decl)
+        except model.IllegalTransition as exc:
+            log.warning("%s", exc)
+            audit.record(
+                session,
+                ACTOR,
+                "declaration.transition.refused",
+                "declaration",
+                row.id,
+                {"from": exc.source, "to": exc.target},
+            )
+            return False
+        repository.save_declaration(row, decl)
+        self._handle(session, decl.pull_events())
+        return True
+
+    def _consignment(self, row: ClrConsignment, act: Callable[[model.Consignment], Any]) -> None:
+        cons = repository.consignment(row)
+        act(cons)
+        repository.save_consignment(row, cons)
+
+    def _ordered(self, session: Session, row: ClrDeclaration, inspection: dict[str, Any]) -> None:
+        """An inspection or stage-2 hold instruction: kept on the row, an InspectionOrdered event."""
+        row.inspection = inspection
+        self._decl(
             session,
-            ACTOR,
-            f"declaration.{state}",
-            "declaration",
-            row.id,
-            {"from": previous, "to": state, "reason": reason},
+            row,
+            lambda d: d.order_inspection(
+                str(inspection["ordered_by"]),
+                str(inspection["instruction"]),
+                inspection.get("location"),
+                int(inspection.get("stage", 1)),
+                bool(inspection["needs_result"]),
+            ),
         )
+
+    @staticmethod
+    def _handle(session: Session, happened: list[events.Event]) -> None:
+        messagebus.handle(session, happened)
