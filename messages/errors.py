@@ -16,7 +16,7 @@ SCHEMA, SEMANTIC, BUSINESS = "schema", "semantic", "business"
 LAYERS = (SCHEMA, SEMANTIC, BUSINESS)
 
 # The one vocabulary of problem codes, every layer and format: code -> (layer, meaning).
-# docs/errors.md lists each (tests/messages_xml/test_xml_layers.py checks it).
+# docs/errors.md lists each (tests/hub_clearance/test_clear_error_layers.py checks it).
 CODES: dict[str, tuple[str, str]] = {
     "not_well_formed": (SCHEMA, "the bytes are not well-formed XML / EDIFACT syntax"),
     "unsafe_xml": (SCHEMA, "DOCTYPE or entity declarations (refused for safety)"),

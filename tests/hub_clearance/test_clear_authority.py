@@ -97,7 +97,10 @@ def test_a_broker_declares_as_itself_for_a_consignee_that_entrusted_it(env: dict
     unentrusted = declaration("summary", s, "A26112300000000002")
     unentrusted.head.trade_co_scc = STRANGER
     error = refused(client, "broker", encode(unentrusted), 422)
-    assert any(d["location"] == "/DecMessage/DecHead/TradeCoScc" and "entrust" in d["message"] for d in error["details"])
+    assert any(
+        d["location"] == "/DecMessage/DecHead/TradeCoScc" and "entrust" in d["message"]
+        for d in error["details"]
+    )
 
     # the consignee (here through the administrator) entrusts the broker over the API
     created = client.post(
