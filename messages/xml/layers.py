@@ -54,7 +54,8 @@ class Locator:
     def element(self, path: str) -> etree._Element | None:
         """The element a path names: absolute (`/DecMessage/DecHead/X`) or relative to the document
         element (`DecHead/X`); `Name` is the first of its name, `Name[k]` the k-th."""
-        steps = [s for s in path.split(" ", 1)[0].split("/") if s]
+        # libxml2 writes prefixed names (ns0:Manifest) for a retagged envelope: compare local names
+        steps = [s.rsplit(":", 1)[-1] for s in path.split(" ", 1)[0].split("/") if s]
         if steps and path.startswith("/") and steps[0] == local(self.root.tag):
             steps = steps[1:]
         node = self.root
@@ -123,22 +124,17 @@ class Layered:
         return self.model is not None
 
 
-def _leave_out(root: etree._Element, issues: list[ValidationIssue], locator: Locator) -> str:
-    """Remove the leaves the schema problems name; '' on success, else why it cannot be done."""
+def _leaves(
+    root: etree._Element, issues: list[ValidationIssue], locator: Locator
+) -> list[etree._Element] | int:
+    """The leaves the schema problems name, or the index of the first problem that is not in a leaf."""
     targets = []
-    for issue in issues:
+    for n, issue in enumerate(issues):
         el = locator.element(issue.location)
         if el is None or el is root or _element_kids(el):
-            return (
-                f"the schema problem at {issue.location} is in the document's structure, not in a "
-                "single value, so the document cannot be read into a declaration or manifest"
-            )
+            return n
         targets.append(el)
-    for el in targets:
-        parent = el.getparent()
-        if parent is not None:
-            parent.remove(el)
-    return ""
+    return targets
 
 
 def check_layers(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Layered:
@@ -152,8 +148,19 @@ def check_layers(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Lay
     family = family_for_key(key)
     if issues:
         locator.freeze()  # paths and lines as sent, before any leaf is left out
-        issues = [locator.relocate(i) for i in issues]
-        reason = _leave_out(root, issues, locator)
+        targets = _leaves(root, issues, locator)
+        issues = [locator.relocate(i) for i in issues]  # the sender's paths, then leave the leaves out
+        reason = ""
+        if isinstance(targets, int):
+            reason = (
+                f"the schema problem at {issues[targets].location} is in the document's structure, not "
+                "in a single value, so the document cannot be read into a declaration or manifest"
+            )
+            targets = []
+        for el in targets:
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
         if not reason:
             rest = validate_tree(root, key)
             if rest:
