@@ -7,23 +7,83 @@ on bad input: they wrap them in one of these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+# The three layers a message is checked in, in order (docs/errors.md). A later layer runs only on a
+# usable model: after schema problems confined to leaf elements, which are left out for the checks.
+SCHEMA, SEMANTIC, BUSINESS = "schema", "semantic", "business"
+LAYERS = (SCHEMA, SEMANTIC, BUSINESS)
+
+# The one vocabulary of problem codes, every layer and format: code -> (layer, meaning).
+# docs/errors.md lists each (tests/hub_clearance/test_clear_error_layers.py checks it).
+CODES: dict[str, tuple[str, str]] = {
+    "not_well_formed": (SCHEMA, "the bytes are not well-formed XML / EDIFACT syntax"),
+    "unsafe_xml": (SCHEMA, "DOCTYPE or entity declarations (refused for safety)"),
+    "payload_too_large": (SCHEMA, "larger than the hub accepts"),
+    "bad_encoding": (SCHEMA, "bytes not in the declared character set"),
+    "unknown_message_type": (SCHEMA, "not a message type the hub reads"),
+    "missing_element": (SCHEMA, "a required element (or segment) is missing"),
+    "unexpected_element": (SCHEMA, "an element (or segment) the schema does not allow here"),
+    "missing_attribute": (SCHEMA, "a required attribute is missing"),
+    "unexpected_attribute": (SCHEMA, "an attribute the schema does not allow"),
+    "invalid_value": (SCHEMA, "a value breaks its type: pattern, length, code list, number"),
+    "edifact_structure": (SCHEMA, "EDIFACT envelope, segment or mapping problem"),
+    "rule_violated": (SEMANTIC, "a rule between values the schema cannot express"),
+    "goods_numbering": (SEMANTIC, "goods or item numbers do not run 1..n"),
+    "code_ts_length": (SEMANTIC, "6-digit commodity code outside a summary declaration"),
+    "unknown_reference": (SEMANTIC, "refers to goods lines or containers the message does not hold"),
+    "type_mismatch": (SEMANTIC, "Head/MessageType contradicts the document namespace"),
+    "sender_not_allowed": (BUSINESS, "the sender's roles may not send this message type"),
+    "reference_used": (BUSINESS, "the reference (MessageID, ClientSeqNo) is taken"),
+    "missing_value": (BUSINESS, "a value the business step needs is absent"),
+    "not_import": (BUSINESS, "only import declarations take the two-step route"),
+    "not_two_step": (BUSINESS, "DecHead/Type is not a summary or complete declaration"),
+    "no_open_summary": (BUSINESS, "a complete declaration without an open summary to complete"),
+    "not_declarant": (BUSINESS, "the declarant USCC is not the authenticated broker"),
+    "not_entrusted": (BUSINESS, "the consignee has not entrusted the broker"),
+    "consignee_mismatch": (BUSINESS, "the consignee is not the one the manifest names"),
+    "not_bill_owner": (BUSINESS, "another party filed this bill's first manifest"),
+    "site_not_registered": (BUSINESS, "a report for a site the sender is not registered for"),
+    "too_many_messages": (BUSINESS, "an interchange holding more messages than the hub takes"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class ValidationIssue:
-    """One schema/semantic problem. `location` is an element path (XML) or segment position (EDIFACT)."""
+    """One problem. `location` is the element path in the sender's document (XML) or the segment
+    position (EDIFACT); `line` the sender's line. `code` is from CODES; '' = the layer's default."""
 
     location: str
     message: str
     line: int | None = None
     column: int | None = None
+    # classification, not identity: two reports of the same problem compare equal
+    code: str = field(default="", compare=False)
+    layer: str = field(default=SCHEMA, compare=False)
+
+    @property
+    def kind(self) -> str:
+        return self.code or default_code(self.layer)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "code": self.kind,
+            "location": self.location,
+            "line": self.line,
+            "message": self.message,
+        }
 
     def __str__(self) -> str:
         where = self.location
         if self.line is not None:
             where += f" (line {self.line}" + (f", col {self.column})" if self.column is not None else ")")
         return f"{where}: {self.message}"
+
+
+def default_code(layer: str) -> str:
+    return {SCHEMA: "invalid_value", SEMANTIC: "rule_violated"}.get(layer, "missing_value")
 
 
 class MessageError(Exception):

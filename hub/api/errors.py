@@ -35,6 +35,7 @@ class ApiError(Exception):
         code: str | None = None,
         details: list[Any] | None = None,
         headers: dict[str, str] | None = None,
+        layers: list[dict[str, Any]] | None = None,
     ):
         super().__init__(message)
         self.headers = headers or {}
@@ -42,10 +43,16 @@ class ApiError(Exception):
         self.code = code or STATUS_CODES.get(status, "error")
         self.message = message
         self.details = details or []
+        self.layers = layers  # message checks: which layers ran (docs/errors.md)
 
 
-def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
+def error_body(
+    code: str, message: str, details: list[Any] | None = None, layers: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "details": details or []}
+    if layers is not None:
+        error["layers"] = layers
+    return {"error": error}
 
 
 def install(app: FastAPI) -> None:
@@ -53,7 +60,8 @@ def install(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "ApiKey"} if exc.status == 401 else {}
         headers.update(exc.headers)
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status, headers=headers)
+        body = error_body(exc.code, exc.message, exc.details, exc.layers)
+        return JSONResponse(body, exc.status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

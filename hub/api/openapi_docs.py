@@ -29,7 +29,15 @@ ERROR_ENVELOPE: dict[str, Any] = {
                 "message": {"type": "string", "description": "what is wrong and how to fix it"},
                 "details": {
                     "type": "array",
-                    "description": "every problem at once, each with its location",
+                    "description": "every problem at once; for messages each has layer (schema, "
+                    "semantic, business), code, location (element path in the document as sent) "
+                    "and line (docs/errors.md)",
+                    "items": {"type": "object", "additionalProperties": True},
+                },
+                "layers": {
+                    "type": "array",
+                    "description": "message checks only: per layer, run with its number of problems, "
+                    "or not run and why (the document could not be read into a model)",
                     "items": {"type": "object", "additionalProperties": True},
                 },
             },

@@ -43,9 +43,21 @@ from hub.db.outbox import enqueue
 from hub.db.session import Database
 from hub.observability import metrics
 from hub.services.known_facts import KnownFacts
-from messages import xml as xmlcodec
 from messages.detect import detect
-from messages.errors import MessageError, PayloadTooLarge, UnknownMessageType, ValidationFailed
+from messages.errors import (
+    BUSINESS,
+    LAYERS,
+    SCHEMA,
+    EncodingError,
+    MalformedMessage,
+    MessageError,
+    PayloadTooLarge,
+    UnknownMessageType,
+    UnsafeXml,
+    ValidationFailed,
+    ValidationIssue,
+    default_code,
+)
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.notices import InspectionNotice
@@ -73,21 +85,81 @@ EDIFACT_TYPES = ("CUSCAR", "CODECO", "COARRI", "CUSDEC", "CUSRES")
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One reason for a refusal (docs/errors.md): `location` the element path in the sender's document
+    (workflows may give it relative to the document element; intake makes it the sender's path and
+    adds the line), `code` from messages.errors.CODES."""
+
     location: str
     message: str
+    code: str = ""
+    layer: str = BUSINESS
+    line: int | None = None
 
-    def as_json(self) -> dict[str, str]:
-        return {"location": self.location, "message": self.message}
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "code": self.code or default_code(self.layer),
+            "location": self.location,
+            "line": self.line,
+            "message": self.message,
+        }
+
+    @classmethod
+    def of(cls, issue: ValidationIssue) -> Problem:
+        return cls(issue.location, issue.message, issue.kind, issue.layer, issue.line)
+
+
+def layer_summary(problems: list[Problem], not_run: str = "", after: str = SCHEMA) -> list[dict[str, Any]]:
+    """Per layer: run with how many problems, or not run and why (`not_run` applies to the layers
+    after `after`)."""
+    out: list[dict[str, Any]] = []
+    skipping = False
+    for layer in LAYERS:
+        if skipping:
+            out.append({"layer": layer, "run": False, "reason": not_run})
+            continue
+        out.append({"layer": layer, "run": True, "problems": sum(p.layer == layer for p in problems)})
+        skipping = bool(not_run) and layer == after
+    return out
 
 
 class IntakeRejected(Exception):
-    """The message was archived and refused; `problems` lists every reason."""
+    """The message was archived and refused; `problems` lists every reason, `layers` (when known)
+    which layers ran (docs/errors.md)."""
 
-    def __init__(self, status: int, message_id: str, problems: list[Problem], summary: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        message_id: str,
+        problems: list[Problem],
+        summary: str = "",
+        layers: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.status = status
         self.message_id = message_id
         self.problems = problems
+        self.layers = layers
         super().__init__(summary or "; ".join(f"{p.location}: {p.message}" for p in problems))
+
+
+def _counted(problems: list[Problem]) -> str:
+    counts = [f"{n} {layer}" for layer in LAYERS if (n := sum(p.layer == layer for p in problems))]
+    return f"{len(problems)} problem(s): {', '.join(counts)}"
+
+
+def _no_document(exc: MessageError) -> str:
+    """The schema-layer code of a payload the hub cannot read at all."""
+    if isinstance(exc, PayloadTooLarge):
+        return "payload_too_large"
+    if isinstance(exc, UnsafeXml):
+        return "unsafe_xml"
+    if isinstance(exc, EncodingError):
+        return "bad_encoding"
+    if isinstance(exc, UnknownMessageType):
+        return "unknown_message_type"
+    if isinstance(exc, MalformedMessage):
+        return "not_well_formed"
+    return "edifact_structure"
 
 
 @dataclass(slots=True)
@@ -102,6 +174,19 @@ class Accepted:
     model: Any
     xml: bytes  # the single-window XML (converted from EDIFACT when that was received)
     keys: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Steps 2-3 of one message: the schema and semantic layers (docs/errors.md)."""
+
+    format: str
+    message_type: str
+    xml: bytes
+    model: Any | None  # None: no usable model (`not_run` says why)
+    problems: list[Problem]
+    not_run: str = ""
+    locator: Any = None  # messages.xml.layers.Locator of the sender's XML; None for EDIFACT
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +445,7 @@ class Intake:
                         "UNB",
                         f"interchange holds {len(parts)} messages (UNH..UNT); the limit is "
                         f"{self.max_messages}: send it as several interchanges",
+                        "too_many_messages",
                     )
                 ],
             )
@@ -402,7 +488,9 @@ class Intake:
             try:
                 result = self._receive_one(child_id, part.raw, sender, roles, channel, part, interchange_id)
             except IntakeRejected as exc:
-                located = [Problem(f"{part.location}: {p.location}", p.message) for p in exc.problems]
+                located = [
+                    dataclasses.replace(p, location=f"{part.location}: {p.location}") for p in exc.problems
+                ]
                 problems += located
                 statuses.append(exc.status)
                 entry |= {
@@ -464,8 +552,24 @@ class Intake:
         """Steps 2-6 for one archived message (alone, or one part of an interchange)."""
         try:
             tolerated: list[Any] = []  # partner tolerances and left-out values, shown on the receipt
-            fmt, message_type, xml_bytes, model = self._decode(raw, message_id, sender, tolerated)
-            self._authorise(message_id, message_type, roles)
+            decoded = self._decode(raw, message_id, sender, tolerated)
+            fmt, message_type, xml_bytes = decoded.format, decoded.message_type, decoded.xml
+            model = decoded.model
+            if model is None:  # the document cannot be read: semantic and business checks not run
+                raise IntakeRejected(
+                    400,
+                    message_id,
+                    decoded.problems,
+                    f"{_counted(decoded.problems)}; semantic and business checks not run: {decoded.not_run}",
+                    layer_summary(decoded.problems, decoded.not_run),
+                )
+            role = self._role_problem(message_type, roles)
+            if decoded.problems:  # refused already: every business problem too, nothing stored
+                problems = self._all_layers(decoded, message_id, sender, roles)
+                raise IntakeRejected(400, message_id, problems, _counted(problems), layer_summary(problems))
+            if role:
+                problems = self._located(decoded, [role])
+                raise IntakeRejected(403, message_id, problems, _counted(problems), layer_summary(problems))
             keys = business_keys(model)
             if part is not None:
                 keys["edi"], keys["interchange"] = part.edi_key, interchange_id
@@ -489,15 +593,22 @@ class Intake:
                                 "reference",
                                 f"reference {row.external_id!r} was already used by message {first.id} "
                                 "with different content",
+                                "reference_used",
                             )
                         ],
                     )
                 accepted = Accepted(message_id, message_type, fmt, sender, roles, model, xml_bytes, keys)
-                receipt = self.workflow.accept(session, accepted)
+                try:
+                    receipt = self.workflow.accept(session, accepted)
+                except IntakeRejected as exc:  # business layer: same locations as the earlier ones
+                    problems = self._located(decoded, exc.problems)
+                    raise IntakeRejected(
+                        exc.status, exc.message_id, problems, str(exc), layer_summary(problems)
+                    ) from None
                 if tolerated:
                     receipt = {
                         **receipt,
-                        "warnings": [Problem(_where(w), w.message).as_json() for w in tolerated],
+                        "warnings": [_edifact_problem(w).as_json() for w in tolerated],
                     }
                 row.status, row.updated_at = "accepted", now()
                 enqueue(
@@ -518,15 +629,17 @@ class Intake:
     # ----- steps ---------------------------------------------------------------------------------
     def _decode(
         self, raw: bytes, message_id: str, sender: str = "", warnings: list[Any] | None = None
-    ) -> tuple[str, str, bytes, Any]:
+    ) -> Decoded:
+        """Schema and semantic layers. Raises IntakeRejected only when there is no document to check
+        (unreadable, unknown type, EDIFACT that cannot be mapped); otherwise every problem is returned
+        with the model when one is usable (messages.xml.layers)."""
+        from messages.xml.layers import check_layers
+
         try:
             found = detect(raw, max_bytes=self.max_bytes)
-        except PayloadTooLarge as exc:
-            raise IntakeRejected(413, message_id, [Problem("message", str(exc))]) from None
-        except UnknownMessageType as exc:
-            raise IntakeRejected(415, message_id, [Problem("message", str(exc))]) from None
         except MessageError as exc:
-            raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
+            status = {PayloadTooLarge: 413, UnknownMessageType: 415}.get(type(exc), 400)
+            raise self._unreadable(status, message_id, exc) from None
         xml_bytes, fmt = raw, found.format
         if found.format == "edifact":
             xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
@@ -540,19 +653,86 @@ class Intake:
                         "message",
                         f"{found.message_type} is not handled by the clearance intake; supported: "
                         f"{', '.join(sorted(SENDERS))} (XML) and {', '.join(EDIFACT_TYPES)} (EDIFACT)",
+                        "unknown_message_type",
+                        SCHEMA,
                     )
                 ],
+                layers=layer_summary([], "the message type is not one the hub clears"),
             )
         try:
-            model = xmlcodec.decode(xml_bytes, max_bytes=self.max_bytes)
-        except ValidationFailed as exc:
-            problems = [Problem(_where(i), i.message) for i in exc.issues]
-            raise IntakeRejected(
-                400, message_id, problems, f"{len(problems)} validation problem(s)"
-            ) from None
+            layered = check_layers(xml_bytes, max_bytes=self.max_bytes)
         except MessageError as exc:
-            raise IntakeRejected(400, message_id, [Problem("message", str(exc))]) from None
-        return fmt, _type_of(model, found.message_type), xml_bytes, model
+            raise self._unreadable(400, message_id, exc) from None
+        problems = [Problem.of(i) for i in layered.issues]
+        model = layered.model
+        message_type = _type_of(model, found.message_type) if model is not None else found.message_type
+        # converted EDIFACT: the XML is the hub's own, so its paths are not the sender's to look up
+        locator = layered.locator if fmt == "xml" else None
+        return Decoded(fmt, message_type, xml_bytes, model, problems, layered.not_run, locator)
+
+    @staticmethod
+    def _unreadable(status: int, message_id: str, exc: MessageError) -> IntakeRejected:
+        line = getattr(exc, "line", None)
+        problem = Problem("message", str(exc), _no_document(exc), SCHEMA, line)
+        reason = "there is no document to check"
+        return IntakeRejected(status, message_id, [problem], str(exc), layer_summary([problem], reason))
+
+    @staticmethod
+    def _located(decoded: Decoded, problems: list[Problem]) -> list[Problem]:
+        """Business problems at the sender's element path and line (workflows name paths relative to
+        the document element, or 'sender' for the document as a whole)."""
+        locator = decoded.locator
+        if locator is None:
+            return problems
+        out = []
+        for p in problems:
+            if p.location.startswith("interchange") or p.location in ("message", "reference"):
+                out.append(p)
+                continue
+            location, line = locator.locate("" if p.location == "sender" else p.location)
+            out.append(dataclasses.replace(p, location=location, line=p.line or line))
+        return out
+
+    def check(
+        self, raw: bytes, sender: str, roles: frozenset[str]
+    ) -> tuple[list[Problem], list[dict[str, Any]]]:
+        """What `receive` would refuse the message for, every layer, without archiving or storing
+        anything (POST /api/v1/validate?business=true). ([], layers) when it would be accepted."""
+        try:
+            decoded = self._decode(raw, "", sender, [])
+        except IntakeRejected as exc:
+            return exc.problems, exc.layers or layer_summary(exc.problems)
+        if decoded.model is None:
+            return decoded.problems, layer_summary(decoded.problems, decoded.not_run)
+        problems = self._all_layers(decoded, "", sender, roles)
+        return problems, layer_summary(problems)
+
+    def _all_layers(
+        self, decoded: Decoded, message_id: str, sender: str, roles: frozenset[str]
+    ) -> list[Problem]:
+        """Schema and semantic problems, then the business ones (the sender's role first: without it
+        the workflow's checks say nothing useful)."""
+        role = self._role_problem(decoded.message_type, roles)
+        business = [role] if role else self._business_preview(decoded, message_id, sender, roles)
+        return decoded.problems + _beyond(decoded.problems, self._located(decoded, business))
+
+    def _business_preview(
+        self, decoded: Decoded, message_id: str, sender: str, roles: frozenset[str]
+    ) -> list[Problem]:
+        """The workflow's business checks on a message refused by an earlier layer, in a session
+        that is never committed: the answer lists them, nothing is stored."""
+        check = getattr(self.workflow, "problems", None)
+        if check is None:
+            return []
+        accepted = Accepted(
+            message_id, decoded.message_type, decoded.format, sender, roles, decoded.model, decoded.xml,
+            business_keys(decoded.model),
+        )
+        with self.db.sessions() as session:
+            try:
+                return list(check(session, accepted))
+            finally:
+                session.rollback()
 
     def _from_edifact(
         self, raw: bytes, edi_type: str, message_id: str, sender: str = "", warnings: list[Any] | None = None
@@ -573,10 +753,13 @@ class Intake:
                 known=KnownFacts(self.db).lookup_for(sender),  # enrichment step 2
             )
         except ValidationFailed as exc:
-            problems = [Problem(_where(i), i.message) for i in exc.issues]
-            raise IntakeRejected(400, message_id, problems, f"{len(problems)} EDIFACT problem(s)") from None
+            problems = [_edifact_problem(i) for i in exc.issues]
+            summary, layers = f"{len(problems)} EDIFACT problem(s)", layer_summary(problems, _UNMAPPED)
+            raise IntakeRejected(400, message_id, problems, summary, layers) from None
         except MessageError as exc:
-            raise IntakeRejected(400, message_id, [Problem("interchange", str(exc))]) from None
+            problem = Problem("interchange", str(exc), _no_document(exc), SCHEMA)
+            layers = layer_summary([problem], _UNMAPPED)
+            raise IntakeRejected(400, message_id, [problem], layers=layers) from None
         if len(documents) != 1:  # only when the interchange could not be split (see split_interchange)
             raise IntakeRejected(
                 422,
@@ -586,14 +769,15 @@ class Intake:
         return documents[0].content
 
     @staticmethod
-    def _authorise(message_id: str, message_type: str, roles: frozenset[str]) -> None:
+    def _role_problem(message_type: str, roles: frozenset[str]) -> Problem | None:
         allowed = SENDERS[message_type]
         if "admin" not in roles and not roles & allowed:
-            raise IntakeRejected(
-                403,
-                message_id,
-                [Problem("sender", f"{message_type} may only be sent by: {', '.join(sorted(allowed))}")],
+            return Problem(
+                "sender",
+                f"{message_type} may only be sent by: {', '.join(sorted(allowed))}",
+                "sender_not_allowed",
             )
+        return None
 
     @staticmethod
     def _set_keys(row: Message, keys: dict[str, Any]) -> None:
@@ -675,6 +859,21 @@ def partner_profile_for(party: str, raw: bytes) -> Any:
         except (MessageError, OSError):
             _PROFILES[key] = {}
     return select_profile(_PROFILES[key], sniff_unb_sender(raw), party=party)
+
+
+_UNMAPPED = "the EDIFACT message could not be mapped to a declaration or manifest"
+
+
+def _edifact_problem(issue: ValidationIssue) -> Problem:
+    code = issue.code or "edifact_structure"
+    return Problem(_where(issue), issue.message, code, SCHEMA, issue.line)
+
+
+def _beyond(earlier: list[Problem], later: list[Problem]) -> list[Problem]:
+    """Later-layer problems not at an element an earlier layer already reported (an invalid value
+    left out is not reported again as missing)."""
+    seen = {p.location for p in earlier}
+    return [p for p in later if p.location not in seen]
 
 
 def _where(issue: Any) -> str:

@@ -113,14 +113,12 @@ def _without_first_step(location: str) -> str:
 
 
 def _checked(data: bytes, max_bytes: int) -> tuple[Any, list[ValidationIssue]]:
-    """(model or None, all issues): schema issues first; semantic rules need a schema-valid tree."""
-    root, key, issues = check(data, max_bytes=max_bytes)
-    if issues:
-        return None, issues
-    family = family_for_key(key)
-    issues = family.tree_check(root)
-    model = family.decode(root)
-    return model, issues + family.semantic(model)
+    """(model or None, all issues): schema issues, then semantic ones when the model is usable
+    (messages.xml.layers: invalid leaves are left out for the semantic rules)."""
+    from messages.xml.layers import check_layers
+
+    layered = check_layers(data, max_bytes=max_bytes)
+    return (None if layered.issues else layered.model), layered.issues
 
 
 def validate(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> list[ValidationIssue]:

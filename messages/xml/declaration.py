@@ -111,7 +111,7 @@ def semantic_issues(decl: Declaration) -> list[ValidationIssue]:
     numbers = [item.g_no for item in decl.items]
     if numbers != list(range(1, len(numbers) + 1)):
         issues.append(ValidationIssue(
-            "/DecMessage/DecLists", f"GNo must run 1..n without gaps, got {numbers}"
+            "/DecMessage/DecLists", f"GNo must run 1..n without gaps, got {numbers}", code="goods_numbering"
         ))
     summary = decl.kind == "summary"
     for i, item in enumerate(decl.items, start=1):
@@ -120,6 +120,7 @@ def semantic_issues(decl: Declaration) -> list[ValidationIssue]:
                 f"/DecMessage/DecLists/DecList[{i}]/CodeTS",
                 f"6-digit CodeTS {item.code_ts!r} is only allowed on a summary declaration "
                 f"(DecHead/Type position 3 = 5)",
+                code="code_ts_length",
             ))
     known = {str(n) for n in numbers}
     for i, box in enumerate(decl.containers, start=1):
@@ -129,6 +130,7 @@ def semantic_issues(decl: Declaration) -> list[ValidationIssue]:
             issues.append(ValidationIssue(
                 f"/DecMessage/DecContainers/Container[{i}]/GoodsNo",
                 f"refers to goods lines {missing} that do not exist",
+                code="unknown_reference",
             ))
     return issues
 

@@ -284,6 +284,7 @@ def semantic_issues(model: Manifest | ManifestResponse) -> list[ValidationIssue]
             issues.append(ValidationIssue(
                 f"/Manifest/Declaration/Consignment[{i}]",
                 f"ConsignmentItem/SequenceNumeric must run 1..n, got {numbers[:20]}",
+                code="goods_numbering",
             ))
         boxes = {te.equipment_id for te in cons.transport_equipment}
         for j, item in enumerate(cons.items, start=1):
@@ -292,6 +293,7 @@ def semantic_issues(model: Manifest | ManifestResponse) -> list[ValidationIssue]
                 issues.append(ValidationIssue(
                     f"/Manifest/Declaration/Consignment[{i}]/ConsignmentItem[{j}]/EquipmentIdentification",
                     f"containers {unknown} are not listed in this consignment's TransportEquipment",
+                    code="unknown_reference",
                 ))
     return issues
 
@@ -308,5 +310,6 @@ def head_type_issues(root: etree._Element) -> list[ValidationIssue]:
             "/Manifest/Head/MessageType",
             f"MessageType {found.text!r} does not match the document namespace ({mt})",
             found.sourceline,
+            code="type_mismatch",
         )]
     return []

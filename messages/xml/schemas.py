@@ -99,6 +99,19 @@ class _PathNamer:
         return "/" + "/".join(parts)
 
 
+def schema_code(message: str) -> str:
+    """The CODES entry for one libxml2 schema message (its wording is stable across versions)."""
+    if "Missing child element" in message:
+        return "missing_element"
+    if "This element is not expected" in message or "No matching global declaration" in message:
+        return "unexpected_element"
+    if "attribute" in message and "is required but missing" in message:
+        return "missing_attribute"
+    if "attribute" in message and "is not allowed" in message:
+        return "unexpected_attribute"
+    return "invalid_value"
+
+
 def validate_tree(root: etree._Element, key: str) -> list[ValidationIssue]:
     xsd = schema(key)
     if xsd.validate(root):
@@ -113,6 +126,7 @@ def validate_tree(root: etree._Element, key: str) -> list[ValidationIssue]:
             message=_NS_IN_MSG.sub("", entry.message),
             line=entry.line or None,
             column=entry.column or None,
+            code=schema_code(entry.message),
         )
         for entry in xsd.error_log
     ]

@@ -73,7 +73,8 @@ def test_site_reports_come_from_the_site_they_describe(env: dict[str, Any]) -> N
     wait_for(lambda: timeline(client, s.bill_no), "manifest applied")
 
     error = refused(client, "other_yard", arrival_xml(s.bill_no, s.containers[0]), 403)
-    assert error["details"][0]["location"] == "Declaration/UnloadingLocation/ID"
+    assert error["details"][0]["location"] == "/Manifest/Declaration/UnloadingLocation/ID"
+    assert error["details"][0]["line"] and error["details"][0]["code"] == "site_not_registered"
     error = refused(client, "other_tally", tally_xml(s.bill_no, s.containers[0]), 403)
     assert "registered" in error["details"][0]["message"]
     boxes = timeline(client, s.bill_no)["containers"]
@@ -91,12 +92,15 @@ def test_a_broker_declares_as_itself_for_a_consignee_that_entrusted_it(env: dict
 
     as_other = declaration("summary", s, "A26112300000000001", declarant=OTHER_BROKER)
     error = refused(client, "broker", encode(as_other), 422)
-    assert "DecHead/AgentCodeScc" in [d["location"] for d in error["details"]]
+    assert "/DecMessage/DecHead/AgentCodeScc" in [d["location"] for d in error["details"]]
 
     unentrusted = declaration("summary", s, "A26112300000000002")
     unentrusted.head.trade_co_scc = STRANGER
     error = refused(client, "broker", encode(unentrusted), 422)
-    assert any(d["location"] == "DecHead/TradeCoScc" and "entrust" in d["message"] for d in error["details"])
+    assert any(
+        d["location"] == "/DecMessage/DecHead/TradeCoScc" and "entrust" in d["message"]
+        for d in error["details"]
+    )
 
     # the consignee (here through the administrator) entrusts the broker over the API
     created = client.post(
@@ -214,5 +218,5 @@ def test_another_brokers_client_seq_no_cannot_capture_its_customs_answer(env: di
     mine = post(client, "broker", encode(declaration("summary", s, "A26112700000000001")))
     theirs = declaration("summary", s, "A26112700000000001", declarant=OTHER_BROKER)
     error = refused(client, "other_broker", encode(theirs), 422)
-    assert error["details"][0]["location"] == "DecSign/ClientSeqNo"
+    assert error["details"][0]["location"] == "/DecMessage/DecSign/ClientSeqNo"
     assert mine["declaration_id"] not in error["message"] + repr(error["details"])

@@ -58,6 +58,7 @@ async def submit_message(
             exc.status,
             f"message {exc.message_id} rejected: {exc}",
             details=[p.as_json() for p in exc.problems],
+            layers=exc.layers,
         ) from None
     return JSONResponse(result.as_json(), status_code=200 if result.duplicate else 202)
 

@@ -36,26 +36,38 @@ def manifest_consignee(cons: Any) -> str:
 
 
 def check(session: Session, msg: Accepted) -> None:
+    found = problems(session, msg)
+    if found and msg.message_type in MANIFEST_TYPES:
+        raise IntakeRejected(409, msg.message_id, found, f"{len(found)} bill(s) of another party")
+    if found:
+        raise IntakeRejected(403, msg.message_id, found, f"{len(found)} site problem(s)")
+
+
+def problems(session: Session, msg: Accepted) -> list[Problem]:
+    """Every authority problem of a manifest or site report (none for other types); read-only."""
     if msg.message_type in MANIFEST_TYPES:
-        _owner(session, msg)
-    elif msg.message_type in SITE_REPORTS:
-        _site(session, msg)
+        return _owner(session, msg)
+    if msg.message_type in SITE_REPORTS:
+        return _site(session, msg)
+    return []
 
 
-def _owner(session: Session, msg: Accepted) -> None:
+def _owner(session: Session, msg: Accepted) -> list[Problem]:
     problems = []
-    for cons in msg.model.declaration.consignments:
+    consignments = msg.model.declaration.consignments
+    for i, cons in enumerate(consignments, 1):
         row = session.get(ClrConsignment, cons.bill_no)
         if row is not None and row.manifest_sender and row.manifest_sender != msg.sender:
+            where = BILL if len(consignments) == 1 else BILL.replace("Consignment", f"Consignment[{i}]")
             problems.append(
                 Problem(
-                    BILL,
+                    where,
                     f"bill of lading {cons.bill_no} belongs to the party that sent its first manifest; "
                     "only that party may amend it or apply for its distribution: check the bill number",
+                    "not_bill_owner",
                 )
             )
-    if problems:
-        raise IntakeRejected(409, msg.message_id, problems, f"{len(problems)} bill(s) of another party")
+    return problems
 
 
 def sites_of(party: Party | None) -> set[str]:
@@ -64,12 +76,12 @@ def sites_of(party: Party | None) -> set[str]:
     return {s for s in [party.terminal_code or "", *(party.terminals or [])] if s}
 
 
-def _site(session: Session, msg: Accepted) -> None:
+def _site(session: Session, msg: Accepted) -> list[Problem]:
     """A site report names a site the sender operates (or, for a tally company, is assigned to).
     The operator of the bill's own terminal may also report the box at another site (a distribution
     destination): the workflow counts that only after an MT6102 names the site."""
     if "port_operator" not in msg.sender_roles and "tally" not in msg.sender_roles:
-        return  # another role allowed by the intake matrix (e.g. a tester): nothing site-bound
+        return []  # another role allowed by the intake matrix (e.g. a tester): nothing site-bound
     party = session.scalar(select(Party).where(Party.uscc == msg.sender))
     allowed = sites_of(party)
     decl = msg.model.declaration
@@ -90,10 +102,10 @@ def _site(session: Session, msg: Accepted) -> None:
                 f"{kind} report for bill {bill} at site {site or sorted(home)!r}, but you are registered "
                 f"for {sorted(allowed) or 'no site'}: report only for a site you operate or are assigned "
                 "to (the hub administrator registers terminal_code / terminals)",
+                "site_not_registered",
             )
         )
-    if problems:
-        raise IntakeRejected(403, msg.message_id, problems, f"{len(problems)} site problem(s)")
+    return problems
 
 
 def declaration_problems(session: Session, decl: Any, sender: str, roles: frozenset[str]) -> list[Problem]:
@@ -108,24 +120,30 @@ def declaration_problems(session: Session, decl: Any, sender: str, roles: frozen
             Problem(
                 "DecHead/AgentCodeScc",
                 f"declarant {head.agent_code_scc} is not you ({sender}): declare under your own USCC",
+                "not_declarant",
             )
         )
     elif not head.agent_code_scc:
-        problems.append(Problem("DecHead/AgentCodeScc", f"required: your USCC {sender} as the declarant"))
+        problems.append(Problem(
+            "DecHead/AgentCodeScc", f"required: your USCC {sender} as the declarant", "missing_value"
+        ))
     consignee = head.trade_co_scc
     if not consignee:
-        problems.append(Problem("DecHead/TradeCoScc", "required: the USCC of the consignee you declare for"))
+        problems.append(Problem(
+            "DecHead/TradeCoScc", "required: the USCC of the consignee you declare for", "missing_value"
+        ))
     elif not entrustments.entrusted(session, consignee, sender):
         problems.append(
             Problem(
                 "DecHead/TradeCoScc",
                 f"consignee {consignee} has not entrusted you (代理报关委托): the consignee registers the "
                 "entrustment with POST /api/v1/entrustments",
+                "not_entrusted",
             )
         )
     mismatch = consignee_mismatch(session, head.bill_no, consignee)
     if mismatch:
-        problems.append(Problem("DecHead/TradeCoScc", mismatch))
+        problems.append(Problem("DecHead/TradeCoScc", mismatch, "consignee_mismatch"))
     return problems
 
 

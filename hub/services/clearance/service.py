@@ -154,6 +154,7 @@ class ClearanceService:
                         "message_id": exc.message_id,
                         "status": exc.status,
                         "problems": [p.as_json() for p in exc.problems],
+                        **({"layers": exc.layers} if exc.layers else {}),
                     },
                     bills=[],
                     correlation_id=exc.message_id,

@@ -140,8 +140,7 @@ class ClearanceWorkflow:
             authority.check(session, msg)  # who may send it: bill owner, reporting site
             return {"bills": msg.keys["bills"]}
         decl: Declaration = msg.model
-        problems = self._declaration_problems(session, decl, msg.sender)
-        problems += authority.declaration_problems(session, decl, msg.sender, msg.sender_roles)
+        problems = self.problems(session, msg)
         if problems:
             raise IntakeRejected(422, msg.message_id, problems, f"{len(problems)} problem(s)")
         kind = decl.kind.value
@@ -181,6 +180,15 @@ class ClearanceWorkflow:
             "import_response": xmlcodec.encode(response).decode("utf-8"),
         }
 
+    def problems(self, session: Session, msg: Accepted) -> list[Problem]:
+        """Every business problem of a message, read-only: accept refuses on them, and intake lists
+        them beside the schema and semantic problems of a message refused earlier (docs/errors.md)."""
+        if msg.message_type != "DecMessage":
+            return authority.problems(session, msg)
+        decl: Declaration = msg.model
+        problems = self._declaration_problems(session, decl, msg.sender)
+        return problems + authority.declaration_problems(session, decl, msg.sender, msg.sender_roles)
+
     def receipt_for(self, session: Session, message_id: str) -> dict[str, Any]:
         row = session.scalar(select(ClrDeclaration).where(ClrDeclaration.message_id == message_id))
         return {"declaration_id": row.id, "state": row.state} if row else {}
@@ -188,27 +196,41 @@ class ClearanceWorkflow:
     def _declaration_problems(self, session: Session, decl: Declaration, sender: str) -> list[Problem]:
         problems = []
         if decl.head.ie_flag != "I":
-            problems.append(Problem("DecHead/IEFlag", "only import declarations take the two-step route"))
+            problems.append(
+                Problem("DecHead/IEFlag", "only import declarations take the two-step route", "not_import")
+            )
         if decl.kind == DeclarationKind.ORDINARY:
-            problems.append(Problem("DecHead/Type", "position 3 must be 5 (summary) or 6 (complete)"))
+            problems.append(
+                Problem("DecHead/Type", "position 3 must be 5 (summary) or 6 (complete)", "not_two_step")
+            )
         if not decl.client_seq_no:
-            problems.append(Problem("DecSign/ClientSeqNo", "required: it correlates every receipt"))
+            problems.append(
+                Problem("DecSign/ClientSeqNo", "required: it correlates every receipt", "missing_value")
+            )
         if not decl.head.bill_no:
-            problems.append(Problem("DecHead/BillNo", "required: the bill of lading links the manifest"))
+            problems.append(
+                Problem("DecHead/BillNo", "required: the bill of lading links the manifest", "missing_value")
+            )
         used = session.scalar(
             select(ClrDeclaration.id).where(
                 ClrDeclaration.broker_uscc == sender, ClrDeclaration.client_seq_no == decl.client_seq_no
             )
         )
         if used:
-            problems.append(Problem("DecSign/ClientSeqNo", f"already used by declaration {used}"))
+            problems.append(
+                Problem("DecSign/ClientSeqNo", f"already used by declaration {used}", "reference_used")
+            )
         elif decl.client_seq_no and session.scalar(
             select(ClrDeclaration.id).where(ClrDeclaration.client_seq_no == decl.client_seq_no).limit(1)
         ):
             # customs answers (DecImportResponse) carry only the ClientSeqNo: one number, one
             # declarant, so an answer can never reach another broker's declaration
             problems.append(
-                Problem("DecSign/ClientSeqNo", "not available: choose another client sequence number")
+                Problem(
+                    "DecSign/ClientSeqNo",
+                    "not available: choose another client sequence number",
+                    "reference_used",
+                )
             )
         if (
             decl.kind == DeclarationKind.COMPLETE
@@ -220,6 +242,7 @@ class ClearanceWorkflow:
                     "DecHead/BillNo",
                     f"no open summary declaration of yours for bill "
                     f"{decl.head.bill_no} (or for the EntryId in CorrelationNo) to complete",
+                    "no_open_summary",
                 )
             )
         return problems
