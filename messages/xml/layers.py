@@ -40,7 +40,10 @@ class Locator:
 
     def freeze(self) -> None:
         top = self.root.getroottree().getroot()
-        index: dict[etree._Element, tuple[str, int | None]] = {top: (f"/{local(top.tag)}", top.sourceline)}
+        # a wrapper the reader built around the sender's root (bare DEC_RESULT -> DEC_DATA) has no
+        # source line: paths start at the sender's own root
+        base = "" if top.sourceline is None else f"/{local(top.tag)}"
+        index: dict[etree._Element, tuple[str, int | None]] = {top: (base, top.sourceline)}
         todo = [top]
         while todo:
             parent = todo.pop()
@@ -56,7 +59,11 @@ class Locator:
         element (`DecHead/X`); `Name` is the first of its name, `Name[k]` the k-th."""
         # libxml2 writes prefixed names (ns0:Manifest) for a retagged envelope: compare local names
         steps = [s.rsplit(":", 1)[-1] for s in path.split(" ", 1)[0].split("/") if s]
-        if steps and path.startswith("/") and steps[0] == local(self.root.tag):
+        # an absolute path may start at the transport envelope (/MFTMessage/MFTData/Manifest/...)
+        chain = [local(a.tag) for a in reversed(list(self.root.iterancestors()))] + [local(self.root.tag)]
+        if path.startswith("/") and steps[: len(chain)] == chain:
+            steps = steps[len(chain) :]
+        elif steps and path.startswith("/") and steps[0] == local(self.root.tag):
             steps = steps[1:]
         node = self.root
         for step in steps:
