@@ -161,3 +161,22 @@ def test_over_amqp_the_correlation_id_is_what_the_answer_answers(env: dict[str, 
     wait_for(lambda: rejections.of("Rejection"), "customs told why its answer was refused")
     assert b"ClientSeqNo" in rejections.of("Rejection")[0]
     assert declaration_of(client, theirs["declaration_id"])["seq_no"] in (None, "")
+
+
+def test_an_answer_without_the_forwarded_id_can_be_required(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HUB_CLEARANCE_REQUIRE_ANSWER_CORRELATION: no answer is correlated by its own references alone."""
+    with hub_env(db_url, tmp_path, monkeypatch, require_answer_correlation="true") as env:
+        env["other"] = Inbox(env["hub"], "tcorr.other2", f"{OTHER_BROKER}.#")
+        client, n = env["client"], 13500
+        mine, _, sent = two_brokers(env, n)
+        bare = client.post(
+            "/api/v1/messages",
+            content=import_response(f"A{n:017d}", "000000000000000031"),
+            headers={"X-API-Key": KEYS["customs"]},
+        )
+        assert bare.status_code == 422, bare.text
+        assert bare.json()["error"]["details"][0]["location"] == "correlation id"
+        answer(client, import_response(f"A{n:017d}", "000000000000000031"), sent[f"A{n:017d}"])
+        wait_for(lambda: declaration_of(client, mine["declaration_id"])["seq_no"], "applied with the id")

@@ -134,6 +134,13 @@ class ClearanceWorkflow:
     def accept(self, session: Session, msg: Accepted) -> dict[str, Any]:
         if msg.message_type != "DecMessage":
             authority.check(session, msg)  # who may send it: bill owner, reporting site
+            required = self.settings.require_answer_correlation and msg.message_type in answers.ANSWERS
+            if required and not msg.in_reply_to:
+                raise IntakeRejected(
+                    422,
+                    msg.message_id,
+                    [Problem("correlation id", "required: the id of the hub message this answers")],
+                )
             if msg.in_reply_to and msg.message_type in answers.ANSWERS:
                 try:  # a customs answer must fit the message it says it answers
                     answers.check(session, msg.message_type, msg.in_reply_to, msg.model)
