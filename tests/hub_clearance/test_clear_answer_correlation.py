@@ -5,6 +5,7 @@ refused (409, archived as rejected) and reaches nobody. SQLite and PostgreSQL, i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -180,3 +181,30 @@ def test_an_answer_without_the_forwarded_id_can_be_required(
         assert bare.json()["error"]["details"][0]["location"] == "correlation id"
         answer(client, import_response(f"A{n:017d}", "000000000000000031"), sent[f"A{n:017d}"])
         wait_for(lambda: declaration_of(client, mine["declaration_id"])["seq_no"], "applied with the id")
+
+
+def test_an_mt9999_for_every_bill_of_a_partly_applied_report_is_accepted(env: dict[str, Any]) -> None:
+    """A report forwarded while one of its bills waits for a manifest still names both: customs'
+    MT9999 for both bills answers what the hub forwarded."""
+    from messages.models.manifest import TransportEquipment
+    from simulators.customs.traffic import arrival_xml
+
+    client = env["client"]
+    known, waiting = Shipment.make(13600, containers=1), Shipment.make(13601, containers=1)
+    post(client, "broker", manifest_xml(known))
+    wait_for(lambda: env["customs"].ids_of("MT1101"), "manifest forwarded")
+    report = decode(arrival_xml(known.bill_no, known.containers[0]))
+    extra = copy.deepcopy(report.declaration.consignments[0])
+    extra.bill_no = waiting.bill_no
+    report.declaration.consignments.append(extra)
+    report.declaration.transport_equipment.append(
+        TransportEquipment(waiting.containers[0], "45R1", "2", "8", ["S1"], bill_no=waiting.bill_no)
+    )
+    post(client, "yard", encode(report))
+    wait_for(lambda: env["customs"].ids_of("MT3101"), "the report forwarded for the bill it could apply")
+    receipt = samples.mt9999()
+    receipt.head.message_type, receipt.head.receiver_id = "MT3101", "4227"
+    template = receipt.consignments[0]
+    receipt.consignments = [template, type(template)(waiting.bill_no, "01")]
+    template.bill_no = known.bill_no
+    answer(client, encode(receipt), env["customs"].ids_of("MT3101")[0])

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from hub.db.clearance_tables import ClrDeclaration
 from hub.db.models import Message, MessageRef
 from hub.services.clearance.settings import CUSTOMS_KEY
+from hub.services.intake import business_keys
+from messages import xml as xmlcodec
 
 REPLY_REF = "reply_to"  # MessageRef kind: the id of the forwarded message an answer carries back
 ANSWERS = ("DecImportResponse", "DEC_DATA", "MT9999")
@@ -124,12 +126,20 @@ def manifest_receipt_check(session: Session, forwarded_id: str, receipt: Any) ->
             select(MessageRef.value).where(MessageRef.message_id == sent.id, MessageRef.kind == "bill")
         )
     )
-    bills.add(sent.bill_no or "")
+    bills |= bills_named_in(sent)  # a report forwarded when only some of its bills applied names all
     stray = sorted({c.bill_no for c in receipt.consignments} - bills)
     if stray:
         raise AnswerMismatch(
             f"MT9999 answers bill(s) {', '.join(stray)}, which message {forwarded_id} did not name"
         )
+
+
+def bills_named_in(sent: Message) -> set[str]:
+    """Every bill the forwarded message itself names (what customs answers for)."""
+    try:
+        return set(business_keys(xmlcodec.decode(sent.raw))["bills"])
+    except Exception:  # an undecodable copy names nothing more than its refs
+        return set()
 
 
 def check(session: Session, message_type: str, forwarded_id: str, model: Any) -> None:
