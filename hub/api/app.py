@@ -22,6 +22,7 @@ from hub.api.routes import (
     risk,
     ui,
 )
+from hub.heap import freeze_startup_heap
 from hub.runtime import Hub
 
 API_TITLE = "swhub — single-window integration hub"
@@ -33,13 +34,17 @@ def create_app(
     start: bool = True,
     on_started: Callable[[Hub], None] | None = None,
     on_stopping: Callable[[Hub], None] | None = None,
+    freeze_heap: bool | None = None,
 ) -> FastAPI:
     """Build the app around `hub` (a new one from the environment when None).
 
     With start=True the hub (migrations, bus topology, relay, consumers) starts with the app and
     stops with it; tests that manage the hub themselves pass start=False. `on_stopping` runs at
     shutdown before the hub stops: after a SIGTERM uvicorn re-raises the signal once it has shut down,
-    so code placed after `uvicorn.run` never runs."""
+    so code placed after `uvicorn.run` never runs. `freeze_heap` (default: when the app builds its own
+    hub, i.e. it is the process's only one) freezes the start-up heap once started (hub.heap)."""
+    if freeze_heap is None:
+        freeze_heap = hub is None
     hub = hub or Hub()
 
     @asynccontextmanager
@@ -49,6 +54,8 @@ def create_app(
             hub.bootstrap_parties()
             if on_started:
                 on_started(hub)
+            if freeze_heap:
+                freeze_startup_heap()
         yield
         if start:
             try:

@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
             if sims is not None:
                 sims.stop()
 
-        app = create_app(hub, on_started=announce, on_stopping=stop_simulators)
+        app = create_app(hub, on_started=announce, on_stopping=stop_simulators, freeze_heap=True)
         try:
             uvicorn.run(app, host=host, port=port, log_level="info")
         finally:  # a start-up failure never reaches the lifespan's shutdown

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -65,6 +66,7 @@ from messages.models.receipts import DecImportResponse, DecResultReceipt, Manife
 
 ARCHIVE_HEADER = "x-swhub-archive-id"
 SENDER_HEADER = "x-swhub-sender"
+REPLY_ID = re.compile(r"[0-9A-Za-z-]{1,64}")  # hub message ids (UUIDs), as MessageRef values hold them
 
 # Who may send what (admin may send everything). Manifest transmitters (carriers' agents) hold the
 # broker role in the party register; terminals and tally companies send arrival/tally reports.
@@ -174,6 +176,7 @@ class Accepted:
     model: Any
     xml: bytes  # the single-window XML (converted from EDIFACT when that was received)
     keys: dict[str, Any] = field(default_factory=dict)
+    in_reply_to: str | None = None  # the id of the hub's message a customs answer says it answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,9 +434,19 @@ class Intake:
         self.max_messages = max_messages
 
     @metrics.timed("intake")
-    def receive(self, raw: bytes, sender: str, roles: frozenset[str], channel: str) -> IntakeResult:
+    def receive(
+        self, raw: bytes, sender: str, roles: frozenset[str], channel: str, in_reply_to: str | None = None
+    ) -> IntakeResult:
+        """`in_reply_to`: the hub message id an answer carries back (HTTP X-Correlation-Id, AMQP
+        correlation_id); the workflow matches the answer against that message."""
         with self.db.unit_of_work() as session:  # 1. archived before anything else
             message_id = archive(session, raw, direction="in", channel=channel, sender=sender).id
+        if in_reply_to is not None and not REPLY_ID.fullmatch(in_reply_to):
+            refused = IntakeRejected(
+                400, message_id, [Problem("correlation id", "must be the id of a message the hub sent")]
+            )
+            self._mark_rejected(refused)
+            raise refused
         parts = split_interchange(raw, self.max_bytes)
         metrics.BATCH_SIZE.labels("intake").observe(len(parts) if parts is not None else 1)
         if parts is not None and len(parts) > self.max_messages:
@@ -453,7 +466,7 @@ class Intake:
             raise refused
         if parts is not None:
             return self._receive_interchange(message_id, parts, sender, roles, channel)
-        return self._receive_one(message_id, raw, sender, roles, channel)
+        return self._receive_one(message_id, raw, sender, roles, channel, in_reply_to=in_reply_to)
 
     def _receive_interchange(
         self,
@@ -548,6 +561,7 @@ class Intake:
         channel: str,
         part: InterchangePart | None = None,
         interchange_id: str | None = None,
+        in_reply_to: str | None = None,
     ) -> IntakeResult:
         """Steps 2-6 for one archived message (alone, or one part of an interchange)."""
         try:
@@ -579,6 +593,8 @@ class Intake:
                 row.format, row.message_type = fmt, message_type
                 row.external_id = (keys.get("external_id") or "")[:128] or None
                 self._set_keys(row, keys)
+                if in_reply_to:
+                    row.refs.append(MessageRef(kind="reply_to", value=in_reply_to))
                 first = self._same_edi(session, row, part) or self._earlier(session, row)
                 if first is not None:
                     if first.sha256 == row.sha256:
@@ -597,7 +613,9 @@ class Intake:
                             )
                         ],
                     )
-                accepted = Accepted(message_id, message_type, fmt, sender, roles, model, xml_bytes, keys)
+                accepted = Accepted(
+                    message_id, message_type, fmt, sender, roles, model, xml_bytes, keys, in_reply_to
+                )
                 try:
                     receipt = self.workflow.accept(session, accepted)
                 except IntakeRejected as exc:  # business layer: same locations as the earlier ones

@@ -20,7 +20,7 @@ INGRESS_EXCHANGE = "swhub.ingress"
 
 
 class AmqpConsumer(threading.Thread):
-    def __init__(self, url: str, queue: str, handle: Callable[[str, bytes], None]) -> None:
+    def __init__(self, url: str, queue: str, handle: Callable[[str, bytes, str], None]) -> None:
         super().__init__(name="customs-amqp-consumer", daemon=True)
         self.url, self.queue, self.handle = url, queue, handle
         self.ready = threading.Event()
@@ -40,13 +40,13 @@ class AmqpConsumer(threading.Thread):
                 self.declare(channel)
                 channel.basic_qos(prefetch_count=50)
                 self.ready.set()
-                for method, _props, body in channel.consume(self.queue, inactivity_timeout=0.5):
+                for method, props, body in channel.consume(self.queue, inactivity_timeout=0.5):
                     if self._stop.is_set():
                         break
                     if method is None:
                         continue
                     message_type = method.routing_key.split(".", 1)[1]
-                    self.handle(message_type, body)
+                    self.handle(message_type, body, props.message_id or "")
                     channel.basic_ack(method.delivery_tag)
                 connection.close()
             except pika.exceptions.AMQPError as exc:
@@ -71,7 +71,10 @@ class AmqpPublisher:
                     self._channel = self._connection.channel()
                     self._channel.confirm_delivery()
                 props = pika.BasicProperties(
-                    delivery_mode=2, content_type="application/xml", headers={"x-swhub-sender": self.sender}
+                    delivery_mode=2,
+                    content_type="application/xml",
+                    headers={"x-swhub-sender": self.sender},
+                    correlation_id=answer.in_reply_to or None,  # the hub message answered
                 )
                 self._channel.basic_publish(
                     INGRESS_EXCHANGE, answer.message_type, answer.body, props, mandatory=True

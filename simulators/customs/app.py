@@ -78,6 +78,8 @@ class Sender(threading.Thread):
 
     def _send(self, client: httpx.Client, answer: Answer) -> None:
         headers = {"Content-Type": "application/xml", "X-API-Key": self.settings.hub_api_key or ""}
+        if answer.in_reply_to:  # the hub matches the answer against the message it forwarded
+            headers["X-Correlation-Id"] = answer.in_reply_to
         for attempt in range(self.settings.send_attempts):
             try:
                 response = client.post(
@@ -106,11 +108,11 @@ def create_app(settings: CustomsSimSettings | None = None) -> FastAPI:
     failures = FailureInjector()
     api_key = tester_key(settings.api_key)
 
-    def handle(message_type: str, body: bytes) -> None:
+    def handle(message_type: str, body: bytes, message_id: str = "") -> None:
         with lock:  # the engine keeps per-declaration state; answers keep the order of the inputs
             received.append(message_type)
             received_by_type[message_type] += 1
-            for answer in engine.handle(message_type, body):
+            for answer in engine.handle(message_type, body, message_id):
                 sender.queue.put(answer)
 
     consumer = AmqpConsumer(settings.amqp_url, settings.queue, handle) if settings.amqp_url else None
@@ -168,7 +170,7 @@ def create_app(settings: CustomsSimSettings | None = None) -> FastAPI:
         try:
             if problem is not None:
                 raise problem
-            handle(message_type, body)
+            handle(message_type, body, request.headers.get("X-Message-Id", ""))
         except MessageError as exc:
             return Response(f"not a message customs understands: {exc}", status_code=400)
         return Response(status_code=202)

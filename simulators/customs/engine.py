@@ -18,6 +18,7 @@ with such a hold gets DEC_DATA R only after the hold's result, and only if it pa
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import threading
@@ -45,6 +46,7 @@ class Answer:
     delay: float
     message_type: str
     body: bytes
+    in_reply_to: str = ""  # the hub's id of the message answered (carried back as its correlation id)
 
 
 @dataclass(slots=True)
@@ -66,6 +68,7 @@ class Hold:
     notice_id: str
     ids: tuple[str, ...]  # ClientSeqNo / EntryId it names
     inspection: InspectionNotice | None = None  # None: a documents request
+    reply_to: str = ""  # the hub's message id of the instruction
 
 
 def steering(client_seq_no: str) -> tuple[str, float]:
@@ -89,10 +92,17 @@ class CustomsEngine:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
-    def handle(self, message_type: str, body: bytes) -> list[Answer]:
+    def handle(self, message_type: str, body: bytes, message_id: str = "") -> list[Answer]:
+        """Answers to one hub message; each carries back `message_id` (the hub's id of what it answers,
+        or of the instruction answered), so the hub matches it against what it forwarded."""
+        answers = self._handle(message_type, body, message_id)
+        return [a if a.in_reply_to else dataclasses.replace(a, in_reply_to=message_id) for a in answers]
+
+    def _handle(self, message_type: str, body: bytes, message_id: str) -> list[Answer]:
         if message_type == "DocumentsRequiredNotice":  # the hub's own JSON notice (no XML shape)
             data = json.loads(body)
-            return self._hold(Hold(str(data["notice_id"]), (str(data.get("client_seq_no", "")),)))
+            hold = Hold(str(data["notice_id"]), (str(data.get("client_seq_no", "")),), reply_to=message_id)
+            return self._hold(hold)
         model = decode(body)
         if isinstance(model, Declaration):
             return self._declaration(model)
@@ -101,7 +111,7 @@ class CustomsEngine:
         if isinstance(model, InspectionNotice):
             if model.outcome != InspectionOutcome.PENDING:
                 return []  # a result (ours, echoed), not an instruction
-            return self._hold(Hold(model.notice_id, tuple(model.declaration_ids), model))
+            return self._hold(Hold(model.notice_id, tuple(model.declaration_ids), model, message_id))
         if isinstance(model, ReleaseNotice):
             self.releases.append(model.bill_no)
             return []
@@ -157,7 +167,7 @@ class CustomsEngine:
         held = [h for h in self.pending if reg.client_seq_no in h.ids or reg.entry_id in h.ids]
         self.pending = [h for h in self.pending if h not in held]
         for hold in held:  # instructions that came before the declaration: answered now, in order
-            answers += self._result(reg, hold)
+            answers += [dataclasses.replace(a, in_reply_to=hold.reply_to) for a in self._result(reg, hold)]
         if reg.kind == "complete" and scenario in ("normal", "fail") and not reg.failed:
             answers.append(self._dec_data(delay, reg, "R", "已结关"))
             reg.status = "cleared"

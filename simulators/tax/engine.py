@@ -61,7 +61,8 @@ class TaxAuthority:
         self.customs_mode = customs_mode
         self.prefix_steering = prefix_steering
         self._lock = threading.RLock()
-        self._cases: dict[str, Case] = {}  # by applicationNo
+        # by (exporterUscc, applicationNo): a number is the exporter's own, two exporters may share one
+        self._cases: dict[tuple[str, str], Case] = {}
         self._by_case_no: dict[str, Case] = {}
         self._events: list[StageEvent] = []
         self._customs: dict[str, CustomsExport] = {}
@@ -122,11 +123,13 @@ class TaxAuthority:
 
     # ----- operations -----------------------------------------------------------------------------
     def submit(self, application: Application) -> tuple[Case, bool]:
-        """Return (case, replayed). Idempotent on applicationNo: identical content -> same case."""
+        """Return (case, replayed). Idempotent on the exporter's applicationNo: identical content ->
+        same case."""
         fingerprint = application.fingerprint()
         with self._lock:
             self.tick()
-            existing = self._cases.get(application.application_no)
+            key = (application.exporter_uscc, application.application_no)
+            existing = self._cases.get(key)
             if existing is not None:
                 if existing.fingerprint == fingerprint:
                     return existing, True
@@ -141,7 +144,7 @@ class TaxAuthority:
             case_no = f"TX{now:%Y%m%d}{next(self._case_seq):06d}"
             steering = self.steering_for(application.application_no)
             case = Case(case_no, application, fingerprint, now, Outcome.ACCEPTED, (), steering)
-            self._cases[application.application_no] = case
+            self._cases[key] = case
             self._by_case_no[case_no] = case
             self._decide(case)
             return case, False
@@ -298,8 +301,10 @@ class TaxAuthority:
     def find(self, *, application_no: str | None = None, tax_case_no: str | None = None) -> Case:
         with self._lock:
             self.tick()
-            case = (self._cases.get(application_no) if application_no
-                    else self._by_case_no.get(tax_case_no or ""))
+            if application_no:  # the first exporter's case with that number (testers' look-up)
+                case = next((c for (_, n), c in self._cases.items() if n == application_no), None)
+            else:
+                case = self._by_case_no.get(tax_case_no or "")
             if case is None:
                 key = f"applicationNo {application_no}" if application_no else f"taxCaseNo {tax_case_no}"
                 raise CaseNotFound(f"no case for {key}")

@@ -1,25 +1,30 @@
-"""A 202 is a promise on the embedded default (SQLite + in-process bus): a real `swhub serve` is
-SIGKILLed in the middle of a burst of manifests and restarted; every manifest that got 202 ends
-processed, with its effect applied exactly once (one `manifest.received` audit entry each)."""
+"""A 202 is a promise, on the embedded default (SQLite + in-process bus) and on PostgreSQL + RabbitMQ
+(a private vhost and database): a real `swhub serve` is SIGKILLed in the middle of a burst of
+manifests and restarted; every manifest that got 202 ends processed, with its effect applied exactly
+once (one `manifest.received` audit entry each)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from simulators.common.runner import free_port
 from simulators.customs.traffic import Shipment, manifest_xml
+from tests.conftest import PG_ADMIN_URL, require_service
 from tests.hub_clearance.clrfixtures import KEYS, write_parties
+from tests.simulators.portsim_support import private_vhost
 
 ROOT = Path(__file__).parents[2]
 BURST = 100
@@ -27,12 +32,30 @@ BURST = 100
 pytestmark = pytest.mark.timeout(120)
 
 
-def _start(tmp_path: Path, port: int, run: int) -> subprocess.Popen[bytes]:
+@pytest.fixture(params=["embedded", "rabbitmq"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The hub's environment: SQLite + in-process bus, or a private PostgreSQL database + vhost."""
+    if request.param == "embedded":
+        yield {"HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
+        return
+    amqp = request.getfixturevalue("amqp_url")
+    require_service("PostgreSQL", PG_ADMIN_URL)
+    name = f"swhub_kill_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        with private_vhost(amqp) as vhost:
+            yield {"HUB_DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "HUB_AMQP_URL": vhost}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _start(tmp_path: Path, port: int, run: int, stack: dict[str, str]) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "TAX_SIM", "BANK_SIM"))}
-    env.update(
-        HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
-        HUB_API_KEYS_FILE=str(tmp_path / "parties.yaml"),
-    )
+    env.update(stack, HUB_API_KEYS_FILE=str(tmp_path / "parties.yaml"))
     log = (tmp_path / f"serve{run}.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub.cli.main", "serve", "--port", str(port), "--no-simulators"],
@@ -52,19 +75,28 @@ def _start(tmp_path: Path, port: int, run: int) -> subprocess.Popen[bytes]:
     raise AssertionError((tmp_path / f"serve{run}.log").read_text()[-3000:])
 
 
-def _statuses(db: Path, ids: list[str]) -> dict[str, str]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            f"SELECT id, status FROM message WHERE id IN ({','.join('?' * len(ids))})", ids
-        ).fetchall()
-    return dict(rows)
+def _query(db_url: str, sql: str, **params: object) -> dict[str, object]:
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            query = sa.text(sql)
+            if "ids" in params:
+                query = query.bindparams(sa.bindparam("ids", expanding=True))
+            return {str(k): v for k, v in conn.execute(query, params).all()}
+    finally:
+        engine.dispose()
 
 
-def test_every_accepted_message_survives_a_sigkill_mid_burst(tmp_path: Path) -> None:
+def _statuses(db_url: str, ids: list[str]) -> dict[str, object]:
+    return _query(db_url, "SELECT id, status FROM message WHERE id IN :ids", ids=ids)
+
+
+def test_every_accepted_message_survives_a_sigkill_mid_burst(tmp_path: Path, stack: dict[str, str]) -> None:
     write_parties(tmp_path / "parties.yaml")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = _start(tmp_path, port, 1)
+    db_url = stack["HUB_DATABASE_URL"]
+    proc = _start(tmp_path, port, 1, stack)
     accepted: list[str] = []
     lock = threading.Lock()
 
@@ -98,12 +130,12 @@ def test_every_accepted_message_survives_a_sigkill_mid_burst(tmp_path: Path) -> 
             proc.kill()
     assert BURST // 3 <= len(accepted) < BURST, f"{len(accepted)} accepted: the kill was not mid-burst"
 
-    proc = _start(tmp_path, port, 2)
+    proc = _start(tmp_path, port, 2, stack)
     try:
         deadline = time.monotonic() + 45
-        statuses: dict[str, str] = {}
+        statuses: dict[str, object] = {}
         while time.monotonic() < deadline:
-            statuses = _statuses(tmp_path / "hub.db", accepted)
+            statuses = _statuses(db_url, accepted)
             if all(statuses.get(i) == "processed" for i in accepted):
                 break
             time.sleep(0.3)
@@ -112,13 +144,10 @@ def test_every_accepted_message_survives_a_sigkill_mid_burst(tmp_path: Path) -> 
         proc.wait(20)
     lost = sorted(i for i in accepted if statuses.get(i) != "processed")
     assert not lost, f"{len(lost)} of {len(accepted)} accepted manifests never processed: {lost[:5]}"
-    with sqlite3.connect(tmp_path / "hub.db") as conn:
-        effects = dict(
-            conn.execute(
-                "SELECT subject_id, count(*) FROM audit_log WHERE action = 'manifest.received' "
-                "GROUP BY subject_id"
-            ).fetchall()
-        )
+    effects = _query(
+        db_url,
+        "SELECT subject_id, count(*) FROM audit_log WHERE action = 'manifest.received' GROUP BY subject_id",
+    )
     assert all(effects.get(i) == 1 for i in accepted), {
         i: effects.get(i) for i in accepted if effects.get(i) != 1
     }

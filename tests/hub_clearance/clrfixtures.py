@@ -133,17 +133,24 @@ class Inbox:
 
     def __init__(self, hub: Hub, name: str, binding: str) -> None:
         self.messages: list[tuple[str, bytes]] = []
+        self.ids: list[tuple[str, str]] = []  # (type, the hub's message id) as a receiver sees them
         self._lock = threading.Lock()
         hub.bus.declare(Topology(queues=(QueueSpec(name, ((NOTICE_EXCHANGE, binding),)),)))
         self.consumer = hub.bus.consume(name, self._on)
 
     def _on(self, delivery: Delivery) -> None:
         with self._lock:
-            self.messages.append((delivery.envelope.routing_key.split(".", 1)[1], delivery.envelope.body))
+            notice_type = delivery.envelope.routing_key.split(".", 1)[1]
+            self.messages.append((notice_type, delivery.envelope.body))
+            self.ids.append((notice_type, delivery.envelope.message_id))
 
     def of(self, notice_type: str) -> list[bytes]:
         with self._lock:
             return [body for t, body in self.messages if t == notice_type]
+
+    def ids_of(self, notice_type: str) -> list[str]:
+        with self._lock:
+            return [i for t, i in self.ids if t == notice_type]
 
 
 def import_response(client_seq_no: str, seq_no: str, ok: bool = True) -> bytes:

@@ -115,3 +115,19 @@ def test_stage1_instruction_before_the_summary_is_steered_by_its_client_seq_no()
     got = answers(engine, "DecMessage", declaration_xml("summary", s, "X26110000000000005"))
     assert "InspectionNotice ANOMALY" in kinds(got)
     assert [m.notice_id for _, _, m in got if isinstance(m, InspectionNotice)][-1] == "INSP-5"
+
+
+def test_every_answer_carries_back_the_hub_message_it_answers() -> None:
+    """Issue 12 item 3: the hub matches customs' answers against what it forwarded, so each answer
+    names the hub's id of its input; a kept instruction's answers name the instruction."""
+    engine, s = CustomsEngine(), Shipment.make(3, 1)
+    assert engine.handle("DocumentsRequiredNotice", documents_request("A26110000000000009"), "hub-docs") == []
+    got = engine.handle("DecMessage", declaration_xml("complete", s, "A26110000000000009"), "hub-decl")
+    assert [(a.message_type, a.in_reply_to) for a in got] == [
+        ("DecImportResponse", "hub-decl"),
+        ("DEC_DATA", "hub-decl"),  # L
+        ("DEC_DATA", "hub-docs"),  # G, the documents hold's result
+        ("DEC_DATA", "hub-decl"),  # R
+    ]
+    later = engine.handle("InspectionNotice", lab_instruction(s, "A26110000000000009", "HOLD-9"), "hub-lab")
+    assert {a.in_reply_to for a in later} == {"hub-lab"}

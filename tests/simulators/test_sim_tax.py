@@ -53,25 +53,32 @@ def receiver() -> Iterator[CallbackReceiver]:
 
 @pytest.fixture(scope="module")
 def tax_sim(receiver: CallbackReceiver) -> Iterator[SimulatorProcess]:
-    env = {"TAX_SIM_CLOCK": f"manual:{START}", "TAX_SIM_API_KEY": CONTROL_KEY,
-           "TAX_SIM_CALLBACK_URL": receiver.url, "TAX_SIM_CALLBACK_API_KEY": HUB_CALLBACK_KEY,
-           "TAX_SIM_CALLBACK_BACKOFF_INITIAL": "0.05", "TAX_SIM_HANG_SECONDS": "4"}
+    env = {
+        "TAX_SIM_CLOCK": f"manual:{START}",
+        "TAX_SIM_API_KEY": CONTROL_KEY,
+        "TAX_SIM_CALLBACK_URL": receiver.url,
+        "TAX_SIM_CALLBACK_API_KEY": HUB_CALLBACK_KEY,
+        "TAX_SIM_CALLBACK_BACKOFF_INITIAL": "0.05",
+        "TAX_SIM_HANG_SECONDS": "4",
+    }
     with SimulatorProcess("simulators.tax", env=env, cwd=REPO_ROOT) as process:
         yield process
 
 
 @pytest.fixture
 def client(tax_sim: SimulatorProcess) -> TaxRefundClient:
-    return TaxRefundClient(f"{tax_sim.base_url}/soap?wsdl", timeout=1.0, max_attempts=3,
-                           backoff_initial=0.05, backoff_max=0.2)
+    return TaxRefundClient(
+        f"{tax_sim.base_url}/soap?wsdl", timeout=1.0, max_attempts=3, backoff_initial=0.05, backoff_max=0.2
+    )
 
 
 def advance(sim: SimulatorProcess, delta: timedelta) -> None:
     ok(control(sim.base_url, "POST", "/clock", {"advance_seconds": delta.total_seconds()}))
 
 
-def test_submission_is_accepted_and_resubmission_returns_the_same_case(client: TaxRefundClient,
-                                                                       tax_sim: SimulatorProcess) -> None:
+def test_submission_is_accepted_and_resubmission_returns_the_same_case(
+    client: TaxRefundClient, tax_sim: SimulatorProcess
+) -> None:
     app = application()
     first = client.submit_refund_application(app)
     assert first.outcome is SubmissionOutcome.ACCEPTED
@@ -80,8 +87,11 @@ def test_submission_is_accepted_and_resubmission_returns_the_same_case(client: T
 
     again = client.submit_refund_application(app)
     assert again.tax_case_no == first.tax_case_no and again.replayed
-    cases = [c for c in ok(control(tax_sim.base_url, "GET", "/state"))["cases"]
-             if c["applicationNo"] == app.application_no]
+    cases = [
+        c
+        for c in ok(control(tax_sim.base_url, "GET", "/state"))["cases"]
+        if c["applicationNo"] == app.application_no
+    ]
     assert len(cases) == 1 and cases[0]["events"] == 1  # no duplicate case, no duplicate ACCEPTED
 
 
@@ -93,8 +103,20 @@ def test_same_application_no_with_other_content_is_a_typed_conflict(client: TaxR
     assert info.value.code == "APPLICATION_NO_CONFLICT"
 
 
+def test_another_exporters_same_application_no_is_its_own_case(client: TaxRefundClient) -> None:
+    """An application number is the exporter's own (issue 12 item 9): the hub sends it as filed,
+    with the exporter, so two exporters' equal numbers are two cases, not a conflict."""
+    app = application()
+    first = client.submit_refund_application(app)
+    theirs = replace(application(), application_no=app.application_no, exporter_uscc="91370200M3C5EXP11F")
+    other = client.submit_refund_application(theirs)
+    assert other.outcome is SubmissionOutcome.ACCEPTED and not other.replayed
+    assert other.tax_case_no != first.tax_case_no
+
+
 def test_status_moves_through_the_stages_as_the_sim_clock_advances(
-        client: TaxRefundClient, tax_sim: SimulatorProcess, receiver: CallbackReceiver) -> None:
+    client: TaxRefundClient, tax_sim: SimulatorProcess, receiver: CallbackReceiver
+) -> None:
     app = application(enterprise_class=2)  # default class 2: review 2d, approval 2d, treasury 1d
     result = client.submit_refund_application(app)
     status = client.get_refund_status(application_no=app.application_no)
@@ -121,8 +143,11 @@ def test_status_moves_through_the_stages_as_the_sim_clock_advances(
     assert [e.event_id for e in page.events] == [e.event_id for e in status.history]
     # push: the same four events reached the hub's callback, in order, with the hub's API key
     posts = receiver.wait_for(lambda rs: sum(app.application_no.encode() in r.body for r in rs) >= 4)
-    mine = [parse_stage_event(r.body, r.headers["Content-Type"]) for r in posts
-            if app.application_no.encode() in r.body]
+    mine = [
+        parse_stage_event(r.body, r.headers["Content-Type"])
+        for r in posts
+        if app.application_no.encode() in r.body
+    ]
     assert [e.event_id for e in mine] == [e.event_id for e in status.history]
     assert all(r.headers["X-API-Key"] == HUB_CALLBACK_KEY for r in posts)
 
@@ -151,8 +176,9 @@ def test_class4_without_fx_proof_is_returned_then_corrected(client: TaxRefundCli
     assert [e.event_type for e in history] == [EventType.RETURNED, EventType.ACCEPTED]
 
 
-def test_prefix_steering_rejects_and_rejects_at_review(client: TaxRefundClient,
-                                                       tax_sim: SimulatorProcess) -> None:
+def test_prefix_steering_rejects_and_rejects_at_review(
+    client: TaxRefundClient, tax_sim: SimulatorProcess
+) -> None:
     rejected = client.submit_refund_application(application(app_no("R")))
     assert rejected.outcome is SubmissionOutcome.REJECTED
     with pytest.raises(TaxRejected):
@@ -167,9 +193,18 @@ def test_prefix_steering_rejects_and_rejects_at_review(client: TaxRefundClient,
 
 def test_control_api_steers_one_application(client: TaxRefundClient, tax_sim: SimulatorProcess) -> None:
     app = application()
-    ok(control(tax_sim.base_url, "POST", "/outcomes", {
-        "applicationNo": app.application_no, "outcome": "return",
-        "reasons": [{"code": "INVOICE_UNVERIFIED", "message": "invoice not in Golden Tax data"}]}))
+    ok(
+        control(
+            tax_sim.base_url,
+            "POST",
+            "/outcomes",
+            {
+                "applicationNo": app.application_no,
+                "outcome": "return",
+                "reasons": [{"code": "INVOICE_UNVERIFIED", "message": "invoice not in Golden Tax data"}],
+            },
+        )
+    )
     result = client.submit_refund_application(app)
     assert result.outcome is SubmissionOutcome.RETURNED
     assert [r.code for r in result.reasons] == ["INVOICE_UNVERIFIED"]
@@ -178,8 +213,14 @@ def test_control_api_steers_one_application(client: TaxRefundClient, tax_sim: Si
 def test_customs_export_data_is_checked(client: TaxRefundClient, tax_sim: SimulatorProcess) -> None:
     app = application(fob="10000.00")
     entry = app.declarations[0].entry_id
-    ok(control(tax_sim.base_url, "POST", "/customs-exports",
-               [{"entryId": entry, "exporterUscc": app.exporter_uscc, "fobAmountCny": "9000.00"}]))
+    ok(
+        control(
+            tax_sim.base_url,
+            "POST",
+            "/customs-exports",
+            [{"entryId": entry, "exporterUscc": app.exporter_uscc, "fobAmountCny": "9000.00"}],
+        )
+    )
     result = client.submit_refund_application(app)
     assert result.outcome is SubmissionOutcome.RETURNED
     assert [(r.code, r.reference) for r in result.reasons] == [("DECLARATION_AMOUNT_MISMATCH", entry)]
@@ -192,10 +233,17 @@ def test_customs_export_data_is_checked(client: TaxRefundClient, tax_sim: Simula
         ok(control(tax_sim.base_url, "PUT", "/settings", {"customsMode": "permissive"}))
 
 
-def test_adapter_retries_through_injected_500s_then_succeeds(client: TaxRefundClient,
-                                                            tax_sim: SimulatorProcess) -> None:
-    ok(control(tax_sim.base_url, "POST", "/failures",
-               {"mode": "http500", "operation": "SubmitRefundApplication", "count": 2}))
+def test_adapter_retries_through_injected_500s_then_succeeds(
+    client: TaxRefundClient, tax_sim: SimulatorProcess
+) -> None:
+    ok(
+        control(
+            tax_sim.base_url,
+            "POST",
+            "/failures",
+            {"mode": "http500", "operation": "SubmitRefundApplication", "count": 2},
+        )
+    )
     result = client.submit_refund_application(application())
     assert result.outcome is SubmissionOutcome.ACCEPTED and not result.replayed
     assert ok(control(tax_sim.base_url, "GET", "/failures")) == []  # both injected failures consumed
@@ -204,8 +252,9 @@ def test_adapter_retries_through_injected_500s_then_succeeds(client: TaxRefundCl
     assert client.submit_refund_application(flaky).outcome is SubmissionOutcome.ACCEPTED
 
 
-def test_persistent_failure_is_a_typed_error_after_bounded_retries(client: TaxRefundClient,
-                                                                   tax_sim: SimulatorProcess) -> None:
+def test_persistent_failure_is_a_typed_error_after_bounded_retries(
+    client: TaxRefundClient, tax_sim: SimulatorProcess
+) -> None:
     ok(control(tax_sim.base_url, "POST", "/failures", {"mode": "soap_fault", "count": 3}))
     with pytest.raises(TaxServiceUnavailable) as info:
         client.get_stage_events(0, 1)
@@ -214,11 +263,18 @@ def test_persistent_failure_is_a_typed_error_after_bounded_retries(client: TaxRe
 
 
 def test_timeout_is_a_typed_error_after_bounded_retries(tax_sim: SimulatorProcess) -> None:
-    client = TaxRefundClient(f"{tax_sim.base_url}/soap?wsdl", timeout=0.5, max_attempts=3,
-                             backoff_initial=0.05, backoff_max=0.2)
+    client = TaxRefundClient(
+        f"{tax_sim.base_url}/soap?wsdl", timeout=0.5, max_attempts=3, backoff_initial=0.05, backoff_max=0.2
+    )
     client.get_stage_events(0, 1)  # WSDL loaded: time only the hanging calls
-    ok(control(tax_sim.base_url, "POST", "/failures",
-               {"mode": "timeout", "operation": "GetRefundStatus", "count": 3, "seconds": 5}))
+    ok(
+        control(
+            tax_sim.base_url,
+            "POST",
+            "/failures",
+            {"mode": "timeout", "operation": "GetRefundStatus", "count": 3, "seconds": 5},
+        )
+    )
     started = time.monotonic()
     with pytest.raises(TaxServiceUnavailable) as info:
         client.get_refund_status(application_no="9NOSUCHCASE")
@@ -239,8 +295,11 @@ def test_schema_invalid_request_lists_every_error(client: TaxRefundClient) -> No
         client.submit_refund_application(bad)
     paths = {e.path for e in info.value.errors}
     assert info.value.code == "SCHEMA_VALIDATION"
-    assert {"/SubmitRefundApplication/exporterUscc", "/SubmitRefundApplication/enterpriseClass",
-            "/SubmitRefundApplication/declarations/declaration/entryId"} <= paths
+    assert {
+        "/SubmitRefundApplication/exporterUscc",
+        "/SubmitRefundApplication/enterpriseClass",
+        "/SubmitRefundApplication/declarations/declaration/entryId",
+    } <= paths
 
 
 def _post(sim: SimulatorProcess, body: bytes) -> etree._Element:
@@ -250,9 +309,11 @@ def _post(sim: SimulatorProcess, body: bytes) -> etree._Element:
 
 
 def test_bad_envelope_fault_lists_all_errors(tax_sim: SimulatorProcess) -> None:
-    body = (f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:t="{TNS}"><s:Body><t:SubmitRefundApplication>'
-            "<t:applicationNo>bad no</t:applicationNo><t:exporterUscc>x</t:exporterUscc>"
-            "<t:enterpriseClass>0</t:enterpriseClass></t:SubmitRefundApplication></s:Body></s:Envelope>")
+    body = (
+        f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:t="{TNS}"><s:Body><t:SubmitRefundApplication>'
+        "<t:applicationNo>bad no</t:applicationNo><t:exporterUscc>x</t:exporterUscc>"
+        "<t:enterpriseClass>0</t:enterpriseClass></t:SubmitRefundApplication></s:Body></s:Envelope>"
+    )
     root = _post(tax_sim, body.encode())
     assert root.findtext(f".//{{{SOAP_ENV}}}Fault/faultcode") == "soap:Client"
     errors = root.findall(f".//{{{TNS}}}FaultDetail/{{{TNS}}}error")
@@ -266,14 +327,18 @@ def test_bad_envelope_fault_lists_all_errors(tax_sim: SimulatorProcess) -> None:
 
 
 def test_xxe_and_entity_expansion_are_rejected(tax_sim: SimulatorProcess) -> None:
-    xxe = (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-           f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:t="{TNS}"><s:Body><t:GetRefundStatus>'
-           "<t:applicationNo>&x;</t:applicationNo></t:GetRefundStatus></s:Body></s:Envelope>")
+    xxe = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:t="{TNS}"><s:Body><t:GetRefundStatus>'
+        "<t:applicationNo>&x;</t:applicationNo></t:GetRefundStatus></s:Body></s:Envelope>"
+    )
     root = _post(tax_sim, xxe.encode())
     assert root.findtext(f".//{{{TNS}}}code") == "DTD_FORBIDDEN"
     assert b"root:" not in etree.tostring(root)
-    bomb = ('<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-            f'<s:Envelope xmlns:s="{SOAP_ENV}"><s:Body>&b;</s:Body></s:Envelope>')
+    bomb = (
+        '<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        f'<s:Envelope xmlns:s="{SOAP_ENV}"><s:Body>&b;</s:Body></s:Envelope>'
+    )
     assert _post(tax_sim, bomb.encode()).findtext(f".//{{{TNS}}}code") == "DTD_FORBIDDEN"
 
 
@@ -284,10 +349,17 @@ def test_wsdl_is_served_with_this_host_as_address(tax_sim: SimulatorProcess) -> 
     assert xsd.status_code == 200 and "SubmitRefundApplication" in xsd.text
 
 
-def test_xml_push_format(client: TaxRefundClient, tax_sim: SimulatorProcess,
-                         receiver: CallbackReceiver) -> None:
-    ok(control(tax_sim.base_url, "PUT", "/callback", {"url": receiver.url, "format": "xml",
-                                                      "apiKey": HUB_CALLBACK_KEY}))
+def test_xml_push_format(
+    client: TaxRefundClient, tax_sim: SimulatorProcess, receiver: CallbackReceiver
+) -> None:
+    ok(
+        control(
+            tax_sim.base_url,
+            "PUT",
+            "/callback",
+            {"url": receiver.url, "format": "xml", "apiKey": HUB_CALLBACK_KEY},
+        )
+    )
     try:
         app = application()
         client.submit_refund_application(app)
@@ -297,8 +369,14 @@ def test_xml_push_format(client: TaxRefundClient, tax_sim: SimulatorProcess,
         event = parse_stage_event(post.body, post.headers["Content-Type"])
         assert (event.application_no, event.event_type) == (app.application_no, EventType.ACCEPTED)
     finally:
-        ok(control(tax_sim.base_url, "PUT", "/callback", {"url": receiver.url, "format": "json",
-                                                          "apiKey": HUB_CALLBACK_KEY}))
+        ok(
+            control(
+                tax_sim.base_url,
+                "PUT",
+                "/callback",
+                {"url": receiver.url, "format": "json", "apiKey": HUB_CALLBACK_KEY},
+            )
+        )
 
 
 def test_control_api_requires_the_tester_key(tax_sim: SimulatorProcess) -> None:
@@ -309,8 +387,9 @@ def test_control_api_requires_the_tester_key(tax_sim: SimulatorProcess) -> None:
 
 
 def test_unreachable_service_is_unavailable_not_a_crash() -> None:
-    client = TaxRefundClient(f"http://127.0.0.1:{free_port()}/soap?wsdl", timeout=0.5, max_attempts=2,
-                             backoff_initial=0.01)
+    client = TaxRefundClient(
+        f"http://127.0.0.1:{free_port()}/soap?wsdl", timeout=0.5, max_attempts=2, backoff_initial=0.01
+    )
     with pytest.raises(TaxServiceUnavailable):
         client.get_stage_events()
 

@@ -52,7 +52,9 @@ async def submit_message(
     receipt; a rejection lists every problem (archived too)."""
     raw = await read_capped(request, service.hub.settings.max_message_bytes)
     try:  # parsing, archiving and the workflow block: off the event loop, so /health stays quick
-        result = await run_in_threadpool(service.receive, raw, principal, "http")
+        # customs answers carry back the id of the hub message they answer (sent as X-Message-Id)
+        in_reply_to = request.headers.get("X-Correlation-Id") or None
+        result = await run_in_threadpool(service.receive, raw, principal, "http", in_reply_to)
     except IntakeRejected as exc:
         raise ApiError(
             exc.status,

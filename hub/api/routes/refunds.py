@@ -32,7 +32,7 @@ from hub.services.refunds.queries import (
     public_stats,
 )
 from hub.services.refunds.service import RefundService, UnknownCase
-from hub.services.refunds.workflow import FilingConflict, case_key_of
+from hub.services.refunds.workflow import FilingConflict, case_key_of, cases_numbered
 
 router = APIRouter(tags=["refunds"])
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "refunds_board.html"
@@ -292,14 +292,28 @@ def render_chart(daily: list[dict[str, Any]]) -> str:
 @router.get("/api/v1/refunds/{application_no}")
 def refund_case(
     application_no: str,
+    exporter: str | None = Query(
+        None, description="officers: the exporter's USCC, when several use the number"
+    ),
     principal: Principal = Depends(require_roles("exporter", "tax_officer", "admin")),
     service: RefundService = Depends(service_of),
 ) -> dict[str, Any]:
     """Status, deadline, working days used, light; `on_time` once the SLA clock has stopped."""
     officer = principal.has("tax_officer", "admin")
     with service.db.sessions() as session:
-        # an exporter names its own number; officers name the case key (as the board lists it)
-        key = application_no if officer else case_key_of(session, application_no, principal.uscc)
+        # an exporter names its own number; officers the exporter's number and, if shared, the exporter
+        if officer:
+            cases = cases_numbered(session, application_no, exporter)
+            if len(cases) > 1:
+                raise ApiError(
+                    409,
+                    f"{len(cases)} exporters use application number {application_no}: "
+                    "name one with ?exporter=<USCC>",
+                    details=[{"exporter_uscc": c.exporter_uscc} for c in cases],
+                )
+            key = cases[0].application_no if cases else None
+        else:
+            key = case_key_of(session, application_no, principal.uscc)
         found = case_sla(session, key, service.profile, service.calendar, now()) if key else None
     if found is None:
         raise ApiError(404, f"no refund case {application_no}")  # same answer for someone else's

@@ -132,8 +132,10 @@ class ClearanceService:
             return self.workflow.sweep(session)
 
     # ----- intake -------------------------------------------------------------------------------
-    def receive(self, raw: bytes, principal: Principal, channel: str = "http") -> IntakeResult:
-        return self.intake.receive(raw, principal.uscc, principal.roles, channel)
+    def receive(
+        self, raw: bytes, principal: Principal, channel: str = "http", in_reply_to: str | None = None
+    ) -> IntakeResult:
+        return self.intake.receive(raw, principal.uscc, principal.roles, channel, in_reply_to)
 
     def _on_ingress(self, delivery: Delivery) -> None:
         sender = str(delivery.envelope.headers.get(SENDER_HEADER, ""))
@@ -142,7 +144,13 @@ class ClearanceService:
         if party is None:
             raise Reject(f"swhub.ingress message without a known {SENDER_HEADER} (got {sender!r})")
         try:
-            result = self.intake.receive(delivery.envelope.body, party.uscc, frozenset(party.roles), "amqp")
+            result = self.intake.receive(
+                delivery.envelope.body,
+                party.uscc,
+                frozenset(party.roles),
+                "amqp",
+                delivery.envelope.correlation_id or None,  # customs: the hub message it answers
+            )
         except IntakeRejected as exc:
             # archived with every problem; the sender learns why on its notice queue
             with self.db.unit_of_work() as session:

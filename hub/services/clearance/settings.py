@@ -37,5 +37,9 @@ class ClearanceSettings(BaseSettings):
     # A customs answer (DEC_DATA / DecImportResponse) matching no declaration is parked this long,
     # applied if its declaration appears, else expired with the reason.
     parked_answer_expiry_hours: float = 24.0
+    # Refuse a customs answer (DecImportResponse, DEC_DATA, MT9999) that does not name the hub message
+    # it answers (X-Correlation-Id / AMQP correlation_id). Off: such an answer is correlated by its own
+    # references (a ClientSeqNo belongs to one declarant hub-wide).
+    require_answer_correlation: bool = False
     sweep_seconds: float = 30.0
     declare_party_queues: bool = True

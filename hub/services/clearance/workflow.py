@@ -25,7 +25,7 @@ from hub.clock import SHANGHAI, now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message
-from hub.services.clearance import authority, messagebus, outbound, reconcile, repository
+from hub.services.clearance import answers, authority, messagebus, outbound, reconcile, repository
 from hub.services.clearance.domain import events, model
 from hub.services.clearance.domain.states import CONSIGNMENT_INITIAL, DECLARATION_INITIAL, OPEN
 from hub.services.clearance.holds import (
@@ -138,6 +138,18 @@ class ClearanceWorkflow:
     def accept(self, session: Session, msg: Accepted) -> dict[str, Any]:
         if msg.message_type != "DecMessage":
             authority.check(session, msg)  # who may send it: bill owner, reporting site
+            required = self.settings.require_answer_correlation and msg.message_type in answers.ANSWERS
+            if required and not msg.in_reply_to:
+                raise IntakeRejected(
+                    422,
+                    msg.message_id,
+                    [Problem("correlation id", "required: the id of the hub message this answers")],
+                )
+            if msg.in_reply_to and msg.message_type in answers.ANSWERS:
+                try:  # a customs answer must fit the message it says it answers
+                    answers.check(session, msg.message_type, msg.in_reply_to, msg.model)
+                except answers.AnswerMismatch as exc:
+                    raise IntakeRejected(409, msg.message_id, [Problem("correlation id", str(exc))]) from None
             return {"bills": msg.keys["bills"]}
         decl: Declaration = msg.model
         problems = self.problems(session, msg)
@@ -367,6 +379,12 @@ class ClearanceWorkflow:
     ) -> None:
         """MT9999 from customs: forwarded to whoever sent the message it answers (the manifest's
         sender, or the terminal / tally company that sent an arrival or tally report)."""
+        if forwarded_id := answers.reply_to(session, message_id):
+            try:
+                answers.manifest_receipt_check(session, forwarded_id, receipt)
+            except answers.AnswerMismatch as exc:
+                self._refuse_answer(session, message_id, str(exc))
+                return
         by_receiver: dict[str, list[str]] = {}
         answered = receipt.head.message_type
         for c in receipt.consignments:
@@ -602,11 +620,19 @@ class ClearanceWorkflow:
     def on_import_response(
         self, session: Session, sender: str, response: DecImportResponse, message_id: str
     ) -> None:
-        row = session.scalars(
-            select(ClrDeclaration)
-            .where(ClrDeclaration.client_seq_no == response.client_seq_no)
-            .order_by(ClrDeclaration.created_at.desc())
-        ).first()
+        forwarded_id = answers.reply_to(session, message_id)
+        if forwarded_id:
+            try:  # the declaration the hub forwarded, never another one carrying the same reference
+                row = answers.import_response_target(session, forwarded_id, response)
+            except answers.AnswerMismatch as exc:
+                self._refuse_answer(session, message_id, str(exc))
+                return
+        else:
+            row = session.scalars(
+                select(ClrDeclaration)
+                .where(ClrDeclaration.client_seq_no == response.client_seq_no)
+                .order_by(ClrDeclaration.created_at.desc())
+            ).first()
         if row is None:
             self._park_answer(
                 session,
@@ -635,7 +661,13 @@ class ClearanceWorkflow:
     def on_dec_data(self, session: Session, sender: str, receipt: DecResultReceipt, message_id: str) -> None:
         result = receipt.result
         row = None
-        if result.seq_no:
+        if forwarded_id := answers.reply_to(session, message_id):
+            try:
+                row = answers.dec_data_target(session, forwarded_id, receipt)
+            except answers.AnswerMismatch as exc:
+                self._refuse_answer(session, message_id, str(exc))
+                return
+        if row is None and result.seq_no:
             row = session.scalar(select(ClrDeclaration).where(ClrDeclaration.seq_no == result.seq_no))
         if row is None and result.entry_id:
             row = session.scalar(select(ClrDeclaration).where(ClrDeclaration.entry_id == result.entry_id))
@@ -1246,6 +1278,15 @@ class ClearanceWorkflow:
         audit.record(
             session, ACTOR, "message.parked", "message", message_id, {"bill_no": bill, "reason": reason}
         )
+
+    def _refuse_answer(self, session: Session, message_id: str, reason: str) -> None:
+        """A customs answer that no longer fits what it answers (the intake check passed, the state
+        moved since): recorded as rejected with the reason; nothing applied, nothing forwarded."""
+        row = session.get(Message, message_id)
+        if row is not None:
+            row.status, row.error, row.updated_at = "rejected", reason[:20000], now()
+        audit.record(session, ACTOR, "answer.refused", "message", message_id, {"reason": reason})
+        log.warning("customs answer %s refused: %s", message_id, reason)
 
     def _park_answer(
         self, session: Session, message_id: str, message_type: str, key: str, bill: str, what: str

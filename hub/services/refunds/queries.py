@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.refund_tables import RefundCase, RefundTransition
 from hub.services.refunds.clocks import STAGE_LABELS_ZH, TERMINAL, aware, case_clocks, light_of
-from hub.services.refunds.workflow import case_key_of
+from hub.services.refunds.workflow import case_key_of, exporter_number
 from refunds import SlaProfile, WorkingCalendar, row_metrics
 
 LIGHT_RANK = {"red": 0, "amber": 1, "green": 2}
@@ -58,7 +58,7 @@ def board_rows(
         deadline = status.deadline if status is not None else aware(case.deadline)
         rows.append(
             {
-                "application_no": case.application_no,
+                "application_no": exporter_number(case.application_no),  # the exporter's, shown with it
                 "enterprise": case.exporter_name,
                 "uscc": case.exporter_uscc,
                 "class": case.enterprise_class,
@@ -193,7 +193,7 @@ def case_sla(
     deadline = status.deadline if status is not None else aware(case.deadline)
     stopped = bool(status is not None and status.state.value == "stopped")
     return {
-        "application_no": case.application_no,
+        "application_no": exporter_number(case.application_no),
         "exporter_uscc": case.exporter_uscc,
         "class": case.enterprise_class,
         "ftz": case.ftz,

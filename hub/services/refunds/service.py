@@ -196,8 +196,9 @@ class RefundService:
     # ----- submission to the tax service (worker) -----------------------------------------------
     def _on_submit(self, delivery: Delivery) -> None:
         body = json.loads(delivery.envelope.body)
+        key = body["application_no"]  # the internal case key; the tax service sees the exporter's number
         with self.db.sessions() as session:
-            case = session.get(RefundCase, body["application_no"])
+            case = session.get(RefundCase, key)
             if case is None or case.content_sha256 != body["content_sha256"]:
                 return  # not this hub's case, or superseded by a newer filing
             application = self._tax_application(session, case)
@@ -210,13 +211,13 @@ class RefundService:
                     "tax",
                     "refund.submit_refused",
                     "refund_case",
-                    application.application_no,
+                    key,
                     {"error": str(exc)},
                 )
             raise Reject(str(exc)) from None
 
         def record(session: Session, _: Delivery) -> None:
-            case = session.get(RefundCase, application.application_no, with_for_update=True)
+            case = session.get(RefundCase, key, with_for_update=True)
             if case is None:
                 return
             workflow.apply_tax_outcome(
@@ -243,7 +244,7 @@ class RefundService:
         from datetime import date
 
         return RefundApplication(
-            application_no=case.application_no,
+            application_no=workflow.exporter_number(case.application_no),  # its own number, with it
             exporter_uscc=case.exporter_uscc,
             enterprise_class=case.enterprise_class,
             ftz=case.ftz,
@@ -291,7 +292,8 @@ class RefundService:
         with self.db.unit_of_work() as session:
             if already_processed(session, "refunds.tax-events", event.event_id):
                 return False
-            case = session.get(RefundCase, event.application_no, with_for_update=True)
+            found = workflow.case_for_tax(session, event.application_no, event.tax_case_no)
+            case = session.get(RefundCase, found.application_no, with_for_update=True) if found else None
             if case is None:
                 raise UnknownCase(event.application_no)
             session.add(
@@ -404,7 +406,7 @@ class RefundService:
                     continue
                 status = clocks.case or clocks.stage
                 body = {
-                    "application_no": case.application_no,
+                    "application_no": workflow.exporter_number(case.application_no),  # with its exporter
                     "light": light,
                     "previous": previous,
                     "status": case.status,

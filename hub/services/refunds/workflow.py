@@ -74,6 +74,30 @@ def case_key_of(session: Session, number: str, uscc: str) -> str | None:
     return None
 
 
+def cases_numbered(session: Session, number: str, exporter: str | None = None) -> list[RefundCase]:
+    """Every case whose exporter filed it as `number` (one per exporter), optionally one exporter's."""
+    if SCOPE_MARK in number:
+        return []
+    query = select(RefundCase).where(
+        (RefundCase.application_no == number)
+        | RefundCase.application_no.startswith(number + SCOPE_MARK, autoescape=True)
+    )
+    if exporter:
+        query = query.where(RefundCase.exporter_uscc == exporter)
+    return [c for c in session.scalars(query) if exporter_number(c.application_no) == number]
+
+
+def case_for_tax(session: Session, number: str, tax_case_no: str | None) -> RefundCase | None:
+    """The case a tax answer is about: the tax service sees the exporter's own number (never the
+    internal key), so its case number decides, or the number when only one exporter uses it."""
+    if tax_case_no:
+        case = session.scalar(select(RefundCase).where(RefundCase.tax_case_no == tax_case_no))
+        if case is not None and exporter_number(case.application_no) == number:
+            return case
+    found = [c for c in cases_numbered(session, number) if not tax_case_no or not c.tax_case_no]
+    return found[0] if len(found) == 1 else None
+
+
 def new_case_key(session: Session, number: str, uscc: str) -> str:
     return number if session.get(RefundCase, number) is None else scoped_key(number, uscc)
 

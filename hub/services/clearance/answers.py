@@ -1,0 +1,152 @@
+"""Customs answers reach what they answer: DecImportResponse, DEC_DATA and MT9999 are matched against
+the message the hub forwarded to customs, whose id customs carries back (HTTP `X-Correlation-Id`,
+AMQP `correlation_id`; the hub sent it as `X-Message-Id` / `message_id`).
+
+- the id must name a message the hub sent to customs, of a type the answer can answer;
+- DecImportResponse: the forwarded DecMessage's declaration, and its ClientSeqNo must be the answer's;
+- DEC_DATA: the forwarded message's declaration (its DecMessage, or an instruction about it); a SeqNo /
+  EntryId in the answer must not belong to another declaration (only to it or its summary/complete);
+- MT9999: every bill it answers must be one the forwarded manifest or report named.
+
+Checked at intake (refused 409, archived as rejected, nothing applied) and again when the workflow
+applies the answer (a mismatch found then is recorded as rejected with the reason, nothing applied).
+An answer without the id falls back to its own references; a ClientSeqNo belongs to one declarant
+hub-wide (the workflow refuses a second one), so even then it cannot reach another broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.db.clearance_tables import ClrDeclaration
+from hub.db.models import Message, MessageRef
+from hub.services.clearance.settings import CUSTOMS_KEY
+from hub.services.intake import business_keys
+from messages import xml as xmlcodec
+
+REPLY_REF = "reply_to"  # MessageRef kind: the id of the forwarded message an answer carries back
+ANSWERS = ("DecImportResponse", "DEC_DATA", "MT9999")
+# what each answer may answer (the types the hub forwards to customs)
+ANSWERABLE = {
+    "DecImportResponse": ("DecMessage",),
+    "DEC_DATA": ("DecMessage", "InspectionNotice", "DocumentsRequiredNotice", "ReleaseNotice"),
+    "MT9999": ("MT1101", "MT3101", "MT5101", "MT6102"),
+}
+
+
+class AnswerMismatch(Exception):
+    """The answer does not belong to the message it says it answers."""
+
+
+def reply_to(session: Session, message_id: str) -> str | None:
+    """The forwarded message id an archived answer carried, if any."""
+    return session.scalar(
+        select(MessageRef.value).where(MessageRef.message_id == message_id, MessageRef.kind == REPLY_REF)
+    )
+
+
+def forwarded(session: Session, message_type: str, forwarded_id: str) -> Message:
+    row = session.get(Message, forwarded_id)
+    if row is None or row.direction != "out" or row.receiver != CUSTOMS_KEY:
+        raise AnswerMismatch(
+            f"{message_type} answers message {forwarded_id}, which the hub did not send to customs"
+        )
+    if row.message_type not in ANSWERABLE[message_type]:
+        raise AnswerMismatch(
+            f"{message_type} answers message {forwarded_id}, a {row.message_type}; "
+            f"it can only answer {', '.join(ANSWERABLE[message_type])}"
+        )
+    return row
+
+
+def _declaration_of(session: Session, message_type: str, sent: Message) -> ClrDeclaration:
+    decl = session.get(ClrDeclaration, sent.correlation_id) if sent.correlation_id else None
+    if decl is None:
+        raise AnswerMismatch(f"{message_type} answers message {sent.id}, which concerns no declaration")
+    return decl
+
+
+def family(session: Session, decl: ClrDeclaration) -> set[str]:
+    """The declaration and its two-step partner (summary <-> complete)."""
+    ids = {decl.id}
+    if decl.summary_id:
+        ids.add(decl.summary_id)
+    if decl.completed_by:
+        ids.add(decl.completed_by)
+    ids.update(session.scalars(select(ClrDeclaration.id).where(ClrDeclaration.summary_id == decl.id)))
+    return ids
+
+
+def import_response_target(session: Session, forwarded_id: str, response: Any) -> ClrDeclaration:
+    decl = _declaration_of(
+        session, "DecImportResponse", forwarded(session, "DecImportResponse", forwarded_id)
+    )
+    if response.client_seq_no and response.client_seq_no != decl.client_seq_no:
+        raise AnswerMismatch(
+            f"DecImportResponse for ClientSeqNo {response.client_seq_no} answers message {forwarded_id}, "
+            f"the declaration with ClientSeqNo {decl.client_seq_no}"
+        )
+    return decl
+
+
+def dec_data_target(session: Session, forwarded_id: str, receipt: Any) -> ClrDeclaration:
+    """The declaration the DEC_DATA applies to: the one its SeqNo/EntryId names when that is the
+    forwarded message's declaration or its partner, else the forwarded message's declaration."""
+    decl = _declaration_of(session, "DEC_DATA", forwarded(session, "DEC_DATA", forwarded_id))
+    result = receipt.result
+    named = None
+    if result.seq_no:
+        named = session.scalar(select(ClrDeclaration).where(ClrDeclaration.seq_no == result.seq_no))
+    if named is None and result.entry_id:
+        named = session.scalar(select(ClrDeclaration).where(ClrDeclaration.entry_id == result.entry_id))
+    if named is not None and named.id not in family(session, decl):
+        raise AnswerMismatch(
+            f"DEC_DATA for SeqNo {result.seq_no or '-'} / EntryId {result.entry_id or '-'} names another "
+            f"declaration than the one message {forwarded_id} was about"
+        )
+    if named is None and decl.seq_no and result.seq_no and result.seq_no != decl.seq_no:
+        raise AnswerMismatch(
+            f"DEC_DATA for SeqNo {result.seq_no} answers message {forwarded_id}, whose declaration has "
+            f"SeqNo {decl.seq_no}"
+        )
+    return named or decl
+
+
+def manifest_receipt_check(session: Session, forwarded_id: str, receipt: Any) -> None:
+    sent = forwarded(session, "MT9999", forwarded_id)
+    answered = receipt.head.message_type
+    if answered and answered != "MT9999" and answered != sent.message_type:
+        raise AnswerMismatch(
+            f"MT9999 answers a {answered}, but message {forwarded_id} was a {sent.message_type}"
+        )
+    bills = set(
+        session.scalars(
+            select(MessageRef.value).where(MessageRef.message_id == sent.id, MessageRef.kind == "bill")
+        )
+    )
+    bills |= bills_named_in(sent)  # a report forwarded when only some of its bills applied names all
+    stray = sorted({c.bill_no for c in receipt.consignments} - bills)
+    if stray:
+        raise AnswerMismatch(
+            f"MT9999 answers bill(s) {', '.join(stray)}, which message {forwarded_id} did not name"
+        )
+
+
+def bills_named_in(sent: Message) -> set[str]:
+    """Every bill the forwarded message itself names (what customs answers for)."""
+    try:
+        return set(business_keys(xmlcodec.decode(sent.raw))["bills"])
+    except Exception:  # an undecodable copy names nothing more than its refs
+        return set()
+
+
+def check(session: Session, message_type: str, forwarded_id: str, model: Any) -> None:
+    """Raise AnswerMismatch unless `model` (a customs answer) fits the forwarded message."""
+    if message_type == "DecImportResponse":
+        import_response_target(session, forwarded_id, model)
+    elif message_type == "DEC_DATA":
+        dec_data_target(session, forwarded_id, model)
+    elif message_type == "MT9999":
+        manifest_receipt_check(session, forwarded_id, model)
