@@ -66,6 +66,7 @@ from messages.models.receipts import DecImportResponse, DecResultReceipt, Manife
 
 ARCHIVE_HEADER = "x-swhub-archive-id"
 SENDER_HEADER = "x-swhub-sender"
+NOT_IN_DOCUMENT = ("message", "reference", "correlation id")
 REPLY_ID = re.compile(r"[0-9A-Za-z-]{1,64}")  # hub message ids (UUIDs), as MessageRef values hold them
 
 # Who may send what (admin may send everything). Manifest transmitters (carriers' agents) hold the
@@ -704,7 +705,9 @@ class Intake:
             return problems
         out = []
         for p in problems:
-            if p.location.startswith("interchange") or p.location in ("message", "reference"):
+            # not elements of the document: the interchange, the message as a whole, the sender's
+            # reference, the transport's correlation id
+            if p.location.startswith("interchange") or p.location in NOT_IN_DOCUMENT:
                 out.append(p)
                 continue
             location, line = locator.locate("" if p.location == "sender" else p.location)
