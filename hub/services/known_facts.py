@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.db.clearance_tables import ClrConsignment
 from hub.db.models import Party
@@ -86,7 +87,7 @@ class KnownFacts:
         return facts
 
     @staticmethod
-    def _assigned_tally(session, site: str) -> str:  # type: ignore[no-untyped-def]
+    def _assigned_tally(session: Session, site: str) -> str:
         tallies = [
             p.uscc
             for p in session.scalars(select(Party))

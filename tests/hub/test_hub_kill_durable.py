@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,8 +21,7 @@ import sqlalchemy as sa
 
 from simulators.common.runner import free_port
 from simulators.customs.traffic import Shipment, manifest_xml
-from tests.conftest import PG_ADMIN_URL, require_service
-from tests.hub_clearance.clrfixtures import KEYS, write_parties
+from tests.hub_clearance.clrfixtures import KEYS, fresh_postgres, write_parties
 from tests.simulators.portsim_support import private_vhost
 
 ROOT = Path(__file__).parents[2]
@@ -39,18 +37,8 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, 
         yield {"HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
         return
     amqp = request.getfixturevalue("amqp_url")
-    require_service("PostgreSQL", PG_ADMIN_URL)
-    name = f"swhub_kill_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        with private_vhost(amqp) as vhost:
-            yield {"HUB_DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "HUB_AMQP_URL": vhost}
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres() as database, private_vhost(amqp) as vhost:
+        yield {"HUB_DATABASE_URL": database, "HUB_AMQP_URL": vhost}
 
 
 def _start(tmp_path: Path, port: int, run: int, stack: dict[str, str]) -> subprocess.Popen[bytes]:

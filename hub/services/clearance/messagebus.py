@@ -6,6 +6,7 @@ outbox rows, so a notice goes out if and only if the change it announces is stor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,17 @@ RELEASE_NOTE = {
     "destination_inspection": "目的地检验",
 }
 
+
+
+def deadline_body(row: ClrDeclaration, due: datetime) -> dict[str, Any]:
+    """The broker's reminder and overdue notices about the complete declaration carry the same facts."""
+    return {
+        "declaration_id": row.id,
+        "client_seq_no": row.client_seq_no,
+        "bill_no": row.bill_no,
+        "due_at": due.isoformat(),
+        "rule": row.due_rule,
+    }
 
 def audit_state_change(session: Session, event: events.DeclarationStateChanged) -> None:
     if event.audited:
@@ -93,13 +105,7 @@ def send_overdue_notice(session: Session, event: events.Late) -> None:
         return
     row = session.get(ClrDeclaration, event.declaration_id)
     assert row is not None and event.due_at is not None
-    body = {
-        "declaration_id": row.id,
-        "client_seq_no": row.client_seq_no,
-        "bill_no": row.bill_no,
-        "due_at": event.due_at.isoformat(),
-        "rule": row.due_rule,
-    }
+    body = deadline_body(row, event.due_at)
     outbound.send_json(
         session,
         row.broker_uscc,

@@ -1222,13 +1222,7 @@ class ClearanceWorkflow:
         for row in rows:
             due = aware(row.due_at)
             assert due is not None
-            body = {
-                "declaration_id": row.id,
-                "client_seq_no": row.client_seq_no,
-                "bill_no": row.bill_no,
-                "due_at": due.isoformat(),
-                "rule": row.due_rule,
-            }
+            body = messagebus.deadline_body(row, due)
             if row.reminded_at is None and at >= due - timedelta(days=self.settings.remind_days_before):
                 row.reminded_at = at
                 outbound.send_json(
