@@ -46,6 +46,7 @@ from simulators.customs.traffic import (  # noqa: E402
     TERMINAL,
     Shipment,
     arrival_xml,
+    consignee,
     declaration_xml,
     manifest_xml,
     tally_xml,
@@ -66,6 +67,7 @@ def parties_file(directory: Path) -> Path:
                         "name": "broker",
                         "roles": ["broker"],
                         "keys": [{"key": "bench-broker"}],
+                        "entrusted_by": [consignee()],  # else every declaration is not_entrusted
                     },
                     {
                         "uscc": YARD,

@@ -57,7 +57,7 @@ from hub.runtime import Hub  # noqa: E402
 from messages.xml import samples  # noqa: E402
 from simulators.common.clock import SHANGHAI  # noqa: E402
 from simulators.common.runner import SimulatorProcess, free_port  # noqa: E402
-from simulators.customs.traffic import TERMINAL, Shipment, declaration_xml  # noqa: E402
+from simulators.customs.traffic import TERMINAL, Shipment, consignee, declaration_xml  # noqa: E402
 
 BROKER, YARD, CUSTOMS = "91370200M3C0BRK01N", "91370200M3C0PRT01B", "11100000000013127D"
 BROKER_KEY, CONTROL_KEY = "bench-broker", "bench-port-control"
@@ -72,6 +72,7 @@ def parties_file(directory: Path) -> Path:
             "name": "carrier agent / broker",
             "roles": ["broker"],
             "keys": [{"key": BROKER_KEY}],
+            "entrusted_by": [consignee()],  # else every declaration is refused not_entrusted
         },
         {
             "uscc": YARD,

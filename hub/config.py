@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     delivery_limit: int = 5
     prefetch: int = 50
     outbox_batch: int = 200
+    # Inbound clearance traffic is spread over this many single-active-consumer queues by bill of
+    # lading (hub/services/clearance/partitions.py): the most workers that can apply it at once.
+    partitions: int = 8
     risk_rules_dir: Path | None = None
     # Prometheus scrape token (Authorization: Bearer ...) for the API's /metrics and worker listeners.
     metrics_token: str | None = None

@@ -143,6 +143,9 @@ class QueueSpec:
     bindings: tuple[tuple[str, str], ...]  # (exchange, binding key with topic wildcards)
     delivery_limit: int = 5
     dead_letter: bool = True  # route exhausted/rejected messages to DEAD_LETTER_EXCHANGE
+    # Only one consumer at a time receives (RabbitMQ's x-single-active-consumer): the queue's order
+    # is the order of processing across processes; when that consumer goes, the next one takes over.
+    single_active_consumer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class _Queue:
     name: str
     delivery_limit: int | None  # None: unlimited (the dead-letter queue itself)
     dead_letter: bool
+    single_active: bool = False  # only consumers[0] receives; the next one takes over when it goes
     ready: list[tuple[int, _Message]] = field(default_factory=list)  # heap ordered by seq
     consumers: list[InProcessConsumer] = field(default_factory=list)
     next_consumer: int = 0
@@ -120,7 +121,9 @@ class InProcessBus(Bus):
             for spec in topology.queues:
                 if spec.delivery_limit < 1:
                     raise TopologyError(f"queue {spec.name!r}: delivery_limit must be >= 1")
-                self._declare_queue(spec.name, spec.delivery_limit, spec.dead_letter)
+                self._declare_queue(
+                    spec.name, spec.delivery_limit, spec.dead_letter, spec.single_active_consumer
+                )
                 for exchange, key in spec.bindings:
                     if exchange not in self._exchanges:
                         raise TopologyError(f"queue {spec.name!r} binds to undeclared exchange {exchange!r}")
@@ -130,17 +133,21 @@ class InProcessBus(Bus):
         self._exchanges.add(name)
         self._bindings.setdefault(name, [])
 
-    def _declare_queue(self, name: str, delivery_limit: int | None, dead_letter: bool) -> None:
+    def _declare_queue(
+        self, name: str, delivery_limit: int | None, dead_letter: bool, single_active: bool = False
+    ) -> None:
         existing = self._queues.get(name)
+        wanted = (delivery_limit, dead_letter, single_active)
         if existing is None:
-            self._queues[name] = _Queue(name, delivery_limit, dead_letter)
+            self._queues[name] = _Queue(name, delivery_limit, dead_letter, single_active)
             self._load(self._queues[name])
-        elif (existing.delivery_limit, existing.dead_letter) != (delivery_limit, dead_letter):
+        elif (existing.delivery_limit, existing.dead_letter, existing.single_active) != wanted:
             # RabbitMQ answers PRECONDITION_FAILED when arguments differ; so do we.
             raise TopologyError(
                 f"queue {name!r} exists with delivery_limit={existing.delivery_limit}, "
-                f"dead_letter={existing.dead_letter}; cannot redeclare with "
-                f"delivery_limit={delivery_limit}, dead_letter={dead_letter}"
+                f"dead_letter={existing.dead_letter}, single_active_consumer={existing.single_active}; "
+                f"cannot redeclare with delivery_limit={delivery_limit}, dead_letter={dead_letter}, "
+                f"single_active_consumer={single_active}"
             )
 
     def _bind(self, exchange: str, key: str, queue: str) -> None:
@@ -215,7 +222,8 @@ class InProcessBus(Bus):
     def _dispatch(self, queue: _Queue) -> None:
         """Hand ready messages to consumers with room in their prefetch window, round robin."""
         while queue.ready:
-            open_consumers = [c for c in queue.consumers if c.has_room()]
+            eligible = queue.consumers[:1] if queue.single_active else queue.consumers
+            open_consumers = [c for c in eligible if c.has_room()]
             if not open_consumers:
                 return
             consumer = open_consumers[queue.next_consumer % len(open_consumers)]
@@ -300,6 +308,7 @@ class InProcessBus(Bus):
                 consumer.queue.consumers.remove(consumer)
             if consumer in self._consumers:
                 self._consumers.remove(consumer)
+            self._dispatch(consumer.queue)  # single active consumer: the next one takes over
 
 
 def _delivery(queue: _Queue, message: _Message) -> Delivery:

@@ -55,6 +55,8 @@ def queue_arguments(spec: QueueSpec) -> dict[str, Any]:
     so it is always explicit; the broker's limit is a safety net behind the consumer's own
     dead-lettering (which adds the reason), e.g. for a message whose handler keeps crashing the process."""
     arguments: dict[str, Any] = {"x-queue-type": "quorum", "x-delivery-limit": spec.delivery_limit}
+    if spec.single_active_consumer:
+        arguments["x-single-active-consumer"] = True
     if spec.dead_letter:
         arguments.update(
             {

@@ -43,6 +43,7 @@ from hub.db.models import Message, MessageRef
 from hub.db.outbox import enqueue
 from hub.db.session import Database
 from hub.observability import metrics
+from hub.services.clearance import partitions
 from hub.services.known_facts import KnownFacts
 from messages.detect import detect
 from messages.errors import (
@@ -406,14 +407,17 @@ def bound_rejected(session: Session, row: Message, bounds: RejectBounds) -> None
         return
     spent = 0
     if row.sender is not None:
-        spent = session.scalar(
-            select(func.coalesce(func.sum(func.length(Message.raw)), 0)).where(
-                Message.sender == row.sender,
-                Message.status == "rejected",
-                Message.received_at >= now() - timedelta(days=1),
-                Message.id != row.id,
+        spent = (
+            session.scalar(
+                select(func.coalesce(func.sum(func.length(Message.raw)), 0)).where(
+                    Message.sender == row.sender,
+                    Message.status == "rejected",
+                    Message.received_at >= now() - timedelta(days=1),
+                    Message.id != row.id,
+                )
             )
-        ) or 0
+            or 0
+        )
     if len(row.raw) > bounds.full_bytes or spent + len(row.raw) > bounds.daily_quota_bytes:
         row.raw = row.raw[: bounds.head_bytes]
 
@@ -427,8 +431,10 @@ class Intake:
         max_bytes: int,
         max_messages: int = 1000,
         rejects: RejectBounds | None = None,
+        partitions: int = 8,
     ) -> None:
         self.rejects = rejects or RejectBounds()
+        self.partitions = partitions
         self.db = db
         self.workflow = workflow
         self.max_bytes = max_bytes
@@ -630,10 +636,13 @@ class Intake:
                         "warnings": [_edifact_problem(w).as_json() for w in tolerated],
                     }
                 row.status, row.updated_at = "accepted", now()
+                bill = partitions.partition_key(session, keys, row.external_id or message_id)
                 enqueue(
                     session,
                     INBOUND_EXCHANGE,
-                    f"clearance.{message_type}.{sender}",
+                    partitions.routing_key(
+                        message_type, sender, partitions.partition_of(bill, self.partitions)
+                    ),
                     xml_bytes,
                     message_id=message_id,
                     content_type="application/xml",
@@ -746,7 +755,13 @@ class Intake:
         if check is None:
             return []
         accepted = Accepted(
-            message_id, decoded.message_type, decoded.format, sender, roles, decoded.model, decoded.xml,
+            message_id,
+            decoded.message_type,
+            decoded.format,
+            sender,
+            roles,
+            decoded.model,
+            decoded.xml,
             business_keys(decoded.model),
         )
         with self.db.sessions() as session:

@@ -157,3 +157,9 @@ def distribution_xml(s: Shipment, destination: str, site_name: str = "监管场�
         )
     ]
     return encode(report)
+
+
+def consignee() -> str:
+    """The consignee (TradeCoScc) of the declarations this module writes: a broker filing them needs
+    its entrustment (代理报关委托)."""
+    return declaration("summary", Shipment.make(1, 1), "consignee-probe").head.trade_co_scc

@@ -331,3 +331,38 @@ def test_stop_lets_running_handlers_finish_and_requeues_the_rest(ctx: Ctx) -> No
     rest = drain(ctx.bus, queue, expected=2)
     assert rest.ids() == ["s1", "s2"]  # s0 was acked; the two waiting in the window were requeued
     assert ctx.bus.queue_depth(queue) == 0
+
+
+def test_single_active_consumer_queue_feeds_one_consumer_and_hands_over_in_order(ctx: Ctx) -> None:
+    """A partition queue: two processes consume it, one receives everything, in order; when it
+    dies (abort = lost connection), the other takes over from the first unacked message."""
+    n = ctx.names
+    queue = n.queue("partition")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),), single_active_consumer=True))
+    first_may_go = threading.Event()
+    first = Recorder(lambda d: first_may_go.wait(10) if d.envelope.message_id == "a3" else None)
+    second = Recorder()
+    active = ctx.bus.consume(queue, first, prefetch=10)
+    standby = ctx.bus.consume(queue, second, prefetch=10)
+    try:
+        ctx.bus.publish_many(n.exchange, [envelope(f"a{i}", n.key("x")) for i in range(6)])
+        assert wait_until(lambda: first.count() == 4)  # a0..a2 done, a3 running
+        time.sleep(0.3)
+        assert second.count() == 0  # the standby consumer receives nothing while the first is active
+        active.abort()  # the active process dies with a3..a5 unacked
+        assert wait_until(lambda: second.count() == 3)
+        assert second.ids() == ["a3", "a4", "a5"]  # taken over in queue order
+        assert second.deliveries[0].redelivered
+    finally:
+        first_may_go.set()
+        standby.stop()
+    assert first.ids()[:3] == ["a0", "a1", "a2"]
+
+
+def test_single_active_consumer_is_part_of_the_queue_declaration(ctx: Ctx) -> None:
+    n = ctx.names
+    queue = n.queue("sac")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),), single_active_consumer=True))
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),), single_active_consumer=True))  # idempotent
+    with pytest.raises(TopologyError):
+        ctx.declare(QueueSpec(queue, ((n.exchange, "#"),)))

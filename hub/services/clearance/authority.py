@@ -124,14 +124,16 @@ def declaration_problems(session: Session, decl: Any, sender: str, roles: frozen
             )
         )
     elif not head.agent_code_scc:
-        problems.append(Problem(
-            "DecHead/AgentCodeScc", f"required: your USCC {sender} as the declarant", "missing_value"
-        ))
+        problems.append(
+            Problem("DecHead/AgentCodeScc", f"required: your USCC {sender} as the declarant", "missing_value")
+        )
     consignee = head.trade_co_scc
     if not consignee:
-        problems.append(Problem(
-            "DecHead/TradeCoScc", "required: the USCC of the consignee you declare for", "missing_value"
-        ))
+        problems.append(
+            Problem(
+                "DecHead/TradeCoScc", "required: the USCC of the consignee you declare for", "missing_value"
+            )
+        )
     elif not entrustments.entrusted(session, consignee, sender):
         problems.append(
             Problem(

@@ -26,7 +26,6 @@ RELEASE_NOTE = {
 }
 
 
-
 def deadline_body(row: ClrDeclaration, due: datetime) -> dict[str, Any]:
     """The broker's reminder and overdue notices about the complete declaration carry the same facts."""
     return {
@@ -36,6 +35,7 @@ def deadline_body(row: ClrDeclaration, due: datetime) -> dict[str, Any]:
         "due_at": due.isoformat(),
         "rule": row.due_rule,
     }
+
 
 def audit_state_change(session: Session, event: events.DeclarationStateChanged) -> None:
     if event.audited:

@@ -4,7 +4,9 @@ Consumers (queues `<prefix>.<name>`):
 - ingress: `swhub.ingress` `#`: raw messages published by parties over AMQP (header x-swhub-sender =
   their USCC; in production each party gets its own RabbitMQ user and the broker-validated user_id
   replaces the header) -> intake;
-- workflow: INBOUND_EXCHANGE `clearance.#`: accepted messages, applied in order, idempotently (inbox);
+- workflow.p<k>: INBOUND_EXCHANGE `clearance.*.*.p<k>`: accepted messages partitioned by bill
+  (partitions.py), each partition single-active-consumer, so applied in order per bill across workers,
+  idempotently (inbox);
 - customs-gateway (only with HUB_CLEARANCE_CUSTOMS_URL): NOTICE_EXCHANGE `customs.#` pushed over HTTP
   to the customs system's `/inbox`. Without it customs consumes `customs.#` over AMQP itself.
 Per-party notice queues `swhub.notices.<uscc>` (bound `<uscc>.#`) are declared for known parties."""
@@ -20,16 +22,23 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.bus.base import INBOUND_EXCHANGE, NOTICE_EXCHANGE, Delivery, QueueSpec, Reject, Topology
+from hub.bus.base import NOTICE_EXCHANGE, Delivery, QueueSpec, Reject, Topology
 from hub.db.inbox import idempotent
 from hub.db.models import Party
 from hub.observability import metrics
 from hub.runtime import ConsumerSpec, Hub
 from hub.services.calendar_store import DbCalendarStore
-from hub.services.clearance import outbound
+from hub.services.clearance import handoff, outbound, partitions
 from hub.services.clearance.settings import CUSTOMS_KEY, INGRESS_EXCHANGE, SENDER_HEADER, ClearanceSettings
 from hub.services.clearance.workflow import ClearanceWorkflow
-from hub.services.intake import ARCHIVE_HEADER, Intake, IntakeRejected, IntakeResult, RejectBounds
+from hub.services.intake import (
+    ARCHIVE_HEADER,
+    Intake,
+    IntakeRejected,
+    IntakeResult,
+    RejectBounds,
+    business_keys,
+)
 from hub.services.parties import Principal
 from hub.services.screening import engine_for
 from messages import xml as xmlcodec
@@ -55,6 +64,7 @@ class ClearanceService:
             max_bytes=hub.settings.max_message_bytes,
             max_messages=hub.settings.max_messages_per_interchange,
             rejects=RejectBounds.of(hub.settings),
+            partitions=hub.settings.partitions,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,12 +89,10 @@ class ClearanceService:
                 QueueSpec(self.queue("ingress"), ((INGRESS_EXCHANGE, "#"),), limit), self._on_ingress
             )
         )
-        self.hub.add_consumer(
-            ConsumerSpec(
-                QueueSpec(self.queue("workflow"), ((INBOUND_EXCHANGE, "clearance.#"),), limit),
-                idempotent(self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound),
-            )
-        )
+        # One inbox name for every partition: a message keeps its dedupe record when N changes.
+        apply = idempotent(self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound)
+        for spec in partitions.queue_specs(self.settings.queue_prefix, self.hub.settings.partitions, limit):
+            self.hub.add_consumer(ConsumerSpec(spec, apply))
         if self.settings.customs_url:
             self.hub.add_consumer(
                 ConsumerSpec(
@@ -195,6 +203,9 @@ class ClearanceService:
         archive_id = str(envelope.headers.get(ARCHIVE_HEADER, envelope.message_id))
         with metrics.stage_timer("workflow"), metrics.triggered_by(envelope.headers, message_type):
             model = xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes)
+            # before reading anything: a worker applying the message this one waits for (or releases)
+            # must not miss it (handoff.py)
+            handoff.take(session, handoff.keys_for(message_type, business_keys(model)))
             self.workflow.apply(session, message_type, sender, model, archive_id)
 
     # ----- customs over HTTP --------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""Two workers, one hand-off (issue 13 item 4): a DEC_DATA receipt parked by one worker while another
+applies the DecImportResponse that would release it. Before the hand-off locks, the second worker did
+not see the first one's uncommitted parked row and the first did not see the SeqNo: the receipt waited
+for ever and the declaration never cleared. The workflow handler is driven on two threads with two
+transactions, the first held open after it parked, exactly as two `swhub worker` processes would
+interleave. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.bus.base import INBOUND_EXCHANGE, Delivery, Envelope
+from hub.db.inbox import idempotent
+from hub.db.models import OutboxMessage
+from simulators.customs.traffic import Shipment, declaration_xml, manifest_xml
+from tests.hub_clearance.clrfixtures import import_response, wait_for
+from tests.hub_clearance.clrgaps import dec_data, hub_env
+from tests.hub_clearance.test_clear_flow_api import declaration, get, post, state_is
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    with hub_env(db_url, tmp_path, monkeypatch) as environment:
+        yield environment
+
+
+def delivery_of(hub: Any, message_id: str) -> Delivery:
+    """The delivery a workflow partition queue would hand a worker for this accepted message."""
+    with hub.db.sessions() as session:
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id))
+        assert row is not None and row.routing_key.startswith("clearance.")
+        envelope = Envelope(
+            row.body, row.routing_key, row.message_id, dict(row.headers), row.content_type, row.correlation_id
+        )
+    return Delivery(envelope, INBOUND_EXCHANGE, "workflow", False, 1)
+
+
+def test_a_receipt_parked_by_one_worker_is_released_by_the_other(env: dict[str, Any]) -> None:
+    hub, client = env["hub"], env["client"]
+    s = Shipment.make(91, containers=1)
+    post(client, "broker", manifest_xml(s))
+    filed = post(client, "broker", declaration_xml("summary", s, "A26119100000000001"))
+    wait_for(state_is(client, filed["declaration_id"], "submitted"), "submitted")
+    for consumer in list(hub._consumers):  # from here on the test plays the two workers
+        consumer.stop()
+
+    receipt = post(
+        client, "customs", dec_data("000000000000009101", "422720261000009101", s.bill_no, "SpL", 1)
+    )
+    answer = post(client, "customs", import_response("A26119100000000001", "000000000000009101"))
+    service = hub.clearance
+    parked_open, may_commit = threading.Event(), threading.Event()
+
+    def park_then_hold(session: Session, delivery: Delivery) -> None:
+        service._on_inbound(session, delivery)  # finds no declaration with that SeqNo: parks it
+        parked_open.set()
+        may_commit.wait(30)  # worker A is slow to commit
+
+    consumer_name = f"{service.settings.queue_prefix}.workflow"
+    worker_a = threading.Thread(
+        target=idempotent(hub.db, consumer_name, park_then_hold),
+        args=(delivery_of(hub, receipt["receipt_id"]),),
+    )
+    worker_b = threading.Thread(
+        target=idempotent(hub.db, consumer_name, service._on_inbound),
+        args=(delivery_of(hub, answer["receipt_id"]),),
+    )
+    worker_a.start()
+    assert parked_open.wait(30)
+    worker_b.start()
+    worker_b.join(1.0)
+    b_waited = worker_b.is_alive()  # B waits for A's hand-off instead of missing it
+    may_commit.set()
+    worker_a.join(30)
+    worker_b.join(30)
+
+    assert b_waited
+    decl = declaration(client, filed["declaration_id"])
+    assert decl["seq_no"] == "000000000000009101"
+    assert decl["state"] == "registered" and decl["entry_id"] == "422720261000009101"
+    assert get(client, "customs", "/api/v1/clearance/parked") == []
+    assert get(client, "admin", f"/api/v1/messages/{receipt['receipt_id']}")["status"] == "processed"
