@@ -19,6 +19,7 @@ from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked,
 from hub.clock import now
 from hub.db.models import Message, OutboxMessage
 from hub.db.session import Database
+from hub.db.turns import my_turn
 from hub.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class OutboxRelay:
 
     def _relay_batch(self) -> int:
         with self.db.unit_of_work(notify=False) as session:
+            if not my_turn(session, "outbox-relay"):
+                return 0  # another worker's relay is publishing; batches side by side would reorder
             query = (
                 select(OutboxMessage)
                 .where(OutboxMessage.sent_at.is_(None))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from hub.bus.base import NOTICE_EXCHANGE, Delivery, QueueSpec, Reject, Topology
 from hub.db.inbox import idempotent
 from hub.db.models import Party
+from hub.db.turns import my_turn
 from hub.observability import metrics
 from hub.runtime import ConsumerSpec, Hub
 from hub.services.calendar_store import DbCalendarStore
@@ -86,7 +87,12 @@ class ClearanceService:
         self.hub.bus.declare(Topology(exchanges=(INGRESS_EXCHANGE,)))
         self.hub.add_consumer(
             ConsumerSpec(
-                QueueSpec(self.queue("ingress"), ((INGRESS_EXCHANGE, "#"),), limit), self._on_ingress
+                # one consumer at a time: parties' messages are accepted in the order they sent them,
+                # whichever worker is active (several at once let a tally overtake its arrival)
+                QueueSpec(
+                    self.queue("ingress"), ((INGRESS_EXCHANGE, "#"),), limit, single_active_consumer=True
+                ),
+                self._on_ingress,
             )
         )
         # One inbox name for every partition: a message keeps its dedupe record when N changes.
@@ -137,6 +143,8 @@ class ClearanceService:
 
     def sweep(self) -> dict[str, int]:
         with self.db.unit_of_work() as session:
+            if not my_turn(session, "clearance-sweep"):
+                return {"skipped": 1}  # another worker is sweeping; twice at once would notify twice
             return self.workflow.sweep(session)
 
     # ----- intake -------------------------------------------------------------------------------
