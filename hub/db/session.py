@@ -11,6 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str) -> Engine:
+    engine = _engine(url)
+    from hub.observability.metrics import DB_STATEMENTS
+
+    # executemany counts once: one round trip
+    event.listen(engine, "before_cursor_execute", lambda *_: DB_STATEMENTS.inc())
+    return engine
+
+
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

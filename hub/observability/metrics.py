@@ -64,6 +64,12 @@ MESSAGES = Counter(
     ["stage", "outcome"],
     registry=REGISTRY,
 )
+DB_STATEMENTS = Counter(
+    "swhub_db_statements",
+    "SQL statements sent to the database by this process (with the messages counters: statements "
+    "per message, the cost bench/clearance.py reports)",
+    registry=REGISTRY,
+)
 CONSUMED_QUEUES = Gauge(
     "swhub_consumer_active",
     "1 for each queue this process consumes from (on RabbitMQ a single-active-consumer partition "

@@ -4,14 +4,9 @@ broker is shared, so another test's notices must never match ours)."""
 from __future__ import annotations
 
 import random
-import shutil
-import subprocess
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
+from hub.bus.vhost import private_vhost  # noqa: F401  (the tests import it from here)
 from messages.xml import samples
 
 CONTROL_KEY = "port-control-key"
@@ -62,25 +57,3 @@ def call_body(
     }
 
 
-@contextmanager
-def private_vhost(amqp_url: str) -> Iterator[str]:
-    """A RabbitMQ vhost of its own for one test (rabbitmqctl): every hub binds its ingress queue to
-    `swhub.ingress` with `#` and every customs simulator binds `customs.#`, so on the shared vhost
-    concurrent runs answer and process each other's messages. Without rabbitmqctl: the shared vhost."""
-    if shutil.which("rabbitmqctl") is None:
-        yield amqp_url
-        return
-    name = f"swhub-test-{uuid.uuid4().hex[:10]}"
-    ctl = ["rabbitmqctl", "-q"]
-    subprocess.run([*ctl, "add_vhost", name], check=True, capture_output=True, timeout=60)
-    try:
-        user = urlsplit(amqp_url).username or "guest"
-        subprocess.run(
-            [*ctl, "set_permissions", "-p", name, user, ".*", ".*", ".*"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        yield amqp_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        subprocess.run([*ctl, "delete_vhost", name], check=False, capture_output=True, timeout=60)
