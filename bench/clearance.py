@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     with stack(args.amqp, args.database, partitions=args.partitions) as hub:
         for _ in range(args.workers):
             hub.start_worker()
-        hub.wait_ready(args.workers)
+        hub.wait_ready()
         cpu0 = {w.process.pid: cpu_seconds(w.process.pid) for w in hub.workers}
         sql0 = sum(w.statements() for w in hub.workers)
         result = flow(hub, args.consignments, args.containers)

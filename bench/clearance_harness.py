@@ -90,13 +90,22 @@ class Worker:
     metrics_port: int
     log: Path
 
-    def statements(self) -> float:
-        text = httpx.get(
+    def metrics(self) -> str:
+        return httpx.get(
             f"http://127.0.0.1:{self.metrics_port}/metrics",
             headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
             timeout=10,
         ).text
-        found = re.search(r"^swhub_db_statements_total (\S+)$", text, re.M)
+
+    def statements(self) -> float:
+        found = re.search(r"^swhub_db_statements_total (\S+)$", self.metrics(), re.M)
+        return float(found.group(1)) if found else 0.0
+
+    def last_delivery(self, queue: str) -> float:
+        """When this worker last received from `queue` (0: never): the active consumer of a
+        single-active-consumer queue is the one receiving."""
+        pattern = rf'^swhub_partition_last_delivery_timestamp{{queue="{re.escape(queue)}"}} (\S+)$'
+        found = re.search(pattern, self.metrics(), re.M)
         return float(found.group(1)) if found else 0.0
 
     def alive(self) -> bool:
@@ -123,25 +132,24 @@ class Stack:
         self.workers.append(worker)
         return worker
 
-    def wait_ready(self, consumers: int, timeout: float = 120.0) -> None:
-        """Until the ingress queue has `consumers` consumers (every worker is up and consuming)."""
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until every worker serves its metrics, which it does once its consumers have started
+        (the broker reports only the active consumer of a single-active-consumer queue, so its
+        consumer count cannot tell)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for worker in self.workers:
+        pending = list(self.workers)
+        while pending and time.monotonic() < deadline:
+            for worker in list(pending):
                 if not worker.alive():
                     raise RuntimeError(f"worker exited: {worker.log.read_text()[-3000:]}")
-            try:
-                connection = pika.BlockingConnection(pika.URLParameters(self.amqp))
                 try:
-                    declared = connection.channel().queue_declare("swhub.clearance.ingress", passive=True)
-                    if declared.method.consumer_count >= consumers:
-                        return
-                finally:
-                    connection.close()
-            except pika.exceptions.ChannelClosedByBroker:
-                pass  # not declared yet
+                    if 'swhub_consumer_active{queue="swhub.clearance.ingress"} 1.0' in worker.metrics():
+                        pending.remove(worker)
+                except httpx.HTTPError:
+                    pass  # not listening yet
             time.sleep(0.3)
-        raise RuntimeError("workers did not start consuming in time")
+        if pending:
+            raise RuntimeError("workers did not start consuming in time")
 
     def kill(self, worker: Worker) -> None:
         worker.process.send_signal(signal.SIGKILL)
