@@ -112,6 +112,21 @@ class Worker:
         return self.process.poll() is None
 
 
+def spawn_worker(env: dict[str, str]) -> Worker:
+    """`swhub worker` as a child process with `env`, serving its metrics on a port of its own."""
+    port = free_port("127.0.0.1")
+    log = Path(tempfile.mkstemp(prefix="swhub-worker-", suffix=".log")[1])
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli.main", "worker"],
+            env={**env, "HUB_METRICS_PORT": str(port), "HUB_METRICS_TOKEN": METRICS_TOKEN},
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
+        )
+    return Worker(process, port, log)
+
+
 @dataclass
 class Stack:
     amqp: str
@@ -121,14 +136,7 @@ class Stack:
     engine: sa.Engine | None = None
 
     def start_worker(self) -> Worker:
-        port = free_port("127.0.0.1")
-        log = Path(tempfile.mkstemp(prefix="swhub-worker-", suffix=".log")[1])
-        env = {**self.env, "HUB_METRICS_PORT": str(port)}
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli.main", "worker"], env=env, cwd=ROOT, stdout=out, stderr=out
-            )
-        worker = Worker(process, port, log)
+        worker = spawn_worker(self.env)
         self.workers.append(worker)
         return worker
 

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bus_throughput import raw_pika  # noqa: E402
+from clearance_harness import spawn_worker  # noqa: E402
 
 from hub.api.app import create_app  # noqa: E402
 from hub.config import Settings  # noqa: E402
@@ -186,7 +187,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
     prefix = f"bench.{tag}"
     queues = [f"{prefix}.customs", f"{prefix}.port"]
-    queues += [f"{prefix}.clearance.{q}" for q in ("ingress", "workflow", "customs-gateway")]
+    queues += [f"{prefix}.clearance.{q}" for q in ("ingress", "customs-gateway")]
+    queues += [f"{prefix}.clearance.workflow.p{k}" for k in range(Settings(_env_file=None).partitions)]  # type: ignore[call-arg]
     customs = SimulatorProcess(
         "simulators.customs",
         cwd=ROOT,
@@ -208,8 +210,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
+    workers = []
+    if args.workers:  # the API (and a relay) here; intake and workflow in N `swhub worker` processes
+        hub.start(consumers=False)
+        hub.bootstrap_parties()
+        env = {
+            **os.environ,
+            "HUB_DATABASE_URL": hub.settings.database_url,
+            "HUB_AMQP_URL": args.amqp,
+            "HUB_API_KEYS_FILE": str(hub.settings.api_keys_file),
+            "PYTHONPATH": str(ROOT),
+        }
+        workers = [spawn_worker(env) for _ in range(args.workers)]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(hub), host="127.0.0.1", port=hub_port, log_level="warning")
+        uvicorn.Config(
+            create_app(hub, start=not args.workers), host="127.0.0.1", port=hub_port, log_level="warning"
+        )
     )
     server_thread = threading.Thread(target=server.run, daemon=True)
     server_thread.start()
@@ -348,6 +364,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         customs.stop()
         server.should_exit = True
         server_thread.join(30)
+        for worker in workers:
+            worker.process.terminate()
+            worker.process.wait(30)
+        if args.workers:
+            hub.stop()
         channel = pika.BlockingConnection(pika.URLParameters(args.amqp)).channel()
         for name in queues:
             channel.queue_delete(name)
@@ -367,6 +388,8 @@ def table(r: dict[str, Any], raw: float, raw_n: int, args: argparse.Namespace) -
             f"{r['consignments'] // r['calls']} x {r['containers'] // r['consignments']} = "
             f"{r['containers']:,} containers |",
             f"| port clock | x{args.factor:g}, one box per {args.interval:g} s simulated per call |",
+            "| intake and workflow | "
+            + (f"{args.workers} `swhub worker` process(es) |" if args.workers else "the API's own process |"),
             f"| containers gated out (outside office hours) | {r['gated_out']:,} ({r['outside_hours']:,}) |",
             f"| wall time, first manifest -> last gate-out | {r['elapsed_s']:.0f} s |",
             f"| containers per second | {r['containers_per_s']:.2f} |",
@@ -411,6 +434,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--shared-vhost", action="store_true", help="run on --amqp's vhost, not a private one"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="N swhub worker processes (0: the hub's own consumers)"
     )
     parser.add_argument("--append-docs", action="store_true", help="append the table to docs/benchmarks.md")
     parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/%2F")
