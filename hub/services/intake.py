@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -59,10 +59,14 @@ from messages.errors import (
     ValidationIssue,
     default_code,
 )
+from messages.models import wire
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.notices import InspectionNotice
 from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
+
+if TYPE_CHECKING:
+    from messages.convert import ConvertedDocument
 
 ARCHIVE_HEADER = "x-swhub-archive-id"
 SENDER_HEADER = "x-swhub-sender"
@@ -406,14 +410,17 @@ def bound_rejected(session: Session, row: Message, bounds: RejectBounds) -> None
         return
     spent = 0
     if row.sender is not None:
-        spent = session.scalar(
-            select(func.coalesce(func.sum(func.length(Message.raw)), 0)).where(
-                Message.sender == row.sender,
-                Message.status == "rejected",
-                Message.received_at >= now() - timedelta(days=1),
-                Message.id != row.id,
+        spent = (
+            session.scalar(
+                select(func.coalesce(func.sum(func.length(Message.raw)), 0)).where(
+                    Message.sender == row.sender,
+                    Message.status == "rejected",
+                    Message.received_at >= now() - timedelta(days=1),
+                    Message.id != row.id,
+                )
             )
-        ) or 0
+            or 0
+        )
     if len(row.raw) > bounds.full_bytes or spent + len(row.raw) > bounds.daily_quota_bytes:
         row.raw = row.raw[: bounds.head_bytes]
 
@@ -630,13 +637,14 @@ class Intake:
                         "warnings": [_edifact_problem(w).as_json() for w in tolerated],
                     }
                 row.status, row.updated_at = "accepted", now()
+                # the decoded model itself, so the workflow does not parse the message again
                 enqueue(
                     session,
                     INBOUND_EXCHANGE,
                     f"clearance.{message_type}.{sender}",
-                    xml_bytes,
+                    wire.dumps(model),
                     message_id=message_id,
-                    content_type="application/xml",
+                    content_type=wire.CONTENT_TYPE,
                     headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()},
                     correlation_id=message_id,
                 )
@@ -659,18 +667,33 @@ class Intake:
         except MessageError as exc:
             status = {PayloadTooLarge: 413, UnknownMessageType: 415}.get(type(exc), 400)
             raise self._unreadable(status, message_id, exc) from None
-        xml_bytes, fmt = raw, found.format
         if found.format == "edifact":
-            xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
-            found = detect(xml_bytes, max_bytes=self.max_bytes)
-        if found.message_type not in SENDERS:
+            # mapped to the model once; the XML encoded from it was checked against its own XSD there
+            # (a failure is the hub's internal error), so it is not parsed back into a second model
+            document = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
+            self._handled(document.message_type, message_id)
+            message_type = _type_of(document.model, document.message_type)
+            return Decoded("edifact", message_type, document.content, document.model, [])
+        self._handled(found.message_type, message_id)
+        try:
+            layered = check_layers(raw, max_bytes=self.max_bytes)
+        except MessageError as exc:
+            raise self._unreadable(400, message_id, exc) from None
+        problems = [Problem.of(i) for i in layered.issues]
+        model = layered.model
+        message_type = _type_of(model, found.message_type) if model is not None else found.message_type
+        return Decoded("xml", message_type, raw, model, problems, layered.not_run, layered.locator)
+
+    @staticmethod
+    def _handled(message_type: str, message_id: str) -> None:
+        if message_type not in SENDERS:
             raise IntakeRejected(
                 415,
                 message_id,
                 [
                     Problem(
                         "message",
-                        f"{found.message_type} is not handled by the clearance intake; supported: "
+                        f"{message_type} is not handled by the clearance intake; supported: "
                         f"{', '.join(sorted(SENDERS))} (XML) and {', '.join(EDIFACT_TYPES)} (EDIFACT)",
                         "unknown_message_type",
                         SCHEMA,
@@ -678,16 +701,6 @@ class Intake:
                 ],
                 layers=layer_summary([], "the message type is not one the hub clears"),
             )
-        try:
-            layered = check_layers(xml_bytes, max_bytes=self.max_bytes)
-        except MessageError as exc:
-            raise self._unreadable(400, message_id, exc) from None
-        problems = [Problem.of(i) for i in layered.issues]
-        model = layered.model
-        message_type = _type_of(model, found.message_type) if model is not None else found.message_type
-        # converted EDIFACT: the XML is the hub's own, so its paths are not the sender's to look up
-        locator = layered.locator if fmt == "xml" else None
-        return Decoded(fmt, message_type, xml_bytes, model, problems, layered.not_run, locator)
 
     @staticmethod
     def _unreadable(status: int, message_id: str, exc: MessageError) -> IntakeRejected:
@@ -746,7 +759,13 @@ class Intake:
         if check is None:
             return []
         accepted = Accepted(
-            message_id, decoded.message_type, decoded.format, sender, roles, decoded.model, decoded.xml,
+            message_id,
+            decoded.message_type,
+            decoded.format,
+            sender,
+            roles,
+            decoded.model,
+            decoded.xml,
             business_keys(decoded.model),
         )
         with self.db.sessions() as session:
@@ -757,7 +776,7 @@ class Intake:
 
     def _from_edifact(
         self, raw: bytes, edi_type: str, message_id: str, sender: str = "", warnings: list[Any] | None = None
-    ) -> bytes:
+    ) -> ConvertedDocument:
         try:
             from messages.convert import convert
         except ImportError:  # the conversion layer is optional at run time
@@ -787,7 +806,7 @@ class Intake:
                 message_id,
                 [Problem("interchange", f"{edi_type} interchange holds {len(documents)} messages")],
             )
-        return documents[0].content
+        return documents[0]
 
     @staticmethod
     def _role_problem(message_type: str, roles: frozenset[str]) -> Problem | None:
