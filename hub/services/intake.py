@@ -873,7 +873,7 @@ class Intake:
                 bound_rejected(session, row, self.rejects)
 
 
-_PROFILES: dict[tuple[str, float], Any] = {}
+_PROFILES: dict[tuple[str, int, int], Any] = {}
 
 
 def partner_profile_for(party: str, raw: bytes) -> Any:
@@ -889,7 +889,8 @@ def partner_profile_for(party: str, raw: bytes) -> Any:
     env = os.environ.get("SWHUB_PARTNERS_FILE")
     path = Path(env) if env else get_settings().partners_file
     try:
-        key = (str(path), path.stat().st_mtime)
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)  # a rewrite within one mtime tick too
     except OSError:
         return None
     if key not in _PROFILES:

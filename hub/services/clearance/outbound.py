@@ -8,14 +8,13 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.bus.base import NOTICE_EXCHANGE
 from hub.db.clearance_tables import ClrConsignment
-from hub.db.models import Party
 from hub.db.outbox import enqueue
 from hub.observability import metrics
+from hub.services import party_cache
 from hub.services.clearance.settings import CUSTOMS_KEY
 from hub.services.intake import archive
 from messages import xml as xmlcodec
@@ -80,7 +79,7 @@ def yard_operators(session: Session, consignment: ClrConsignment | None) -> list
     """Port operators of the consignment's terminal (Party.terminal_code = manifest UnloadingLocation)."""
     if consignment is None or not consignment.terminal_code:
         return []
-    rows = session.scalars(select(Party).where(Party.terminal_code == consignment.terminal_code))
+    rows = party_cache.cache_for(session).at_terminal(session, consignment.terminal_code)
     return [p.uscc for p in rows if "port_operator" in (p.roles or [])]
 
 

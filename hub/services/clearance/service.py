@@ -34,6 +34,7 @@ from hub.db.inbox import idempotent
 from hub.db.models import Party
 from hub.observability import metrics
 from hub.runtime import ConsumerSpec, Hub
+from hub.services import party_cache
 from hub.services.calendar_store import DbCalendarStore
 from hub.services.clearance import outbound
 from hub.services.clearance.settings import CUSTOMS_KEY, INGRESS_EXCHANGE, SENDER_HEADER, ClearanceSettings
@@ -150,7 +151,7 @@ class ClearanceService:
     def _on_ingress(self, delivery: Delivery) -> None:
         sender = str(delivery.envelope.headers.get(SENDER_HEADER, ""))
         with self.db.sessions() as session:
-            party = session.scalar(select(Party).where(Party.uscc == sender)) if sender else None
+            party = party_cache.party(session, sender)  # cached: no query per message
         if party is None:
             raise Reject(f"swhub.ingress message without a known {SENDER_HEADER} (got {sender!r})")
         try:
