@@ -34,6 +34,9 @@ class ConvertedDocument:
     # EDIFACT -> XML: the canonical model the XML was encoded from, so a caller that needs both (the
     # hub's intake) does not parse its own XML back into the model it already had
     model: object | None = field(default=None, compare=False, repr=False)
+    # ... and that XML as `messages.xml` encodes it, without a partner's transport envelope: what
+    # the hub forwards, so it need not encode the same model a second time
+    model_xml: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def _target(source: str, to: str | None) -> str:
@@ -87,7 +90,7 @@ def _edifact_to_xml(
             issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
             continue
         try:
-            content = _encode_xml(model)
+            content = bare = _encode_xml(model)
             if partner.xml_envelope == "MFTMessage" and isinstance(model, Manifest):
                 content = _in_mft_message(content, model)
         except ValidationFailed as exc:
@@ -99,7 +102,7 @@ def _edifact_to_xml(
             issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
             continue
         kind = _xml_type(model)
-        out.append(ConvertedDocument(f"{message.ref}-{kind}.xml", content, kind, model))
+        out.append(ConvertedDocument(f"{message.ref}-{kind}.xml", content, kind, model, bare))
     if issues:
         raise ValidationFailed(issues)
     return out

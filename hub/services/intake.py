@@ -195,6 +195,7 @@ class Decoded:
     problems: list[Problem]
     not_run: str = ""
     locator: Any = None  # messages.xml.layers.Locator of the sender's XML; None for EDIFACT
+    model_xml: bytes | None = None  # EDIFACT: the model's XML as encoded while mapping (forwarded as is)
 
 
 @dataclass(frozen=True, slots=True)
@@ -642,7 +643,7 @@ class Intake:
                     session,
                     INBOUND_EXCHANGE,
                     f"clearance.{message_type}.{sender}",
-                    wire.dumps(model),
+                    wire.dumps(model, **_carried_xml(decoded)),
                     message_id=message_id,
                     content_type=wire.CONTENT_TYPE,
                     headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()},
@@ -673,7 +674,9 @@ class Intake:
             document = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
             self._handled(document.message_type, message_id)
             message_type = _type_of(document.model, document.message_type)
-            return Decoded("edifact", message_type, document.content, document.model, [])
+            return Decoded(
+                "edifact", message_type, document.content, document.model, [], model_xml=document.model_xml
+            )
         self._handled(found.message_type, message_id)
         try:
             layered = check_layers(raw, max_bytes=self.max_bytes)
@@ -903,6 +906,12 @@ def partner_profile_for(party: str, raw: bytes) -> Any:
 
 
 _UNMAPPED = "the EDIFACT message could not be mapped to a declaration or manifest"
+
+
+def _carried_xml(decoded: Decoded) -> dict[str, str]:
+    """The XML intake already encoded from the model (EDIFACT), carried so that the workflow forwards
+    it instead of encoding the same model again."""
+    return {"xml": decoded.model_xml.decode("utf-8")} if decoded.model_xml else {}
 
 
 def _edifact_problem(issue: ValidationIssue) -> Problem:

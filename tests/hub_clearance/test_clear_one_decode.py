@@ -23,7 +23,7 @@ from hub.services.intake import ARCHIVE_HEADER, SENDER_HEADER, archive
 from messages.convert import convert
 from messages.models import wire
 from messages.xml import layers
-from simulators.customs.traffic import Shipment, manifest_xml
+from simulators.customs.traffic import Shipment, arrival_xml, manifest_xml
 from tests.hub_clearance.clrfixtures import BROKER, KEYS, Inbox, settings_for, wait_for
 
 
@@ -141,3 +141,30 @@ def test_intake_queues_the_model_it_accepted(env: dict[str, Any], monkeypatch: p
     assert content_type == wire.CONTENT_TYPE
     model, _ = wire.loads(body)
     assert model.declaration.consignments[0].bill_no == s.bill_no
+
+
+def test_edifact_is_encoded_to_xml_once_and_forwarded_as_encoded(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The XML intake encodes while mapping a CODECO (and checks against its XSD) is the one that
+    reaches customs: the workflow does not encode the same arrival report again."""
+    from messages import xml as xmlcodec
+
+    s = Shipment.make(35, 1)
+    post(env["client"], manifest_xml(s))
+    wait_for(lambda: consignment(env["client"], s.bill_no), "manifest applied")
+    codeco = convert(arrival_xml(s.bill_no, s.containers[0]), to="edifact")[0].content
+    encoded: list[Any] = []
+    real = xmlcodec.encode
+
+    def counting(model: Any) -> bytes:
+        body = real(model)
+        if getattr(getattr(model, "head", None), "message_type", "") == "MT3101":
+            encoded.append(body)
+        return body
+
+    monkeypatch.setattr(xmlcodec, "encode", counting)
+    response = env["client"].post("/api/v1/messages", content=codeco, headers={"X-API-Key": KEYS["yard"]})
+    assert response.status_code == 202, response.text
+    forwarded = wait_for(lambda: env["customs"].of("MT3101"), "arrival forwarded to customs")
+    assert len(encoded) == 1 and forwarded == encoded

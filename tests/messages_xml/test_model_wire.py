@@ -86,3 +86,4 @@ def test_convert_returns_the_model_its_xml_decodes_to(path: Path) -> None:
         assert doc.model is not None
         assert doc.model == xml.decode(doc.content)
         assert doc.message_type == detect(doc.content).message_type
+        assert doc.model_xml == doc.content  # no partner envelope asked for: the same bytes

@@ -205,18 +205,21 @@ class ClearanceService:
         sender = str(envelope.headers.get(SENDER_HEADER, ""))
         archive_id = str(envelope.headers.get(ARCHIVE_HEADER, envelope.message_id))
         with metrics.stage_timer("workflow"), metrics.triggered_by(envelope.headers, message_type):
-            model = self._model_of(envelope)
-            self.workflow.apply(session, message_type, sender, model, archive_id)
+            model, xml = self._model_of(envelope)
+            with outbound.carrying(model, xml):
+                self.workflow.apply(session, message_type, sender, model, archive_id)
 
-    def _model_of(self, envelope: Envelope) -> Any:
-        """The canonical model intake decoded (no parse), or, for a message queued by a hub before
-        issue 13 (an XML body), decoded from that XML."""
+    def _model_of(self, envelope: Envelope) -> tuple[Any, bytes | None]:
+        """The canonical model intake decoded (no parse) with the XML intake encoded from it (EDIFACT),
+        or, for a message queued by a hub before issue 13 (an XML body), decoded from that XML."""
         if envelope.content_type == wire.CONTENT_TYPE:
             try:
-                return wire.loads(envelope.body)[0]
+                model, extra = wire.loads(envelope.body)
             except wire.WireError as exc:  # not something intake wrote: never retried
                 raise Reject(f"inbound {envelope.message_id}: {exc}") from None
-        return xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes)
+            xml = extra.get("xml")
+            return model, xml.encode("utf-8") if isinstance(xml, str) else None
+        return xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes), None
 
     # ----- customs over HTTP --------------------------------------------------------------------
     def _to_customs_http(self, delivery: Delivery) -> None:
