@@ -62,6 +62,13 @@ def _doc(model: object) -> dict:
         _doc({"$t": "DecImportResponse", "response_code": {"$e": "Path", "v": "/"}}),
         _doc({"$t": "InspectionCheck", "code": {"$e": "InspectionOutcome", "v": "EXPLODED"}}),
         _doc({"$t": "DecImportResponse", "response_code": {"x": 1}}),
+        _doc({"$t": "DecImportResponse", "response_code": 7}),  # a field of the wrong type
+        _doc({"$t": "DecResult", "pack_no": "12"}),
+        _doc({"$t": "DecResult", "pack_no": True}),
+        _doc({"$t": "DecResult", "net_wt": 1.5}),  # a float is not a Decimal
+        _doc({"$t": "DecResultReceipt", "result": {"$t": "DecImportResponse", "response_code": "0"}}),
+        _doc({"$t": "ManifestResponse", "head": None}),
+        _doc({"$t": "InspectionCheck", "code": ["QTY"]}),
         _doc({"$d": "1"}),  # not a model at the top
         {"v": 99, "model": {"$t": "DecImportResponse", "response_code": "0"}},
         [1, 2],
@@ -77,6 +84,8 @@ def test_non_json_and_non_models_are_refused() -> None:
         wire.loads(b"\x80\x04\x95 pickle")
     with pytest.raises(wire.WireError):
         wire.dumps(Path("/"))
+    with pytest.raises(wire.WireError):
+        wire.loads(b"[" * 100_000 + b"]" * 100_000)  # nesting deeper than the JSON reader goes
 
 
 @pytest.mark.parametrize("path", EDI_FILES, ids=lambda p: p.name)
