@@ -19,7 +19,7 @@ from hub.db.recovery import mark_interrupted
 from hub.db.session import Database
 from hub.db.startup_lock import startup_lock
 from hub.observability import metrics
-from hub.services import parties
+from hub.services import parties, party_cache
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class Hub:
     def parties_changed(self) -> None:
         """Let services act on new parties at once (e.g. declare their notice queues): a party known only
         after the services started must not wait for a periodic sweep to receive its first notice."""
+        party_cache.cache_for(self.db.engine).invalidate()  # this process sees the change at once
         for service in self.services.values():
             hook = getattr(service, "declare_party_queues", None)
             if hook is not None:

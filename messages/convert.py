@@ -11,7 +11,7 @@ Every failure is a `MessageError`; `ValidationFailed.issues` lists all problems 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from messages import edifact, xml
 from messages.detect import detect
@@ -31,6 +31,12 @@ class ConvertedDocument:
     name: str  # file name suggestion, e.g. "1-MT1101.xml" / "MT1101.edi"
     content: bytes
     message_type: str  # type of the produced document (MT1101, CUSCAR, ...)
+    # EDIFACT -> XML: the canonical model the XML was encoded from, so a caller that needs both (the
+    # hub's intake) does not parse its own XML back into the model it already had
+    model: object | None = field(default=None, compare=False, repr=False)
+    # ... and that XML as `messages.xml` encodes it, without a partner's transport envelope: what
+    # the hub forwards, so it need not encode the same model a second time
+    model_xml: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def _target(source: str, to: str | None) -> str:
@@ -84,7 +90,7 @@ def _edifact_to_xml(
             issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
             continue
         try:
-            content = _encode_xml(model)
+            content = bare = _encode_xml(model)
             if partner.xml_envelope == "MFTMessage" and isinstance(model, Manifest):
                 content = _in_mft_message(content, model)
         except ValidationFailed as exc:
@@ -96,7 +102,7 @@ def _edifact_to_xml(
             issues.append(ValidationIssue(f"message {message.ref}", str(exc)))
             continue
         kind = _xml_type(model)
-        out.append(ConvertedDocument(f"{message.ref}-{kind}.xml", content, kind))
+        out.append(ConvertedDocument(f"{message.ref}-{kind}.xml", content, kind, model, bare))
     if issues:
         raise ValidationFailed(issues)
     return out
@@ -125,13 +131,17 @@ def _in_mft_message(content: bytes, model: Manifest) -> bytes:
 
     head = model.head
     fields = {
-        "MessageID": head.message_id, "FunctionCode": head.function_code, "MessageType": head.message_type,
-        "SenderID": head.sender_id, "ReceiverID": head.receiver_id, "SendTime": head.send_time,
+        "MessageID": head.message_id,
+        "FunctionCode": head.function_code,
+        "MessageType": head.message_type,
+        "SenderID": head.sender_id,
+        "ReceiverID": head.receiver_id,
+        "SendTime": head.send_time,
         "Version": head.version,
     }
-    envelope = build_mft_message(etree.fromstring(content), head.message_type, {
-        k: str(v) for k, v in fields.items() if v is not None
-    })
+    envelope = build_mft_message(
+        etree.fromstring(content), head.message_type, {k: str(v) for k, v in fields.items() if v is not None}
+    )
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

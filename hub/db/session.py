@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -37,7 +39,37 @@ def _engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it cost a round trip on every checkout, i.e. several per message. A connection
+    # dropped under a busy worker fails its transaction, SQLAlchemy then discards the whole pool, and
+    # the bus redelivers the message (consumers ack only after commit). Only a connection that sat
+    # idle (where server restarts and idle timeouts strike) is checked before use, and none is kept
+    # longer than POOL_RECYCLE_SECONDS.
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=POOL_RECYCLE_SECONDS)
+    _ping_after_idle(engine)
+    return engine
+
+
+POOL_RECYCLE_SECONDS = 1800
+IDLE_PING_SECONDS = 30.0
+_CHECKED_IN = "swhub_checked_in"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new, or in use a moment ago: no round trip
+        try:
+            cur = dbapi_conn.cursor()
+            cur.execute("SELECT 1")
+            cur.close()
+        except Exception as exc:  # the pool retries the checkout on a fresh connection
+            raise DisconnectionError(f"idle connection was closed: {exc}") from exc
 
 
 class Database:

@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -60,10 +60,14 @@ from messages.errors import (
     ValidationIssue,
     default_code,
 )
+from messages.models import wire
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.notices import InspectionNotice
 from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
+
+if TYPE_CHECKING:
+    from messages.convert import ConvertedDocument
 
 ARCHIVE_HEADER = "x-swhub-archive-id"
 SENDER_HEADER = "x-swhub-sender"
@@ -192,6 +196,7 @@ class Decoded:
     problems: list[Problem]
     not_run: str = ""
     locator: Any = None  # messages.xml.layers.Locator of the sender's XML; None for EDIFACT
+    model_xml: bytes | None = None  # EDIFACT: the model's XML as encoded while mapping (forwarded as is)
 
 
 @dataclass(frozen=True, slots=True)
@@ -637,15 +642,16 @@ class Intake:
                     }
                 row.status, row.updated_at = "accepted", now()
                 bill = partitions.partition_key(session, keys, row.external_id or message_id)
+                # the decoded model itself, so the workflow does not parse the message again
                 enqueue(
                     session,
                     INBOUND_EXCHANGE,
                     partitions.routing_key(
                         message_type, sender, partitions.partition_of(bill, self.partitions)
                     ),
-                    xml_bytes,
+                    wire.dumps(model, **_carried_xml(decoded)),
                     message_id=message_id,
-                    content_type="application/xml",
+                    content_type=wire.CONTENT_TYPE,
                     headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()},
                     correlation_id=message_id,
                 )
@@ -668,18 +674,35 @@ class Intake:
         except MessageError as exc:
             status = {PayloadTooLarge: 413, UnknownMessageType: 415}.get(type(exc), 400)
             raise self._unreadable(status, message_id, exc) from None
-        xml_bytes, fmt = raw, found.format
         if found.format == "edifact":
-            xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
-            found = detect(xml_bytes, max_bytes=self.max_bytes)
-        if found.message_type not in SENDERS:
+            # mapped to the model once; the XML encoded from it was checked against its own XSD there
+            # (a failure is the hub's internal error), so it is not parsed back into a second model
+            document = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
+            self._handled(document.message_type, message_id)
+            message_type = _type_of(document.model, document.message_type)
+            return Decoded(
+                "edifact", message_type, document.content, document.model, [], model_xml=document.model_xml
+            )
+        self._handled(found.message_type, message_id)
+        try:
+            layered = check_layers(raw, max_bytes=self.max_bytes)
+        except MessageError as exc:
+            raise self._unreadable(400, message_id, exc) from None
+        problems = [Problem.of(i) for i in layered.issues]
+        model = layered.model
+        message_type = _type_of(model, found.message_type) if model is not None else found.message_type
+        return Decoded("xml", message_type, raw, model, problems, layered.not_run, layered.locator)
+
+    @staticmethod
+    def _handled(message_type: str, message_id: str) -> None:
+        if message_type not in SENDERS:
             raise IntakeRejected(
                 415,
                 message_id,
                 [
                     Problem(
                         "message",
-                        f"{found.message_type} is not handled by the clearance intake; supported: "
+                        f"{message_type} is not handled by the clearance intake; supported: "
                         f"{', '.join(sorted(SENDERS))} (XML) and {', '.join(EDIFACT_TYPES)} (EDIFACT)",
                         "unknown_message_type",
                         SCHEMA,
@@ -687,16 +710,6 @@ class Intake:
                 ],
                 layers=layer_summary([], "the message type is not one the hub clears"),
             )
-        try:
-            layered = check_layers(xml_bytes, max_bytes=self.max_bytes)
-        except MessageError as exc:
-            raise self._unreadable(400, message_id, exc) from None
-        problems = [Problem.of(i) for i in layered.issues]
-        model = layered.model
-        message_type = _type_of(model, found.message_type) if model is not None else found.message_type
-        # converted EDIFACT: the XML is the hub's own, so its paths are not the sender's to look up
-        locator = layered.locator if fmt == "xml" else None
-        return Decoded(fmt, message_type, xml_bytes, model, problems, layered.not_run, locator)
 
     @staticmethod
     def _unreadable(status: int, message_id: str, exc: MessageError) -> IntakeRejected:
@@ -772,7 +785,7 @@ class Intake:
 
     def _from_edifact(
         self, raw: bytes, edi_type: str, message_id: str, sender: str = "", warnings: list[Any] | None = None
-    ) -> bytes:
+    ) -> ConvertedDocument:
         try:
             from messages.convert import convert
         except ImportError:  # the conversion layer is optional at run time
@@ -802,7 +815,7 @@ class Intake:
                 message_id,
                 [Problem("interchange", f"{edi_type} interchange holds {len(documents)} messages")],
             )
-        return documents[0].content
+        return documents[0]
 
     @staticmethod
     def _role_problem(message_type: str, roles: frozenset[str]) -> Problem | None:
@@ -869,7 +882,7 @@ class Intake:
                 bound_rejected(session, row, self.rejects)
 
 
-_PROFILES: dict[tuple[str, float], Any] = {}
+_PROFILES: dict[tuple[str, int, int], Any] = {}
 
 
 def partner_profile_for(party: str, raw: bytes) -> Any:
@@ -885,7 +898,8 @@ def partner_profile_for(party: str, raw: bytes) -> Any:
     env = os.environ.get("SWHUB_PARTNERS_FILE")
     path = Path(env) if env else get_settings().partners_file
     try:
-        key = (str(path), path.stat().st_mtime)
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)  # a rewrite within one mtime tick too
     except OSError:
         return None
     if key not in _PROFILES:
@@ -898,6 +912,12 @@ def partner_profile_for(party: str, raw: bytes) -> Any:
 
 
 _UNMAPPED = "the EDIFACT message could not be mapped to a declaration or manifest"
+
+
+def _carried_xml(decoded: Decoded) -> dict[str, str]:
+    """The XML intake already encoded from the model (EDIFACT), carried so that the workflow forwards
+    it instead of encoding the same model again."""
+    return {"xml": decoded.model_xml.decode("utf-8")} if decoded.model_xml else {}
 
 
 def _edifact_problem(issue: ValidationIssue) -> Problem:

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.clearance_tables import ClrConsignment
-from hub.db.models import Party
 from hub.db.session import Database
+from hub.services import party_cache
 from messages.models.manifest import Manifest
 
 
@@ -60,20 +60,26 @@ class KnownFacts:
         with self.db.sessions() as session:
             manifest_site = ""
             if bills:
-                manifest_site = session.scalar(
-                    select(ClrConsignment.terminal_code)
-                    .where(ClrConsignment.bill_no.in_(bills), ClrConsignment.terminal_code != "")
-                    .order_by(ClrConsignment.bill_no)
-                    .limit(1)
-                ) or ""
+                manifest_site = (
+                    session.scalar(
+                        select(ClrConsignment.terminal_code)
+                        .where(ClrConsignment.bill_no.in_(bills), ClrConsignment.terminal_code != "")
+                        .order_by(ClrConsignment.bill_no)
+                        .limit(1)
+                    )
+                    or ""
+                )
             if not manifest_site and voyage:
-                manifest_site = session.scalar(
-                    select(ClrConsignment.terminal_code)
-                    .where(ClrConsignment.voyage_no == voyage, ClrConsignment.terminal_code != "")
-                    .order_by(ClrConsignment.created_at)
-                    .limit(1)
-                ) or ""
-            party = session.scalar(select(Party).where(Party.uscc == sender)) if sender else None
+                manifest_site = (
+                    session.scalar(
+                        select(ClrConsignment.terminal_code)
+                        .where(ClrConsignment.voyage_no == voyage, ClrConsignment.terminal_code != "")
+                        .order_by(ClrConsignment.created_at)
+                        .limit(1)
+                    )
+                    or ""
+                )
+            party = party_cache.party(session, sender)
             own_site = (party.terminal_code or "") if party is not None else ""
             tally = ""
             if party is not None and "tally" in (party.roles or []):
@@ -90,7 +96,7 @@ class KnownFacts:
     def _assigned_tally(session: Session, site: str) -> str:
         tallies = [
             p.uscc
-            for p in session.scalars(select(Party))
+            for p in party_cache.cache_for(session).all(session)
             if "tally" in (p.roles or []) and site in (p.terminals or [])
         ]
         return tallies[0] if len(tallies) == 1 else ""

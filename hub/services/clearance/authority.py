@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from hub.db.clearance_tables import ClrConsignment
 from hub.db.models import Party
-from hub.services import entrustments
+from hub.services import entrustments, party_cache
 from hub.services.intake import Accepted, IntakeRejected, Problem
+from hub.services.party_cache import PartyView
 
 MANIFEST_TYPES = ("MT1101", "MT6102")
 SITE_REPORTS = ("MT3101", "MT5101")
@@ -70,7 +71,7 @@ def _owner(session: Session, msg: Accepted) -> list[Problem]:
     return problems
 
 
-def sites_of(party: Party | None) -> set[str]:
+def sites_of(party: Party | PartyView | None) -> set[str]:
     if party is None:
         return set()
     return {s for s in [party.terminal_code or "", *(party.terminals or [])] if s}
@@ -82,7 +83,7 @@ def _site(session: Session, msg: Accepted) -> list[Problem]:
     destination): the workflow counts that only after an MT6102 names the site."""
     if "port_operator" not in msg.sender_roles and "tally" not in msg.sender_roles:
         return []  # another role allowed by the intake matrix (e.g. a tester): nothing site-bound
-    party = session.scalar(select(Party).where(Party.uscc == msg.sender))
+    party = party_cache.party(session, msg.sender)
     allowed = sites_of(party)
     decl = msg.model.declaration
     site = decl.unloading_location.id if decl.unloading_location else ""

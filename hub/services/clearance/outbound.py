@@ -6,19 +6,43 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.bus.base import NOTICE_EXCHANGE
 from hub.db.clearance_tables import ClrConsignment
-from hub.db.models import Party
 from hub.db.outbox import enqueue
 from hub.observability import metrics
+from hub.services import party_cache
 from hub.services.clearance.settings import CUSTOMS_KEY
 from hub.services.intake import archive
 from messages import xml as xmlcodec
+
+# The XML intake encoded for the model being applied (EDIFACT input), if any: forwarded as is.
+_CARRIED: ContextVar[tuple[object, bytes] | None] = ContextVar("swhub_carried_xml", default=None)
+
+
+@contextmanager
+def carrying(model: object, xml: bytes | None) -> Iterator[None]:
+    """While the workflow applies `model`, `encoded(model)` is `xml` (when given)."""
+    token = _CARRIED.set((model, xml) if xml else None)
+    try:
+        yield
+    finally:
+        _CARRIED.reset(token)
+
+
+def encoded(model: object) -> bytes:
+    """The XML of a model the workflow forwards: the one intake already encoded for this very model
+    (the workflow never changes a received model), else encoded now."""
+    carried = _CARRIED.get()
+    if carried is not None and carried[0] is model:
+        return carried[1]
+    return xmlcodec.encode(model)
 
 
 def send(
@@ -80,7 +104,7 @@ def yard_operators(session: Session, consignment: ClrConsignment | None) -> list
     """Port operators of the consignment's terminal (Party.terminal_code = manifest UnloadingLocation)."""
     if consignment is None or not consignment.terminal_code:
         return []
-    rows = session.scalars(select(Party).where(Party.terminal_code == consignment.terminal_code))
+    rows = party_cache.cache_for(session).at_terminal(session, consignment.terminal_code)
     return [p.uscc for p in rows if "port_operator" in (p.roles or [])]
 
 

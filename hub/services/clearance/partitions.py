@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from hub.bus.base import INBOUND_EXCHANGE, QueueSpec
 from hub.db.clearance_tables import ClrDeclaration
 
+LEGACY_KEY = "clearance.*.*"
+
 
 def partition_of(key: str, partitions: int) -> int:
     """crc32 is stable across processes and Python versions (hash() is salted per process)."""
@@ -41,7 +43,10 @@ def queue_specs(prefix: str, partitions: int, delivery_limit: int) -> list[Queue
     return [
         QueueSpec(
             queue_name(prefix, k),
-            ((INBOUND_EXCHANGE, f"clearance.*.*.p{k}"),),
+            # partition 0 also takes the unpartitioned key an older hub's outbox rows carry
+            # (`clearance.<type>.<sender>`), in their order, as its single queue did
+            ((INBOUND_EXCHANGE, f"clearance.*.*.p{k}"),)
+            + (((INBOUND_EXCHANGE, LEGACY_KEY),) if k == 0 else ()),
             delivery_limit,
             single_active_consumer=True,
         )

@@ -336,7 +336,7 @@ class ClearanceWorkflow:
         outbound.to_customs(
             session,
             manifest.head.message_type,
-            xmlcodec.encode(manifest),
+            outbound.encoded(manifest),
             bills=bills,
             correlation_id=message_id,
         )
@@ -360,7 +360,7 @@ class ClearanceWorkflow:
             self._consignment(row, lambda c: c.distribute(now()))
             row.destination_site = site.id if site else row.destination_site
         outbound.to_customs(
-            session, "MT6102", xmlcodec.encode(manifest), bills=bills, correlation_id=message_id
+            session, "MT6102", outbound.encoded(manifest), bills=bills, correlation_id=message_id
         )
         audit.record(
             session,
@@ -431,7 +431,7 @@ class ClearanceWorkflow:
         if row.state != "refused":
             self._decl(session, row, lambda d: d.submit(1, now()))
         outbound.to_customs(
-            session, "DecMessage", xmlcodec.encode(decl), bills=[row.bill_no], correlation_id=row.id
+            session, "DecMessage", outbound.encoded(decl), bills=[row.bill_no], correlation_id=row.id
         )
         self._set_due(session, row)
 
@@ -452,7 +452,7 @@ class ClearanceWorkflow:
             # registers the declaration, that it must not clear it before the hold's result
             self._stage2_hold(session, row, decision)
         outbound.to_customs(
-            session, "DecMessage", xmlcodec.encode(decl), bills=[row.bill_no], correlation_id=row.id
+            session, "DecMessage", outbound.encoded(decl), bills=[row.bill_no], correlation_id=row.id
         )
 
     def _stage2_hold(self, session: Session, row: ClrDeclaration, decision: Decision) -> None:
@@ -954,7 +954,7 @@ class ClearanceWorkflow:
         session.flush()
         if applied:  # a parked report reaches customs when it is applied
             outbound.to_customs(
-                session, "MT3101", xmlcodec.encode(report), bills=applied, correlation_id=message_id
+                session, "MT3101", outbound.encoded(report), bills=applied, correlation_id=message_id
             )
         for bill in boxes:
             for summary in self._summaries(session, bill):
@@ -995,7 +995,7 @@ class ClearanceWorkflow:
             self.reconcile(session, consignment)
         if applied:  # a parked report reaches customs when it is applied
             outbound.to_customs(
-                session, "MT5101", xmlcodec.encode(report), bills=applied, correlation_id=message_id
+                session, "MT5101", outbound.encoded(report), bills=applied, correlation_id=message_id
             )
 
     def reconcile(self, session: Session, consignment: ClrConsignment) -> None:
