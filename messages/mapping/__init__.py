@@ -169,7 +169,7 @@ def _bgm_for(model: object, partner: Partner) -> tuple[str, str]:
     raise UnknownMessageType(f"no EDIFACT mapping for {type(model).__name__}")
 
 
-def _segments(model: object, kind: str, code: str) -> list:
+def _segments(model: object, kind: str, code: str, directory: str) -> list:
     if kind == "CUSCAR":
         return _module("CUSCAR").to_segments(model, code)  # type: ignore[arg-type]
     if kind == "CODECO":
@@ -179,8 +179,8 @@ def _segments(model: object, kind: str, code: str) -> list:
     if kind == "CUSDEC":
         return _module("CUSDEC").to_segments(model, code)  # type: ignore[arg-type]
     if isinstance(model, DecResultReceipt):
-        return _module("CUSRES").dec_data_segments(model, code)
-    return _module("CUSRES").manifest_response_segments(model, code)  # type: ignore[arg-type]
+        return _module("CUSRES").dec_data_segments(model, code, directory)
+    return _module("CUSRES").manifest_response_segments(model, code, directory)  # type: ignore[arg-type]
 
 
 def envelope_ids(model: object) -> tuple[str, str]:
@@ -197,7 +197,7 @@ def model_to_message(model: object, partner: Partner = DEFAULT_PARTNER, ref: str
         release=partner.directory[1:],
         agency="UN",
         association=partner.association.get(kind, ""),
-        segments=_segments(model, kind, code),
+        segments=_segments(model, kind, code, partner.directory),
     )
     if kind == "CUSCAR":  # the one writer whose segments depend on the directory
         message.segments = _module("CUSCAR").for_directory(message.segments, partner.directory)
