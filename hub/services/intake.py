@@ -190,7 +190,9 @@ class Decoded:
     model: Any | None  # None: no usable model (`not_run` says why)
     problems: list[Problem]
     not_run: str = ""
-    locator: Any = None  # messages.xml.layers.Locator of the sender's XML; None for EDIFACT
+    # messages.xml.layers.Locator of the sender's XML; for EDIFACT a FieldLocator naming the input
+    # segment of each field of the converted document (None when there is none)
+    locator: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,14 +408,17 @@ def bound_rejected(session: Session, row: Message, bounds: RejectBounds) -> None
         return
     spent = 0
     if row.sender is not None:
-        spent = session.scalar(
-            select(func.coalesce(func.sum(func.length(Message.raw)), 0)).where(
-                Message.sender == row.sender,
-                Message.status == "rejected",
-                Message.received_at >= now() - timedelta(days=1),
-                Message.id != row.id,
+        spent = (
+            session.scalar(
+                select(func.coalesce(func.sum(func.length(Message.raw)), 0)).where(
+                    Message.sender == row.sender,
+                    Message.status == "rejected",
+                    Message.received_at >= now() - timedelta(days=1),
+                    Message.id != row.id,
+                )
             )
-        ) or 0
+            or 0
+        )
     if len(row.raw) > bounds.full_bytes or spent + len(row.raw) > bounds.daily_quota_bytes:
         row.raw = row.raw[: bounds.head_bytes]
 
@@ -660,8 +665,9 @@ class Intake:
             status = {PayloadTooLarge: 413, UnknownMessageType: 415}.get(type(exc), 400)
             raise self._unreadable(status, message_id, exc) from None
         xml_bytes, fmt = raw, found.format
+        origins: list[Any] = []  # EDIFACT: which input segment fed which field of the converted XML
         if found.format == "edifact":
-            xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
+            xml_bytes = self._from_edifact(raw, found.message_type, message_id, sender, warnings, origins)
             found = detect(xml_bytes, max_bytes=self.max_bytes)
         if found.message_type not in SENDERS:
             raise IntakeRejected(
@@ -685,8 +691,9 @@ class Intake:
         problems = [Problem.of(i) for i in layered.issues]
         model = layered.model
         message_type = _type_of(model, found.message_type) if model is not None else found.message_type
-        # converted EDIFACT: the XML is the hub's own, so its paths are not the sender's to look up
-        locator = layered.locator if fmt == "xml" else None
+        # converted EDIFACT: the XML is the hub's own, so a path in it is located at the input
+        # segment that fed that field (messages.mapping.provenance), never reported as a path
+        locator = layered.locator if fmt == "xml" else _edifact_locator(origins, layered)
         return Decoded(fmt, message_type, xml_bytes, model, problems, layered.not_run, locator)
 
     @staticmethod
@@ -709,6 +716,9 @@ class Intake:
             # reference, the transport's correlation id
             if p.location.startswith("interchange") or p.location in NOT_IN_DOCUMENT:
                 out.append(p)
+                continue
+            if p.location == "sender" and decoded.format == "edifact":
+                out.append(p)  # EDIFACT: who sent it is the interchange's business, no segment's
                 continue
             location, line = locator.locate("" if p.location == "sender" else p.location)
             out.append(dataclasses.replace(p, location=location, line=p.line or line))
@@ -746,7 +756,13 @@ class Intake:
         if check is None:
             return []
         accepted = Accepted(
-            message_id, decoded.message_type, decoded.format, sender, roles, decoded.model, decoded.xml,
+            message_id,
+            decoded.message_type,
+            decoded.format,
+            sender,
+            roles,
+            decoded.model,
+            decoded.xml,
             business_keys(decoded.model),
         )
         with self.db.sessions() as session:
@@ -756,7 +772,13 @@ class Intake:
                 session.rollback()
 
     def _from_edifact(
-        self, raw: bytes, edi_type: str, message_id: str, sender: str = "", warnings: list[Any] | None = None
+        self,
+        raw: bytes,
+        edi_type: str,
+        message_id: str,
+        sender: str = "",
+        warnings: list[Any] | None = None,
+        origins: list[Any] | None = None,
     ) -> bytes:
         try:
             from messages.convert import convert
@@ -772,6 +794,7 @@ class Intake:
                 partner=partner_profile_for(sender, raw),
                 warnings=warnings,
                 known=KnownFacts(self.db).lookup_for(sender),  # enrichment step 2
+                origins=origins,
             )
         except ValidationFailed as exc:
             problems = [_edifact_problem(i) for i in exc.issues]
@@ -852,6 +875,20 @@ class Intake:
                 row.status, row.updated_at = "rejected", now()
                 row.error = json.dumps([p.as_json() for p in exc.problems], ensure_ascii=False)[:20000]
                 bound_rejected(session, row, self.rejects)
+
+
+def _edifact_locator(origins: list[Any], layered: Any) -> Any:
+    """A locator naming the input segment of each field of a converted EDIFACT message (None when
+    the conversion gave no origins, e.g. an interchange that could not be split)."""
+    if len(origins) != 1:
+        return None
+    from messages.xml.binding import local
+    from messages.xml.codec import family_for_key
+    from messages.xml.layers import FieldLocator
+
+    binding_of = family_for_key(layered.key).binding_of
+    binding = binding_of(layered.model) if layered.model is not None and binding_of is not None else None
+    return FieldLocator(origins[0], binding, local(layered.locator.root.tag))
 
 
 _PROFILES: dict[tuple[str, float], Any] = {}

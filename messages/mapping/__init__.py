@@ -30,6 +30,7 @@ from messages.edifact import (
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping.common import Issues, lossless_issues
 from messages.mapping.enrich import Known, enrich
+from messages.mapping.provenance import Origins, Sources
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.receipts import DecResultReceipt, ManifestResponse
@@ -122,17 +123,23 @@ def message_to_model(
     *,
     known: Known | None = None,
     warnings: list[ValidationIssue] | None = None,
+    sources: Sources | None = None,
 ) -> object:
     """Structure-validate, map and enrich one message; locations are prefixed with the message
     reference. ``known`` = facts the hub already holds (intake only); ``warnings`` collects what
-    was tolerated or left out (for the receipt)."""
+    was tolerated or left out (for the receipt); ``sources`` (optional) is told which segment fed
+    which field (`origins` turns it into the field -> segment map)."""
     if message.type not in PAIRS:
         raise UnknownMessageType(f"no mapping for EDIFACT {message.type} (mapped: {', '.join(PAIRS)})")
     directory = f"{message.version}{message.release}" if message.release else partner.directory
     try:
         tree = structure(message, directory)
         model = tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
-        errors, found = enrich(model, tree, interchange, partner, known=known)
+        if sources is not None:
+            note = getattr(_module(message.type), "note", None)
+            if note is not None:
+                note(tree, model, sources)
+        errors, found = enrich(model, tree, interchange, partner, known=known, sources=sources)
     except ValidationFailed as exc:
         raise type(exc)([_prefixed(i, message.ref) for i in exc.issues]) from None
     if warnings is not None:
@@ -141,6 +148,12 @@ def message_to_model(
     if errors:
         raise ValidationFailed([_prefixed(i, message.ref) for i in errors])
     return model
+
+
+def origins(sources: Sources, model: object) -> Origins:
+    """The field -> input segment map of one mapped message (messages.mapping.provenance)."""
+    spelling = getattr(_module(sources.message.type), "SPELLING", None)
+    return sources.origins(model, spelling)
 
 
 def _prefixed(issue: ValidationIssue, ref: str) -> ValidationIssue:

@@ -14,7 +14,7 @@ an..35 of data element 4000). Table: docs/mappings.md, "CUSDEC".
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from messages.edifact import GroupNode, Segment
 from messages.mapping.common import Issues, at, dtm, fmt_decimal, joined, text_chunks
@@ -36,6 +36,9 @@ from messages.models.declaration import (
     EdocRealation,
     LicenseDocu,
 )
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 EXPORT_CODES = ("830",)
 _HEAD_LOC = {
@@ -329,3 +332,65 @@ def _read_limit_docs(item: DecListItem, line: GroupNode, issues: Issues) -> None
             f"goods line references licence {len(item.goods_limits) - 1} (RFF+ZZZ limits.*) but has "
             f"{len(docs)} licence DOC segment(s): add DOC+<LicTypeCode>::ZZZ+<LicenceNo>",
         )
+
+
+# --------------------------------------------------------------------------- where fields came from
+
+# how a sender adds a field the business checks ask for (field path -> EDIFACT)
+SPELLING = {
+    "head.ie_flag": "BGM 929 (import) / 830 (export)",
+    "head.entry_id": "BGM 1004",
+    "head.trade_co_scc": "RFF+ZZZ:<USCC>::scc in the NAD+IM group",
+    "head.agent_code_scc": "RFF+ZZZ:<USCC>::scc in the NAD+DT group",
+    "head.owner_code_scc": "RFF+ZZZ:<USCC>::scc in the NAD+CN group",
+    "head.bill_no": "RFF+ZZZ:<bill>::head.bill_no",
+    "head.type": "RFF+ZZZ:<type>::head.type",
+    "head.correlation_no": "RFF+ZZZ:<entry id>::head.correlation_no",
+    "sign.client_seq_no": "RFF+ZZZ:<number>::sign.client_seq_no",
+}
+
+
+def note(tree: GroupNode, model: Declaration, sources: Sources) -> None:
+    """Which segment fed which field, by field path (the reader above, the other way round)."""
+    bgm = tree.segment("BGM")
+    if bgm is not None:
+        for path in ("head", "head.entry_id", "head.ie_flag"):
+            sources.path(path, bgm)
+    for seg in tree.segments:
+        q = seg.get(0)
+        table = _HEAD_LOC if seg.tag == "LOC" else _HEAD_DTM if seg.tag == "DTM" else {}
+        for attr, code in table.items():
+            if q == code:
+                sources.path(f"head.{attr}", seg)
+    for ref in tree.groups("RFF"):
+        rff = ref.segments[0]
+        if rff.get(0) == "ZZZ":
+            sources.path(rff.get(0, 3), rff)
+    for k, doc in enumerate(tree.groups("DOC")):
+        sources.path(f"licences.{k}", doc.segments[0])
+    roles = {role: prefix for prefix, role in _HEAD_NAD.items()}
+    for party in tree.groups("NAD"):
+        nad = party.segments[0]
+        prefix = roles.get(nad.get(0))
+        if prefix is None:
+            continue
+        sources.path(f"head.{prefix}_code", nad)
+        sources.path(f"head.{prefix}_name", nad)
+        for rff in party.segments[1:]:
+            if rff.tag == "RFF" and rff.get(0, 3) == "scc":
+                sources.path(f"head.{_scc_attr(prefix)}", rff)
+    for i, line in enumerate(tree.groups("CST")):
+        cst = line.segments[0]
+        for path in ("", ".g_no", ".code_ts"):
+            sources.path(f"items.{i}{path}", cst)
+        for seg in line.segments[1:]:
+            if seg.tag == "FTX" and seg.get(0) == "AAA":
+                sources.path(f"items.{i}.g_name", seg)
+        for ref in line.groups("RFF"):
+            rff = ref.segments[0]
+            attr = rff.get(0, 3)
+            name = "goods_limits" + attr[len("limits") :] if attr.startswith("limits.") else attr
+            sources.path(f"items.{i}.{name}", rff)
+        for k, doc in enumerate(line.groups("DOC")):
+            for path in ("", ".lic_type_code", ".licence_no"):
+                sources.path(f"items.{i}.goods_limits.{k}{path}", doc.segments[0])
