@@ -99,3 +99,26 @@ def test_plain_conversions_record_nothing() -> None:
     data = (CORPUS / "edifact" / "coarri_smdg_d13b_discharge.edi").read_bytes()
     partner = select_profile(PROFILES, sniff_unb_sender(data)) or Partner()
     assert convert(data, partner=partner) == convert(data, partner=partner, origins=[])
+
+
+@pytest.mark.parametrize(("sample", "kind"), [("mt1101", "CUSCAR"), ("mt5101", "COARRI")])
+def test_the_kth_bill_of_a_message_is_located_at_its_own_rff_bm(sample: str, kind: str) -> None:
+    model = getattr(samples, sample)()
+    first = model.declaration.consignments[0]
+    if len(model.declaration.consignments) == 1:  # a second bill with boxes of its own
+        boxes = [
+            replace(b, equipment_id=samples.container_no("TGH", 770000 + n))
+            for n, b in enumerate(first.transport_equipment)
+        ]
+        second = replace(first, bill_no=first.bill_no[:-1] + "9", transport_equipment=boxes)
+        model.declaration.consignments.append(second)
+    [edi] = convert(xml.encode(model))
+    locator, message = _converted(edi.content, Partner())
+    assert message.type == kind
+    bills = [c.bill_no for c in model.declaration.consignments]
+    assert len(bills) > 1
+    for k, bill in enumerate(bills, 1):
+        where = locator.locate(f"Declaration/Consignment[{k}]/TransportContractDocument/ID")[0]
+        n = int(where.split()[3])  # message <ref> segment <n> RFF+BM
+        rff = message.segments[n - 2]
+        assert where.endswith("RFF+BM") and (rff.tag, rff.get(0), rff.get(0, 1)) == ("RFF", "BM", bill)
