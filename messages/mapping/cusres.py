@@ -18,6 +18,7 @@ Field tables: docs/mappings.md, "CUSRES".
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
 from messages.edifact.directory import load
@@ -30,6 +31,9 @@ from messages.models.receipts import (
     EquipmentResponse,
     ManifestResponse,
 )
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 # ---------------------------------------------------------------------------------------- shape
 
@@ -283,3 +287,44 @@ def to_manifest_response(tree: GroupNode, sender: str, receiver: str, issues: Is
         if not code:
             issues.add(at(doc), "bill document (DOC) without a response code (FTX+AAO 4441)")
     return model
+
+
+# --------------------------------------------------------------------------- where fields came from
+
+
+def note(tree: GroupNode, model: object, sources: Sources) -> None:
+    """Which segment fed which field, in both shapes (the readers above, the other way round)."""
+    bgm = tree.segment("BGM")
+    header = tree.segments + _header_nads(tree)
+    if isinstance(model, DecResultReceipt):
+        r = model.result
+        sources.note(r, "seq_no", bgm)
+        codes = {("LOC", q): a for a, q in _DEC_LOC.items()} | {("DTM", q): a for a, q in _DEC_DTM.items()}
+        codes |= {("NAD", "DT"): "declare_no", ("NAD", "IM"): "trade_co"}
+        for seg in header:
+            attr = codes.get((seg.tag, seg.get(0)))
+            if attr:
+                sources.note(r, attr, seg)
+        refs = [g.segments[0] for g in tree.groups("RFF")]
+        for doc in tree.groups("DOC"):
+            sources.note(r, "entry_id", doc.segments[0])
+            refs += doc.segments_of("RFF")
+        by_code = {q: a for a, q in _DEC_RFF.items()}
+        for rff in refs:
+            if rff.get(0) in by_code:
+                sources.note(r, by_code[rff.get(0)], rff)
+        return
+    if not isinstance(model, ManifestResponse):
+        return
+    sources.note(model.head, "message_id", bgm)
+    bills = [g for g in tree.groups("RFF") if g.segments[0].get(0) == "BM"]
+    boxes = [g for g in tree.groups("RFF") if g.segments[0].get(0) == "AAQ" and g.segment("EQD")]
+    docs = tree.groups("DOC")
+    bills += [d for d in docs if d.segment("EQD") is None]
+    boxes += [d for d in docs if d.segment("EQD") is not None]
+    for node, c in zip(bills, model.consignments, strict=False):
+        for attr in ("", "bill_no", "code", "text"):
+            sources.note(c, attr, node.segments[0])
+    for node, e in zip(boxes, model.equipment, strict=False):
+        sources.note(e, "", node.segments[0])
+        sources.note(e, "equipment_id", node.segment("EQD"))

@@ -122,3 +122,21 @@ def test_the_kth_bill_of_a_message_is_located_at_its_own_rff_bm(sample: str, kin
         n = int(where.split()[3])  # message <ref> segment <n> RFF+BM
         rff = message.segments[n - 2]
         assert where.endswith("RFF+BM") and (rff.tag, rff.get(0), rff.get(0, 1)) == ("RFF", "BM", bill)
+
+
+@pytest.mark.parametrize("directory", ["D95B", "D96B", "D13B"])
+def test_cusres_bills_are_located_at_their_rff_or_doc_group(directory: str) -> None:
+    partner = replace(Partner(), directory=directory)
+    model = samples.mt9999()
+    [edi] = convert(xml.encode(model), partner=partner)
+    origins: list[Origins] = []
+    convert(edi.content, partner=partner, origins=origins)
+    message = edifact.read(edi.content).messages[0]
+    for k, c in enumerate(model.consignments):
+        where = origins[0].locate(f"consignments.{k}.bill_no")
+        n = int(where.split()[3])
+        seg = message.segments[n - 2]
+        assert (seg.get(0), seg.get(0, 1)) == ("BM", c.bill_no) or (seg.get(0), seg.get(1)) == (
+            "705",
+            c.bill_no,
+        )
