@@ -694,6 +694,8 @@ class Intake:
         # converted EDIFACT: the XML is the hub's own, so a path in it is located at the input
         # segment that fed that field (messages.mapping.provenance), never reported as a path
         locator = layered.locator if fmt == "xml" else _edifact_locator(origins, layered)
+        if fmt == "edifact" and locator is not None:
+            problems = [dataclasses.replace(p, location=locator.locate(p.location)[0]) for p in problems]
         return Decoded(fmt, message_type, xml_bytes, model, problems, layered.not_run, locator)
 
     @staticmethod

@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
 from messages.errors import ValidationIssue
 
-if TYPE_CHECKING:
-    from messages.mapping.provenance import Sources
-
 
 class Issues:
-    """Mapping problems of one message, each located as ``segment N (TAG)``. ``sources``, when a
-    caller asked for them, notes which segment fed which field (messages.mapping.provenance)."""
+    """Mapping problems of one message, each located as ``segment N (TAG)``."""
 
-    __slots__ = ("items", "sources")
+    __slots__ = ("items",)
 
-    def __init__(self, sources: Sources | None = None) -> None:
+    def __init__(self) -> None:
         self.items: list[ValidationIssue] = []
-        self.sources = sources
 
     def add(self, where: str, message: str) -> None:
         self.items.append(ValidationIssue(where, message))

@@ -201,8 +201,8 @@ class FieldLocator:
 
     def locate(self, path: str) -> tuple[str, int | None]:
         steps = [s.rsplit(":", 1)[-1] for s in path.split(" ", 1)[0].split("/") if s]
-        if path.startswith("/") and steps and steps[0] == self.root:
-            steps = steps[1:]
+        if path.startswith("/") and self.root in steps:  # absolute, perhaps inside an envelope
+            steps = steps[steps.index(self.root) + 1 :]
         field = field_path(self.binding, "/".join(steps)) if self.binding is not None and steps else None
         if field is None:
             return self.origins.message, None
