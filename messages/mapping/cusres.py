@@ -49,8 +49,15 @@ def layout(directory: str) -> tuple[bool, bool]:
 
 
 # DOC C002 document name codes (UNCL 1001) for what a response is about
-DOC_DECLARATION = "929"  # goods declaration: the receipt does not say import or export, read any
+DOC_DECLARATION = "929"  # goods declaration: the receipt does not say import or export
 DOC_BILL = "705"  # bill of lading
+# read as the declaration answered: goods declaration, for import or for export (any other DOC, e.g.
+# a D.95B SG8 document required, is not what the receipt answers)
+_DECLARATION_DOCS = (DOC_DECLARATION, "830")
+
+
+def _docs(tree: GroupNode, codes: tuple[str, ...]) -> list[GroupNode]:
+    return [g for g in tree.groups("DOC") if g.segments[0].get(0) in codes]
 
 
 def _indicator(code: str, qualifier: str, gei: bool) -> Segment:
@@ -168,7 +175,7 @@ def to_dec_data(tree: GroupNode, issues: Issues) -> DecResultReceipt:
             elif q == "ACB":
                 model.result_info = joined(seg, 3)
     refs = [g.segments[0] for g in tree.groups("RFF")]
-    for doc in tree.groups("DOC"):  # D.96B+: the declaration answered, with its references and totals
+    for doc in _docs(tree, _DECLARATION_DOCS):  # D.96B+: the declaration answered, with its refs and totals
         if not r.entry_id:
             r.entry_id = doc.segments[0].get(1)
         refs += doc.segments_of("RFF")
@@ -274,7 +281,7 @@ def to_manifest_response(tree: GroupNode, sender: str, receiver: str, issues: Is
                 issues.add(at(ref), "container reference (RFF+AAQ) without an EQD container number")
                 continue
             model.equipment.append(EquipmentResponse(eqd.get(1), code, value, text))
-    for doc in tree.groups("DOC"):  # D.96B+: one group per bill or container answered
+    for doc in _docs(tree, (DOC_BILL,)):  # D.96B+: one group per bill or container answered
         bill = doc.segments[0].get(1)
         ftx = doc.segment("FTX", "AAO")
         code, text = (ftx.get(2), joined(ftx, 3)) if ftx is not None else ("", "")
@@ -306,7 +313,7 @@ def note(tree: GroupNode, model: object, sources: Sources) -> None:
             if attr:
                 sources.note(r, attr, seg)
         refs = [g.segments[0] for g in tree.groups("RFF")]
-        for doc in tree.groups("DOC"):
+        for doc in _docs(tree, _DECLARATION_DOCS):
             sources.note(r, "entry_id", doc.segments[0])
             refs += doc.segments_of("RFF")
         by_code = {q: a for a, q in _DEC_RFF.items()}
@@ -319,7 +326,7 @@ def note(tree: GroupNode, model: object, sources: Sources) -> None:
     sources.note(model.head, "message_id", bgm)
     bills = [g for g in tree.groups("RFF") if g.segments[0].get(0) == "BM"]
     boxes = [g for g in tree.groups("RFF") if g.segments[0].get(0) == "AAQ" and g.segment("EQD")]
-    docs = tree.groups("DOC")
+    docs = _docs(tree, (DOC_BILL,))
     bills += [d for d in docs if d.segment("EQD") is None]
     boxes += [d for d in docs if d.segment("EQD") is not None]
     for node, c in zip(bills, model.consignments, strict=False):

@@ -298,3 +298,19 @@ def load_rff_group(directory: str) -> list[str]:
     definition = edifact.directory.load(directory, "CUSRES")
     group = next(e.group for e in definition.root.entries if e.group is not None and e.tag == "RFF")
     return [e.tag for e in group.entries]
+
+
+def test_a_document_required_doc_group_is_not_read_as_what_the_receipt_answers() -> None:
+    # D.95B SG8 DOC lists documents customs wants; only DOC+929/830 (DEC_DATA) and DOC+705 (MT9999)
+    # are the declaration or bill a receipt answers
+    data = _cusres(
+        "D95B",
+        "BGM+961+R20261202+9+MT2101'NAD+MS+4227'NAD+MR+AGENT1'DTM+137:20261202093000000:ZZZ'RFF+ACW:A1'"
+        "RFF+BM:COSU6300000001:01:OK'DOC+861+CERT-9'",
+    )
+    assert validate(data) == []
+    response = xml.decode(convert(data)[0].content)
+    assert [c.bill_no for c in response.consignments] == ["COSU6300000001"]  # type: ignore[attr-defined]
+    receipt = _cusres("D96B", "BGM+962+SEQ1+9'GIS+L:CHN'DOC+861+CERT-9'DOC+929+422720261000123456'RFF+BM:B1'")
+    result = xml.decode(convert(receipt)[0].content).result  # type: ignore[attr-defined]
+    assert (result.entry_id, result.bill_no) == ("422720261000123456", "B1")
