@@ -187,6 +187,9 @@ def to_dec_data(tree: GroupNode, issues: Issues) -> DecResultReceipt:
                 setattr(r, attr, rff.get(0, 1))
     for ref in tree.groups("RFF"):
         _read_totals(r, ref, issues)
+    if not r.channel:  # DEC_RESULT/CHANNEL is mandatory: refused here, not as a hub defect later
+        indicator = "GEI+5+<code>:CHN from D.03B" if tree.segments_of("GEI") else "GIS+<code>:CHN"
+        issues.add("segment 2 (BGM)", f"no customs channel (DEC_RESULT CHANNEL): add {indicator}")
     return model
 
 
@@ -254,6 +257,12 @@ def to_manifest_response(tree: GroupNode, sender: str, receiver: str, issues: Is
         send_time=tree.value("DTM", 0, 1, qualifier="137"),
     )
     model = ManifestResponse(head=head)
+    for value, what in (
+        (head.message_id, "message id (BGM 1004)"),
+        (head.function_code, "function (BGM 1225)"),
+    ):
+        if not value:  # mandatory in MT9999's Head: refused in the sender's terms
+            issues.add("segment 2 (BGM)", f"no {what}: MT9999 Head needs it")
     ftx = tree.segment("FTX", "AAO")
     if ftx is not None:
         model.statement_code, model.statement_description = ftx.get(2), joined(ftx, 3)

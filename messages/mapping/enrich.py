@@ -21,6 +21,7 @@ from messages.edifact import GroupNode, Interchange
 from messages.errors import ValidationIssue
 from messages.iso6346 import is_valid as iso6346_valid
 from messages.models.manifest import Location, Manifest
+from messages.models.receipts import ManifestResponse
 from messages.partners import Partner
 
 if TYPE_CHECKING:
@@ -111,6 +112,11 @@ def enrich(
     errors: list[ValidationIssue] = []
     warnings: list[ValidationIssue] = []
     _check_containers(tree, partner, errors, warnings)
+    if isinstance(model, ManifestResponse) and not model.head.send_time:
+        # a customs response without DTM+137: its preparation time is in UNB S004, as for terminals
+        model.head.send_time = _envelope_time(interchange.prepared)
+        if sources is not None and model.head.send_time:
+            sources.text(model.head, "send_time", f"{sources.label} has no DTM+137, filled from UNB S004")
     if not isinstance(model, Manifest):
         return errors, warnings
     mt = model.head.message_type

@@ -314,3 +314,17 @@ def test_a_document_required_doc_group_is_not_read_as_what_the_receipt_answers()
     receipt = _cusres("D96B", "BGM+962+SEQ1+9'GIS+L:CHN'DOC+861+CERT-9'DOC+929+422720261000123456'RFF+BM:B1'")
     result = xml.decode(convert(receipt)[0].content).result  # type: ignore[attr-defined]
     assert (result.entry_id, result.bill_no) == ("422720261000123456", "B1")
+
+
+def test_cusres_without_its_mandatory_facts_is_refused_or_filled_in_the_senders_terms() -> None:
+    # before: mapped "without problems", then the generated XML failed its schema (a "hub defect")
+    receipt = _cusres("D96B", "BGM+962+SEQ1+9'DOC+929+422720261000123456'")
+    [issue] = validate(receipt)
+    assert issue.location == "message 1 segment 2 (BGM)" and "GIS+<code>:CHN" in issue.message
+    assert "internal error" not in issue.message
+    response = _cusres("D13B", "BGM+961+R1+3+MT2101'NAD+MS+4227'NAD+MR+AGENT1'RFF+ACW:A1'")
+    assert validate(response) == []  # no DTM+137: the send time is UNB S004, as for terminals
+    head = xml.decode(convert(response)[0].content).head  # type: ignore[attr-defined]
+    assert head.send_time == "20261202093000000"
+    [issue] = validate(response.replace(b"BGM+961+R1+3+", b"BGM+961++3+"))
+    assert issue.location == "message 1 segment 2 (BGM)" and "BGM 1004" in issue.message
