@@ -18,8 +18,10 @@ from messages.detect import detect
 from messages.edifact import gc_paused
 from messages.errors import MessageError, UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping import PAIRS, XML_TO_EDIFACT, message_to_model, model_to_interchange
+from messages.mapping import origins as origins_of
 from messages.mapping.enrich import Known
 from messages.mapping.fast_mt1101 import encode_mt1101
+from messages.mapping.provenance import Origins, Sources
 from messages.models.manifest import Manifest
 from messages.partners import DEFAULT_PARTNER, Partner
 
@@ -55,10 +57,13 @@ def convert(
     partner: Partner | None = None,
     warnings: list[ValidationIssue] | None = None,
     known: Known | None = None,
+    origins: list[Origins] | None = None,
 ) -> list[ConvertedDocument]:
     """``warnings`` (optional) collects what was tolerated or left out, for the receipt. ``known``:
     facts the hub already holds (intake only: fixed, or a lookup given the mapped model), used
-    before the profile's defaults."""
+    before the profile's defaults. ``origins`` (optional, EDIFACT input) receives, per document
+    returned, which input segment fed which field (messages.mapping.provenance), so problems found
+    later in the document can name the sender's segment."""
     partner = partner or DEFAULT_PARTNER
     found = detect(data)
     target = _target(found.format, to)
@@ -66,7 +71,7 @@ def convert(
         raise UnknownMessageType(f"input is already {found.format}; nothing to convert (use --to)")
     with gc_paused():
         if found.format == "edifact":
-            return _edifact_to_xml(data, encoding or partner.encoding, partner, warnings, known)
+            return _edifact_to_xml(data, encoding or partner.encoding, partner, warnings, known, origins)
         return _xml_to_edifact(data, found.message_type, partner)
 
 
@@ -76,13 +81,17 @@ def _edifact_to_xml(
     partner: Partner,
     warnings: list[ValidationIssue] | None = None,
     known: Known | None = None,
+    origins: list[Origins] | None = None,
 ) -> list[ConvertedDocument]:
     interchange = edifact.read(data, encoding=encoding, lenient=partner.lenient)
     out: list[ConvertedDocument] = []
     issues: list[ValidationIssue] = []
     for message in interchange.all_messages():
+        sources = Sources(message) if origins is not None else None
         try:
-            model = message_to_model(message, interchange, partner, known=known, warnings=warnings)
+            model = message_to_model(
+                message, interchange, partner, known=known, warnings=warnings, sources=sources
+            )
         except ValidationFailed as exc:
             issues += [_in_message(i, message.ref) for i in exc.issues]
             continue
@@ -103,6 +112,8 @@ def _edifact_to_xml(
             continue
         kind = _xml_type(model)
         out.append(ConvertedDocument(f"{message.ref}-{kind}.xml", content, kind, model, bare))
+        if origins is not None and sources is not None:
+            origins.append(origins_of(sources, model))
     if issues:
         raise ValidationFailed(issues)
     return out

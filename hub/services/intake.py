@@ -195,7 +195,9 @@ class Decoded:
     model: Any | None  # None: no usable model (`not_run` says why)
     problems: list[Problem]
     not_run: str = ""
-    locator: Any = None  # messages.xml.layers.Locator of the sender's XML; None for EDIFACT
+    # messages.xml.layers.Locator of the sender's XML; for EDIFACT a FieldLocator naming the input
+    # segment of each field of the converted document (None when there is none)
+    locator: Any = None
     model_xml: bytes | None = None  # EDIFACT: the model's XML as encoded while mapping (forwarded as is)
 
 
@@ -677,11 +679,21 @@ class Intake:
         if found.format == "edifact":
             # mapped to the model once; the XML encoded from it was checked against its own XSD there
             # (a failure is the hub's internal error), so it is not parsed back into a second model
-            document = self._from_edifact(raw, found.message_type, message_id, sender, warnings)
+            origins: list[Any] = []  # which input segment fed which field (messages.mapping.provenance)
+            document = self._from_edifact(raw, found.message_type, message_id, sender, warnings, origins)
             self._handled(document.message_type, message_id)
             message_type = _type_of(document.model, document.message_type)
+            # business problems found later are located at the input segment, never at a path in the
+            # XML the hub converted it to
+            locator = _edifact_locator(origins, document.model, document.model_xml or document.content)
             return Decoded(
-                "edifact", message_type, document.content, document.model, [], model_xml=document.model_xml
+                "edifact",
+                message_type,
+                document.content,
+                document.model,
+                [],
+                locator=locator,
+                model_xml=document.model_xml,
             )
         self._handled(found.message_type, message_id)
         try:
@@ -731,6 +743,9 @@ class Intake:
             # reference, the transport's correlation id
             if p.location.startswith("interchange") or p.location in NOT_IN_DOCUMENT:
                 out.append(p)
+                continue
+            if p.location == "sender" and decoded.format == "edifact":
+                out.append(p)  # EDIFACT: who sent it is the interchange's business, no segment's
                 continue
             location, line = locator.locate("" if p.location == "sender" else p.location)
             out.append(dataclasses.replace(p, location=location, line=p.line or line))
@@ -784,7 +799,13 @@ class Intake:
                 session.rollback()
 
     def _from_edifact(
-        self, raw: bytes, edi_type: str, message_id: str, sender: str = "", warnings: list[Any] | None = None
+        self,
+        raw: bytes,
+        edi_type: str,
+        message_id: str,
+        sender: str = "",
+        warnings: list[Any] | None = None,
+        origins: list[Any] | None = None,
     ) -> ConvertedDocument:
         try:
             from messages.convert import convert
@@ -800,6 +821,7 @@ class Intake:
                 partner=partner_profile_for(sender, raw),
                 warnings=warnings,
                 known=KnownFacts(self.db).lookup_for(sender),  # enrichment step 2
+                origins=origins,
             )
         except ValidationFailed as exc:
             problems = [_edifact_problem(i) for i in exc.issues]
@@ -882,6 +904,21 @@ class Intake:
                 bound_rejected(session, row, self.rejects)
 
 
+def _edifact_locator(origins: list[Any], model: Any, xml: bytes) -> Any:
+    """A locator naming the input segment of each field of a converted EDIFACT message (None when
+    the conversion gave no origins, e.g. an interchange that could not be split)."""
+    if len(origins) != 1:
+        return None
+    from messages.xml.codec import family_for_model
+    from messages.xml.layers import FieldLocator
+
+    binding_of = family_for_model(model).binding_of if model is not None else None
+    binding = binding_of(model) if binding_of is not None else None
+    root = _ROOT.search(xml)  # the converted document's element name, without parsing it back
+    return FieldLocator(origins[0], binding, root.group(1).decode() if root else "")
+
+
+_ROOT = re.compile(rb"<(?![?!])(?:[\w.-]+:)?([\w.-]+)")
 _PROFILES: dict[tuple[str, int, int], Any] = {}
 
 

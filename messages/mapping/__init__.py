@@ -30,6 +30,7 @@ from messages.edifact import (
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
 from messages.mapping.common import Issues, lossless_issues
 from messages.mapping.enrich import Known, enrich
+from messages.mapping.provenance import Origins, Sources
 from messages.models.declaration import Declaration
 from messages.models.manifest import Manifest
 from messages.models.receipts import DecResultReceipt, ManifestResponse
@@ -122,17 +123,23 @@ def message_to_model(
     *,
     known: Known | None = None,
     warnings: list[ValidationIssue] | None = None,
+    sources: Sources | None = None,
 ) -> object:
     """Structure-validate, map and enrich one message; locations are prefixed with the message
     reference. ``known`` = facts the hub already holds (intake only); ``warnings`` collects what
-    was tolerated or left out (for the receipt)."""
+    was tolerated or left out (for the receipt); ``sources`` (optional) is told which segment fed
+    which field (`origins` turns it into the field -> segment map)."""
     if message.type not in PAIRS:
         raise UnknownMessageType(f"no mapping for EDIFACT {message.type} (mapped: {', '.join(PAIRS)})")
     directory = f"{message.version}{message.release}" if message.release else partner.directory
     try:
         tree = structure(message, directory)
         model = tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
-        errors, found = enrich(model, tree, interchange, partner, known=known)
+        if sources is not None:
+            note = getattr(_module(message.type), "note", None)
+            if note is not None:
+                note(tree, model, sources)
+        errors, found = enrich(model, tree, interchange, partner, known=known, sources=sources)
     except ValidationFailed as exc:
         raise type(exc)([_prefixed(i, message.ref) for i in exc.issues]) from None
     if warnings is not None:
@@ -141,6 +148,12 @@ def message_to_model(
     if errors:
         raise ValidationFailed([_prefixed(i, message.ref) for i in errors])
     return model
+
+
+def origins(sources: Sources, model: object) -> Origins:
+    """The field -> input segment map of one mapped message (messages.mapping.provenance)."""
+    spelling = getattr(_module(sources.message.type), "SPELLING", None)
+    return sources.origins(model, spelling)
 
 
 def _prefixed(issue: ValidationIssue, ref: str) -> ValidationIssue:
@@ -169,7 +182,7 @@ def _bgm_for(model: object, partner: Partner) -> tuple[str, str]:
     raise UnknownMessageType(f"no EDIFACT mapping for {type(model).__name__}")
 
 
-def _segments(model: object, kind: str, code: str) -> list:
+def _segments(model: object, kind: str, code: str, directory: str) -> list:
     if kind == "CUSCAR":
         return _module("CUSCAR").to_segments(model, code)  # type: ignore[arg-type]
     if kind == "CODECO":
@@ -179,8 +192,8 @@ def _segments(model: object, kind: str, code: str) -> list:
     if kind == "CUSDEC":
         return _module("CUSDEC").to_segments(model, code)  # type: ignore[arg-type]
     if isinstance(model, DecResultReceipt):
-        return _module("CUSRES").dec_data_segments(model, code)
-    return _module("CUSRES").manifest_response_segments(model, code)  # type: ignore[arg-type]
+        return _module("CUSRES").dec_data_segments(model, code, directory)
+    return _module("CUSRES").manifest_response_segments(model, code, directory)  # type: ignore[arg-type]
 
 
 def envelope_ids(model: object) -> tuple[str, str]:
@@ -197,7 +210,7 @@ def model_to_message(model: object, partner: Partner = DEFAULT_PARTNER, ref: str
         release=partner.directory[1:],
         agency="UN",
         association=partner.association.get(kind, ""),
-        segments=_segments(model, kind, code),
+        segments=_segments(model, kind, code, partner.directory),
     )
     if kind == "CUSCAR":  # the one writer whose segments depend on the directory
         message.segments = _module("CUSCAR").for_directory(message.segments, partner.directory)

@@ -10,11 +10,13 @@ check. Table: docs/mappings.md, "COARRI <-> MT5101 / MT5102".
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
 from messages.mapping.common import Issues
 from messages.mapping.cuscar import pad_send_time
-from messages.mapping.equipment import container_from, container_segments
+from messages.mapping.equipment import container_from, container_segments, note_containers
+from messages.mapping.manifest_header import SPELLING as HEADER_SPELLING
 from messages.mapping.manifest_header import (
     apply_header_nads,
     apply_remark,
@@ -23,11 +25,20 @@ from messages.mapping.manifest_header import (
     bgm,
     head_from,
     header_nads,
+    note_header,
     remark,
     top_refs,
     transport_group,
 )
 from messages.models.manifest import Consignment, Manifest, ManifestDeclaration
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
+
+SPELLING = {
+    **HEADER_SPELLING,
+    "declaration.consignments.N.bill_no": "RFF+BM in the container's EQD group",
+}
 
 
 def to_model(tree: GroupNode, message_type: str, sender: str, receiver: str, issues: Issues) -> Manifest:
@@ -61,6 +72,19 @@ def to_model(tree: GroupNode, message_type: str, sender: str, receiver: str, iss
             c.package_quantity = len(c.transport_equipment)
             c.package_type_code = c.package_type_code or "CN"
     return Manifest(head, decl)
+
+
+def note(tree: GroupNode, m: Manifest, sources: Sources) -> None:
+    """Which segment fed which field: header, then each bill at the first EQD group listing it
+    (RFF+BM), each container at its EQD group."""
+    d = m.declaration
+    note_header(tree, m.head, d, sources)
+    by_bill = {c.bill_no: c.transport_equipment for c in d.consignments}
+    first = note_containers(tree.groups("EQD"), by_bill, d.transport_equipment, sources)
+    for c in d.consignments:
+        bm = first.get(c.bill_no)
+        sources.note(c, "", bm)
+        sources.note(c, "bill_no", bm)
 
 
 def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:

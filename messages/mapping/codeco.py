@@ -6,10 +6,13 @@ packages, PIA+5 bill number, MEA gross mass). Table: docs/mappings.md, "CODECO <
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from messages.edifact import GroupNode, Segment
 from messages.mapping.common import Issues, at, fmt_decimal, fmt_int
 from messages.mapping.cuscar import pad_send_time
-from messages.mapping.equipment import container_from, container_segments
+from messages.mapping.equipment import container_from, container_segments, note_containers
+from messages.mapping.manifest_header import SPELLING as HEADER_SPELLING
 from messages.mapping.manifest_header import (
     apply_header_nads,
     apply_remark,
@@ -18,11 +21,21 @@ from messages.mapping.manifest_header import (
     bgm,
     head_from,
     header_nads,
+    note_header,
     remark,
     top_refs,
     transport_group,
 )
 from messages.models.manifest import Consignment, Manifest, ManifestDeclaration
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
+
+SPELLING = {
+    **HEADER_SPELLING,
+    "declaration.consignments.N.bill_no": "PIA+5+<bill>:BM in the GID group",
+    "declaration.transport_equipment.N.bill_no": "RFF+BM in the container's EQD group",
+}
 
 
 def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Manifest:
@@ -66,6 +79,27 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
         else:
             decl.transport_equipment.append(box)
     return Manifest(head, decl)
+
+
+def note(tree: GroupNode, m: Manifest, sources: Sources) -> None:
+    """Which segment fed which field: header, each bill at its GID group (PIA+5), or for an SMDG
+    gate-in without GID at the first EQD group listing it; each container at its EQD group."""
+    d = m.declaration
+    note_header(tree, m.head, d, sources)
+    gids = tree.groups("GID")
+    for gid, c in zip(gids, d.consignments, strict=False):
+        sources.note(c, "", gid.segments[0])
+        sources.note(c, "package_quantity", gid.segments[0])
+        for s in gid.segments[1:]:
+            if s.tag == "PIA" and s.get(1, 1) == "BM":
+                sources.note(c, "bill_no", s)
+            elif s.tag == "MEA" and s.get(0) == "AAE":
+                sources.note(c, "gross_mass", s)
+    by_bill = {c.bill_no: c.transport_equipment for c in d.consignments}
+    first = note_containers(tree.groups("EQD"), by_bill, d.transport_equipment, sources)
+    for c in d.consignments[len(gids) :]:  # bills known only from an EQD group's RFF+BM
+        sources.note(c, "", first.get(c.bill_no))
+        sources.note(c, "bill_no", first.get(c.bill_no))
 
 
 def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:

@@ -8,10 +8,12 @@ goods by SGP = TransportEquipment. Field table: docs/mappings.md, "CUSCAR <-> MT
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
 from messages.edifact.directory import load
 from messages.mapping.common import Issues, at, dtm_text, fmt_decimal, fmt_int, joined, text_chunks
+from messages.mapping.manifest_header import SPELLING as HEADER_SPELLING
 from messages.mapping.manifest_header import (
     apply_header_nads,
     apply_remark,
@@ -20,6 +22,7 @@ from messages.mapping.manifest_header import (
     bgm,
     head_from,
     header_nads,
+    note_header,
     remark,
     top_refs,
     transport_group,
@@ -33,6 +36,9 @@ from messages.models.manifest import (
     Party,
     TransportEquipment,
 )
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 PARTY_ROLES = (("CZ", "consignor"), ("CN", "consignee"), ("N1", "notify_party"))
 _ROLE_ATTR = dict(PARTY_ROLES)
@@ -161,8 +167,11 @@ def consignment_from(
             if trigger == "GID":
                 items.append(item_from(child, issues))
                 if not items[-1].cargo_description:
-                    issues.add(at(child), f"goods item {items[-1].sequence_numeric}: no description of the "
-                               "goods (MT1101 CargoDescription): add FTX+AAA to this GID group")
+                    issues.add(
+                        at(child),
+                        f"goods item {items[-1].sequence_numeric}: no description of the "
+                        "goods (MT1101 CargoDescription): add FTX+AAA to this GID group",
+                    )
             elif trigger == "NAD":
                 nad = child.segments[0]
                 role = nad.get(0)
@@ -176,8 +185,11 @@ def consignment_from(
         issues.add(at(cni), "consignment without a bill of lading number (CNI 1004 / RFF+BM)")
     for role, party, what in (("CZ", c.consignor, "consignor (shipper)"), ("CN", c.consignee, "consignee")):
         if party is None or not (party.id or party.name):
-            issues.add(at(cni), f"bill {c.bill_no or '?'}: no {what}: add NAD+{role} with its name or code "
-                       "under the bill's RFF+BM")
+            issues.add(
+                at(cni),
+                f"bill {c.bill_no or '?'}: no {what}: add NAD+{role} with its name or code "
+                "under the bill's RFF+BM",
+            )
     items = c.items
     if len(items) == 1:
         ids = items[0].equipment_ids
@@ -411,3 +423,49 @@ def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:
     for n, c in enumerate(d.consignments, 1):
         segs += consignment_segments(n, c)
     return segs
+
+
+# --------------------------------------------------------------------------- where fields came from
+
+SPELLING = {
+    **HEADER_SPELLING,
+    "declaration.consignments.N.bill_no": "RFF+BM in the CNI group",
+    "declaration.consignments.N.consignee": "NAD+CN under the bill's RFF+BM",
+    "declaration.consignments.N.consignor": "NAD+CZ under the bill's RFF+BM",
+}
+_CNT_NOTES = {"11": "package_quantity", "7": "gross_mass", "15": "gross_volume"}
+
+
+def note(tree: GroupNode, m: Manifest, sources: Sources) -> None:
+    """Which segment fed which field: header, each bill at its CNI group (bill number at its RFF+BM,
+    parties at their NAD, goods at their GID), each container at its EQD group."""
+    d = m.declaration
+    note_header(tree, m.head, d, sources)
+    eqds = {g.segments[0].get(1): g for g in tree.groups("EQD")}
+    for cni, c in zip(tree.groups("CNI"), d.consignments, strict=False):
+        sources.note(c, "", cni.segments[0])
+        sources.note(c, "bill_no", cni.segments[0])
+        for s in cni.segments[1:]:
+            if s.tag == "CNT" and s.get(0) in _CNT_NOTES:
+                sources.note(c, _CNT_NOTES[s.get(0)], s)
+        bills = [r for r in cni.groups("RFF") if r.segments[0].get(0) == "BM"]
+        for ref in cni.groups("RFF"):
+            if ref.segments[0].get(0) in ("BH", "HB"):
+                sources.note(c, "house_bill_no", ref.segments[0])
+        if bills:
+            ref = bills[0]
+            sources.note(c, "bill_no", ref.segments[0])
+            for party in ref.groups("NAD"):
+                role = party.segments[0].get(0)
+                if role in _ROLE_ATTR:
+                    sources.note(c, _ROLE_ATTR[role], party.segments[0])
+                    sources.note(getattr(c, _ROLE_ATTR[role]), "", party.segments[0])
+                elif role == "CS":
+                    sources.note(c, "consolidator_id", party.segments[0])
+            for gid, item in zip(ref.groups("GID"), c.items, strict=False):
+                sources.note(item, "", gid.segments[0])
+        for box in c.transport_equipment:
+            node = eqds.get(box.equipment_id)
+            if node is not None:
+                sources.note(box, "", node.segments[0])
+                sources.note(box, "equipment_id", node.segments[0])

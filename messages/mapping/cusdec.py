@@ -4,13 +4,17 @@ UN segments where D.95B has a natural place: BGM (I/E + entry id), LOC (ports, c
 (dates), NAD (trade/agent/owner parties), EQD (containers), DOC (licences), CST (one per goods line:
 GNo + CodeTS), FTX+AAA (GName). Single-window fields with no UN counterpart travel as swhub
 references ``RFF+ZZZ:<value>::<model path>`` (header: SG1; per goods line: SG35), so the mapping is
-lossless for every field of the canonical Declaration. Table: docs/mappings.md, "CUSDEC".
+lossless for every field of the canonical Declaration. A goods line's licences (DecGoodsLimits)
+stay inside that line's customs item group: one SG37 ``DOC+<LicTypeCode>::ZZZ+<LicenceNo>`` per
+licence (3055 ZZZ: the code is from the single-window list, not UNCL 1001), the rest of the licence
+and its VIN lines as SG35 ``RFF+ZZZ:<value>::limits.<k>[.vins.<j>].<field>`` (paths kept within the
+an..35 of data element 4000). Table: docs/mappings.md, "CUSDEC".
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from messages.edifact import GroupNode, Segment
 from messages.mapping.common import Issues, at, dtm, fmt_decimal, joined, text_chunks
@@ -32,6 +36,9 @@ from messages.models.declaration import (
     EdocRealation,
     LicenseDocu,
 )
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 EXPORT_CODES = ("830",)
 _HEAD_LOC = {
@@ -117,8 +124,6 @@ def to_segments(model: Declaration, bgm_code: str) -> list[Segment]:
     for attr in _BLOCKS:
         for k, block in enumerate(getattr(model, attr)):
             refs += _generic(block, f"{attr}.{k}.") or [_zzz("-", f"{attr}.{k}")]
-    # TODO(issue 11): goods_limits (DecGoodsLimits/VIN) are not carried in CUSDEC yet: the read side
-    # applies head refs before the goods lines exist (see _apply_block).
     segs += refs
     segs += [Segment.of("DOC", lic.docu_code, lic.cert_code) for lic in model.licences]
     for prefix, role in _HEAD_NAD.items():
@@ -137,8 +142,24 @@ def to_segments(model: Declaration, bgm_code: str) -> list[Segment]:
         if item.g_name:
             segs.append(Segment.of("FTX", "AAA", "", "", text_chunks(item.g_name, 512, 5)))
         segs += _generic(item, "", _SPECIAL_ITEM)
+        segs += _limit_segments(item.goods_limits)
     segs.append(Segment.of("UNS", "S"))
     return segs
+
+
+_LIMIT_DOC = {"lic_type_code", "licence_no"}  # in the SG37 DOC itself
+
+
+def _limit_segments(limits: list[DecGoodsLimit]) -> list[Segment]:
+    """SG35 references of every licence (and VIN line) of one goods line, then one SG37 DOC per
+    licence: the customs item group orders RFF groups before DOC groups."""
+    refs: list[Segment] = []
+    for k, lim in enumerate(limits):
+        refs += _generic(lim, f"limits.{k}.", _LIMIT_DOC)
+        for j, vin in enumerate(lim.vins):
+            refs += _generic(vin, f"limits.{k}.vins.{j}.") or [_zzz("-", f"limits.{k}.vins.{j}")]
+    docs = [Segment.of("DOC", [lim.lic_type_code, "", "ZZZ"], lim.licence_no) for lim in limits]
+    return refs + docs
 
 
 # ------------------------------------------------------------------------------ EDIFACT -> model
@@ -181,28 +202,27 @@ def _apply_block(model: Declaration, parts: list[str], value: str, issues: Issue
     if parts[0] in _BLOCKS and len(parts) in (2, 3) and parts[1].isdigit() and int(parts[1]) < 10000:
         block = _nth(getattr(model, parts[0]), int(parts[1]), _BLOCKS[parts[0]])
         return len(parts) == 2 or _set(block, parts[2], value, issues, where)
-    if parts[0] == "items" and len(parts) >= 4 and parts[2] == "goods_limits":
-        if not (parts[1].isdigit() and parts[3].isdigit()) or int(parts[3]) >= 10000:
-            return False
-        i = int(parts[1])
-        if i >= len(model.items):
-            return False
-        lim = _nth(model.items[i].goods_limits, int(parts[3]), DecGoodsLimit)
-        rest = parts[4:]
-        if not rest:
-            return True
-        if len(rest) == 1:
-            return _set(lim, rest[0], value, issues, where)
-        if rest[0] == "vins" and rest[1].isdigit() and int(rest[1]) < 10000:
-            vin = _nth(lim.vins, int(rest[1]), DecGoodsLimitVin)
-            return len(rest) == 2 or (len(rest) == 3 and _set(vin, rest[2], value, issues, where))
+    return False
+
+
+def _apply_limit(item: DecListItem, parts: list[str], value: str, issues: Issues, where: str) -> bool:
+    """``limits.<k>.<field>`` / ``limits.<k>.vins.<j>[.<field>]`` of one goods line."""
+    if len(parts) < 3 or not parts[1].isdigit() or int(parts[1]) >= 25:  # SG37 repeats 25 times
+        return False
+    lim = _nth(item.goods_limits, int(parts[1]), DecGoodsLimit)
+    rest = parts[2:]
+    if len(rest) == 1:
+        return rest[0] not in (*_LIMIT_DOC, "vins") and _set(lim, rest[0], value, issues, where)
+    if rest[0] == "vins" and rest[1].isdigit() and int(rest[1]) < 1000 and len(rest) <= 3:
+        vin = _nth(lim.vins, int(rest[1]), DecGoodsLimitVin)
+        return len(rest) == 2 or _set(vin, rest[2], value, issues, where)
     return False
 
 
 def _apply_path(model: Declaration, path: str, value: str, issues: Issues, where: str) -> None:
     parts = path.split(".")
     ok = False
-    if parts[0] in _BLOCKS or parts[0] == "items":
+    if parts[0] in _BLOCKS:
         ok = _apply_block(model, parts, value, issues, where)
     elif parts == ["version"]:
         model.version, ok = value, True
@@ -283,11 +303,94 @@ def to_model(tree: GroupNode, issues: Issues, *, export: bool = False) -> Declar
         for ref in line.groups("RFF"):
             rff = ref.segments[0]
             attr = rff.get(0, 3)
-            if (
-                rff.get(0) != "ZZZ"
-                or attr in _SPECIAL_ITEM
-                or not _set(item, attr, rff.get(0, 1), issues, at(ref))
-            ):
+            if rff.get(0) == "ZZZ" and attr.startswith("limits."):
+                ok = _apply_limit(item, attr.split("."), rff.get(0, 1), issues, at(ref))
+            else:
+                ok = (
+                    rff.get(0) == "ZZZ"
+                    and attr not in _SPECIAL_ITEM
+                    and _set(item, attr, rff.get(0, 1), issues, at(ref))
+                )
+            if not ok:
                 issues.add(at(ref), f"RFF+ZZZ names no goods-line field: {attr!r}")
+        _read_limit_docs(item, line, issues)
         model.items.append(item)
     return model
+
+
+def _read_limit_docs(item: DecListItem, line: GroupNode, issues: Issues) -> None:
+    """The k-th SG37 DOC of a goods line is its k-th licence; a licence named only by references
+    (no DOC of its own) is refused rather than read as a licence without number."""
+    docs = line.groups("DOC")
+    for k, group in enumerate(docs):
+        doc = group.segments[0]
+        lim = _nth(item.goods_limits, k, DecGoodsLimit)
+        lim.lic_type_code, lim.licence_no = doc.get(0), doc.get(1)
+    if len(item.goods_limits) > len(docs):
+        issues.add(
+            at(line),
+            f"goods line references licence {len(item.goods_limits) - 1} (RFF+ZZZ limits.*) but has "
+            f"{len(docs)} licence DOC segment(s): add DOC+<LicTypeCode>::ZZZ+<LicenceNo>",
+        )
+
+
+# --------------------------------------------------------------------------- where fields came from
+
+# how a sender adds a field the business checks ask for (field path -> EDIFACT)
+SPELLING = {
+    "head.ie_flag": "BGM 929 (import) / 830 (export)",
+    "head.entry_id": "BGM 1004",
+    "head.trade_co_scc": "RFF+ZZZ:<USCC>::scc in the NAD+IM group",
+    "head.agent_code_scc": "RFF+ZZZ:<USCC>::scc in the NAD+DT group",
+    "head.owner_code_scc": "RFF+ZZZ:<USCC>::scc in the NAD+CN group",
+    "head.bill_no": "RFF+ZZZ:<bill>::head.bill_no",
+    "head.type": "RFF+ZZZ:<type>::head.type",
+    "head.correlation_no": "RFF+ZZZ:<entry id>::head.correlation_no",
+    "sign.client_seq_no": "RFF+ZZZ:<number>::sign.client_seq_no",
+}
+
+
+def note(tree: GroupNode, model: Declaration, sources: Sources) -> None:
+    """Which segment fed which field, by field path (the reader above, the other way round)."""
+    bgm = tree.segment("BGM")
+    if bgm is not None:
+        for path in ("head", "head.entry_id", "head.ie_flag"):
+            sources.path(path, bgm)
+    for seg in tree.segments:
+        q = seg.get(0)
+        table = _HEAD_LOC if seg.tag == "LOC" else _HEAD_DTM if seg.tag == "DTM" else {}
+        for attr, code in table.items():
+            if q == code:
+                sources.path(f"head.{attr}", seg)
+    for ref in tree.groups("RFF"):
+        rff = ref.segments[0]
+        if rff.get(0) == "ZZZ":
+            sources.path(rff.get(0, 3), rff)
+    for k, doc in enumerate(tree.groups("DOC")):
+        sources.path(f"licences.{k}", doc.segments[0])
+    roles = {role: prefix for prefix, role in _HEAD_NAD.items()}
+    for party in tree.groups("NAD"):
+        nad = party.segments[0]
+        prefix = roles.get(nad.get(0))
+        if prefix is None:
+            continue
+        sources.path(f"head.{prefix}_code", nad)
+        sources.path(f"head.{prefix}_name", nad)
+        for rff in party.segments[1:]:
+            if rff.tag == "RFF" and rff.get(0, 3) == "scc":
+                sources.path(f"head.{_scc_attr(prefix)}", rff)
+    for i, line in enumerate(tree.groups("CST")):
+        cst = line.segments[0]
+        for path in ("", ".g_no", ".code_ts"):
+            sources.path(f"items.{i}{path}", cst)
+        for seg in line.segments[1:]:
+            if seg.tag == "FTX" and seg.get(0) == "AAA":
+                sources.path(f"items.{i}.g_name", seg)
+        for ref in line.groups("RFF"):
+            rff = ref.segments[0]
+            attr = rff.get(0, 3)
+            name = "goods_limits" + attr[len("limits") :] if attr.startswith("limits.") else attr
+            sources.path(f"items.{i}.{name}", rff)
+        for k, doc in enumerate(line.groups("DOC")):
+            for path in ("", ".lic_type_code", ".licence_no"):
+                sources.path(f"items.{i}.goods_limits.{k}{path}", doc.segments[0])

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Interchange
 from messages.errors import ValidationIssue
 from messages.iso6346 import is_valid as iso6346_valid
 from messages.models.manifest import Location, Manifest
+from messages.models.receipts import ManifestResponse
 from messages.partners import Partner
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 # What the hub knows: fixed facts, or a lookup given the mapped model (e.g. the manifest of the
 # same bill or vessel call). A lookup is only called when the message leaves a needed fact out.
@@ -74,6 +79,21 @@ def _set(model: Manifest, fact: str, value: str) -> None:
         d.unloading_location = Location(value)
 
 
+def _note_filled(model: Manifest, fact: str, where: str, sources: Sources) -> None:
+    d = model.declaration
+    if fact == "customs_office":
+        sources.text(d, "declaration_office_id", where)
+    elif fact == "tally_party":
+        sources.text(d, "tally_party_id", where)
+    elif fact == "unloading_location" and d.unloading_location is not None:
+        for obj, attr in (
+            (d, "unloading_location"),
+            (d.unloading_location, ""),
+            (d.unloading_location, "id"),
+        ):
+            sources.text(obj, attr, where)
+
+
 def _envelope_time(prepared: datetime | None) -> str:
     return prepared.strftime("%Y%m%d%H%M") + "00000" if prepared is not None else ""
 
@@ -85,11 +105,18 @@ def enrich(
     partner: Partner,
     *,
     known: Known | None = None,
+    sources: Sources | None = None,
 ) -> tuple[list[ValidationIssue], list[ValidationIssue]]:
-    """Fill missing facts of ``model`` in place; return (errors, warnings), located in the input."""
+    """Fill missing facts of ``model`` in place; return (errors, warnings), located in the input.
+    ``sources`` (optional) is told where each filled fact came from instead of the message."""
     errors: list[ValidationIssue] = []
     warnings: list[ValidationIssue] = []
     _check_containers(tree, partner, errors, warnings)
+    if isinstance(model, ManifestResponse) and not model.head.send_time:
+        # a customs response without DTM+137: its preparation time is in UNB S004, as for terminals
+        model.head.send_time = _envelope_time(interchange.prepared)
+        if sources is not None and model.head.send_time:
+            sources.text(model.head, "send_time", f"{sources.label} has no DTM+137, filled from UNB S004")
     if not isinstance(model, Manifest):
         return errors, warnings
     mt = model.head.message_type
@@ -111,12 +138,25 @@ def enrich(
             value = _envelope_time(interchange.prepared)
             if value:
                 model.head.send_time = value
+                if sources is not None:
+                    sources.text(
+                        model.head, "send_time", f"{sources.label} has no DTM+137, filled from UNB S004"
+                    )
             continue
         if hub_facts is None:
             hub_facts = (known(model) if callable(known) else known) or {}
         value = hub_facts.get(fact, "") or partner.defaults.get(fact, "")
         if value:
             _set(model, fact, value)
+            if sources is not None:
+                origin = (
+                    "what the hub already knows"
+                    if hub_facts.get(fact)
+                    else f"partner profile {partner.name!r} defaults.{fact}"
+                )
+                _note_filled(
+                    model, fact, f"{sources.label} has no {_HOW[fact][4:]}, filled from {origin}", sources
+                )
             continue
         errors.append(
             ValidationIssue(

@@ -8,10 +8,15 @@ package count (unit = package type), SEL seals.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from messages.edifact import GroupNode, Segment
 from messages.mapping.common import Issues, at, fmt_decimal, fmt_int
 from messages.mapping.cuscar import equipment_segment
 from messages.models.manifest import TransportEquipment
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 
 def container_segments(
@@ -63,3 +68,45 @@ def container_from(node: GroupNode, issues: Issues) -> tuple[TransportEquipment,
         elif tag == "SEL":
             box.seal_ids.append(q)
     return box, listed_under, package_type
+
+
+def note_container(node: GroupNode, box: TransportEquipment, sources: Sources) -> None:
+    """Which segments of one EQD group fed the container (the reader above, the other way)."""
+    eqd = node.segments[0]
+    for attr in ("", "equipment_id", "characteristic_code", "supplier_party_type_code", "fullness_code"):
+        sources.note(box, attr, eqd)
+    for s in node.segments[1:]:
+        q = s.get(0)
+        if s.tag == "RFF" and q == "AAQ":
+            sources.note(box, "bill_no", s)
+        elif s.tag == "MEA" and q == "AAE":
+            sources.note(box, "gross_mass", s)
+        elif s.tag == "MEA" and q == "CT":
+            sources.note(box, "package_quantity", s)
+        elif s.tag == "SEL":
+            sources.note(box, "seal_ids", s)
+
+
+def note_containers(
+    eqds: list[GroupNode],
+    by_bill: dict[str, list[TransportEquipment]],
+    loose: list[TransportEquipment],
+    sources: Sources,
+) -> dict[str, Segment]:
+    """Pair EQD groups with the containers read from them, in message order: those listed under a
+    bill (RFF+BM) with that bill's containers, the others with ``loose``. Returns bill -> the first
+    RFF+BM naming it."""
+    taken = {bill: iter(boxes) for bill, boxes in by_bill.items()}
+    rest = iter(loose)
+    first: dict[str, Segment] = {}
+    for node in eqds:
+        bm = node.segment("RFF", "BM")
+        bill = bm.get(0, 1) if bm is not None else ""
+        if bill and bill in taken:
+            first.setdefault(bill, bm)  # type: ignore[arg-type]
+            box = next(taken[bill], None)
+        else:
+            box = next(rest, None)
+        if box is not None:
+            note_container(node, box, sources)
+    return first

@@ -7,9 +7,14 @@ docs/mappings.md, "Manifest header".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from messages.edifact import GroupNode, Segment
 from messages.mapping.common import dtm, dtm_text, joined, text_chunks
 from messages.models.manifest import BorderTransportMeans, Location, ManifestDeclaration, ManifestHead
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 # DTM qualifiers inside the TDT group -> (object, attribute)
 _CONVEYANCE_DTM = {
@@ -174,3 +179,80 @@ def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> 
         decl.unloading_location.date_time = dates.get(_UNLOADING_DTM, "")
     decl.conveyance = conveyance
     return send_time
+
+
+# --------------------------------------------------------------------------- where fields came from
+
+# DTM qualifier -> head / conveyance attribute, as read above
+_DTM_NOTES = {_SEND_DTM: "send_time", **_CONVEYANCE_DTM}
+_NAD_NOTES = {
+    "MS": ("head", "sender_id"),
+    "MR": ("head", "receiver_id"),
+    "CA": ("decl", "carrier_id"),
+    "AG": ("decl", "agent_id"),
+    "TL": ("decl", "tally_party_id"),
+}
+# how a sender adds a header fact the message leaves out (field path -> EDIFACT)
+SPELLING = {
+    "head.send_time": "DTM+137",
+    "head.sender_id": "NAD+MS",
+    "declaration.declaration_office_id": "LOC+22 in the TDT group",
+    "declaration.unloading_location": "LOC+11 in the TDT group",
+    "declaration.unloading_location.id": "LOC+11 in the TDT group",
+    "declaration.loading_location.id": "LOC+9 in the TDT group",
+    "declaration.carrier_id": "NAD+CA",
+    "declaration.tally_party_id": "NAD+TL",
+    "declaration.conveyance": "TDT+20",
+}
+
+
+def note_header(tree: GroupNode, head: ManifestHead, decl: ManifestDeclaration, sources: Sources) -> None:
+    """Which header segment fed which header field (the readers above, in the other direction)."""
+    sources.note(head, "", tree.segment("BGM"))
+    sources.note(head, "message_id", tree.segment("BGM"))
+    sources.note(head, "function_code", tree.segment("BGM"))
+    for seg in tree.segments + [g.segments[0] for g in tree.children if g.trigger in ("NAD", "RFF", "FTX")]:
+        q = seg.get(0)
+        if seg.tag == "NAD" and q in _NAD_NOTES:
+            owner, attr = _NAD_NOTES[q]
+            sources.note(head if owner == "head" else decl, attr, seg)
+            if q == "MS":
+                sources.note(decl, "representative_person_name", seg)
+        elif seg.tag == "RFF" and q == "ABT":
+            sources.note(decl, "id", seg)
+        elif seg.tag == "FTX" and q == "AAI":
+            sources.note(decl, "additional_information", seg)
+        elif seg.tag == "DTM" and q == _SEND_DTM:
+            sources.note(head, "send_time", seg)
+    node = tree.group("TDT")
+    if node is None:
+        return
+    c = decl.conveyance
+    if c is not None:
+        sources.note(decl, "conveyance", node.segments[0])
+        for attr in ("", "journey_id", "type_code", "id", "name"):
+            sources.note(c, attr, node.segments[0])
+    flat = node.segments[1:]
+    for child in node.children:
+        flat = [*flat, *child.segments]
+    for seg in flat:
+        q = seg.get(0)
+        if seg.tag == "LOC":
+            if q == "22":
+                sources.note(decl, "declaration_office_id", seg)
+            elif q in ("9", "11"):
+                place = decl.loading_location if q == "9" else decl.unloading_location
+                sources.note(decl, "loading_location" if q == "9" else "unloading_location", seg)
+                if place is not None:
+                    sources.note(place, "", seg)
+                    sources.note(place, "id", seg)
+            elif c is not None and q in ("76", "5"):
+                sources.note(c, "first_arrival_location_id" if q == "76" else "loading_location_id", seg)
+        elif seg.tag == "DTM" and q in _DTM_NOTES:
+            owner = head if q == _SEND_DTM else c
+            if owner is not None:
+                sources.note(owner, _DTM_NOTES[q], seg)
+        elif seg.tag == "DTM" and q in (_LOADING_DTM, _UNLOADING_DTM):
+            place = decl.loading_location if q == _LOADING_DTM else decl.unloading_location
+            if place is not None:
+                sources.note(place, "date_time", seg)

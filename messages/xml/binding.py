@@ -19,6 +19,7 @@ but still never raises anything other than MessageError subclasses.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,9 +186,9 @@ def _fill(el: etree._Element, nodes: tuple[Node, ...], values: dict[str, Any], n
         elif kind == _LEAF_NUM:
             assert isinstance(node, Leaf)
             text = child.text or ""
-            values[node.attr] = _from_text(text, node.conv, node.tag) if (
-                node.conv == "str" or text.strip()
-            ) else None
+            values[node.attr] = (
+                _from_text(text, node.conv, node.tag) if (node.conv == "str" or text.strip()) else None
+            )
             for xml_attr, attr in node.xml_attrs:
                 v = child.get(xml_attr)
                 if v is not None:
@@ -236,9 +237,14 @@ def set_text(el: etree._Element, text: str, xml_attr: str = "") -> None:
             el.text = text
     except ValueError:
         where = _xml_path(el) + (f"/@{xml_attr}" if xml_attr else "")
-        raise ValidationFailed([ValidationIssue(
-            where, f"value {text!r} contains characters XML 1.0 cannot carry (NUL or control characters)"
-        )]) from None
+        raise ValidationFailed(
+            [
+                ValidationIssue(
+                    where,
+                    f"value {text!r} contains characters XML 1.0 cannot carry (NUL or control characters)",
+                )
+            ]
+        ) from None
 
 
 def _has_content(obj: Any, nodes: tuple[Node, ...]) -> bool:
@@ -379,3 +385,57 @@ def unbound_fields(obj: Any, binding: Binding, path: str, ignore: frozenset[str]
         elif f.name not in ignore and not _empty(value) and value != _default_of(f):
             lost.append(f"{path}.{f.name}")
     return lost
+
+
+_STEP_RE = re.compile(r"^([^\[\]]+)(?:\[(\d+)\])?$")
+
+
+def field_path(binding: Binding, path: str) -> str | None:
+    """The dataclass field an element path names, through the binding: relative to the document
+    element, `Name[k]` the k-th of its name (`Declaration/Consignment[2]/TransportContractDocument/ID`
+    -> `declaration.consignments.1.bill_no`; list positions 0-based). None when the path names no
+    bound field. The inverse of what encoding does, so it cannot drift from the XML written."""
+    steps: list[tuple[str, int]] = []
+    for raw in (s for s in path.split("/") if s):
+        match = _STEP_RE.match(raw.rsplit(":", 1)[-1])
+        if match is None:
+            return None
+        steps.append((match.group(1), int(match.group(2) or 1)))
+    out: list[str] = []
+    nodes = binding.nodes
+    i = 0
+    while i < len(steps):
+        name, k = steps[i]
+        node = _node_named(nodes, name)
+        if node is None:
+            return None
+        if isinstance(node, Group):
+            nodes, i = node.members, i + 1
+            continue
+        if isinstance(node, Leaf | Choice):
+            return ".".join([*out, node.attr])
+        if isinstance(node, LeafList):
+            return ".".join([*out, node.attr, str(k - 1)])
+        # a Child, named by its own tag or by its wrapper
+        if node.wrapper and name == node.wrapper:
+            if i + 1 >= len(steps):
+                return ".".join([*out, node.attr])
+            i += 1
+            name, k = steps[i]
+            if name != node.tag:
+                return None
+        out.append(node.attr)
+        if node.many or node.wrapper:
+            out.append(str(k - 1))
+        nodes, i = node.binding.nodes, i + 1
+    return ".".join(out) if out else ""
+
+
+def _node_named(nodes: tuple[Node, ...], name: str) -> Node | None:
+    for node in nodes:
+        if isinstance(node, Choice):
+            if any(tag == name for tag, _ in node.options):
+                return node
+        elif node.tag == name or (isinstance(node, Child) and node.wrapper == name):
+            return node
+    return None

@@ -20,7 +20,7 @@ from lxml import etree
 
 from messages.errors import SEMANTIC, ValidationIssue
 from messages.xml import safe
-from messages.xml.binding import local
+from messages.xml.binding import Binding, field_path, local
 
 _STEP = re.compile(r"^([^\[\]]+)(?:\[(\d+)\])?$")
 
@@ -184,3 +184,30 @@ def check_layers(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Lay
     semantic += family.semantic(model)
     issues += [locator.relocate(i, layer=SEMANTIC) for i in semantic]
     return Layered(key, model, issues, "", locator)
+
+
+class FieldLocator:
+    """The `Locator` of a document the hub converted from EDIFACT: a path in that document names a
+    field (through the XML binding), and the field names the input segment it was read from
+    (`message 7 segment 12 RFF+BM`), so problems found in the converted document are in the
+    sender's terms, never a path in XML the sender did not write. ``origins`` is a
+    `messages.mapping.provenance.Origins`; ``binding`` None (no usable model) locates every path at
+    the message as a whole."""
+
+    def __init__(self, origins: Any, binding: Binding | None, root: str) -> None:
+        self.origins = origins
+        self.binding = binding
+        self.root = root  # the converted document's element name (Manifest, DecMessage)
+
+    def locate(self, path: str) -> tuple[str, int | None]:
+        steps = [s.rsplit(":", 1)[-1] for s in path.split(" ", 1)[0].split("/") if s]
+        if path.startswith("/") and self.root in steps:  # absolute, perhaps inside an envelope
+            steps = steps[steps.index(self.root) + 1 :]
+        field = field_path(self.binding, "/".join(steps)) if self.binding is not None and steps else None
+        if field is None:
+            return self.origins.message, None
+        return self.origins.locate(field), None
+
+    def relocate(self, issue: ValidationIssue, **changes: Any) -> ValidationIssue:
+        location, _ = self.locate(issue.location)
+        return replace(issue, location=location, **changes)

@@ -225,3 +225,106 @@ def test_cusres_receipt_in_the_document_shaped_directories_reads_its_header_part
         "3702960456",
     )
     assert (receipt.entry_id, receipt.custom_master, receipt.channel) == ("422720261000123456", "4227", "L")
+
+
+RES_SAMPLES = {"DEC_DATA": samples.dec_data, "MT9999": samples.mt9999}
+
+
+def _written(model: object, directory: str) -> tuple[bytes, edifact.GroupNode]:
+    [edi] = convert(xml.encode(model), partner=replace(Partner(), directory=directory))
+    message = edifact.read(edi.content).messages[0]
+    assert (message.type, message.version + message.release) == ("CUSRES", directory)
+    assert edifact.validate(edi.content) == []  # fits the directory's own CUSRES table
+    return edi.content, edifact.structure(message, directory)
+
+
+@pytest.mark.parametrize("directory", SHIPPED)
+@pytest.mark.parametrize("kind", sorted(RES_SAMPLES))
+def test_cusres_written_and_read_in_every_shipped_directory(directory: str, kind: str) -> None:
+    model = RES_SAMPLES[kind]()
+    edi, _ = _written(model, directory)
+    [back] = convert(edi, partner=replace(Partner(), directory=directory))
+    assert back.message_type == kind
+    assert xml.decode(back.content) == model
+
+
+@pytest.mark.parametrize("directory", SHIPPED)
+def test_dec_data_facts_at_their_positions_in_each_directory(directory: str) -> None:
+    r = samples.dec_data().result
+    _, tree = _written(samples.dec_data(), directory)
+    documents = "MEA" not in load_rff_group(directory)
+    if documents:  # D.96B+: parties in SG1, the declaration answered is an SG6 DOC group
+        assert [g.segments[0].get(0) for g in tree.groups("SG1")] == ["DT", "IM"]
+        [doc] = tree.groups("DOC")
+        assert doc.name == "SG6" and doc.segments[0].get(0) == "929" and doc.segments[0].get(1) == r.entry_id
+        assert [s.get(0, 1) for s in doc.segments_of("RFF")] == [r.bill_no, r.voyage_no]
+        assert doc.value("MEA", 2, 1, qualifier="WT") == "24850.5"
+        assert tree.groups("RFF") == []
+    else:  # D.95B/D.96A: header NAD segments, mandatory SG5 RFF groups carrying the totals
+        assert [s.get(0) for s in tree.segments_of("NAD")] == ["DT", "IM"]
+        first = tree.groups("RFF")[0]
+        assert first.name == "SG5" and first.segments[0].get(0, 1) == r.entry_id
+        assert first.value("MEA", 2, 1, qualifier="WT") == "24850.5"
+        assert tree.groups("DOC") == []
+    tags = [s.tag for s in tree.segments]
+    indicator = "GEI" if directory in ("D03B", "D13B") else "GIS"
+    assert indicator in tags and ({"GIS", "GEI"} - {indicator}).isdisjoint(tags)
+
+
+@pytest.mark.parametrize("directory", SHIPPED)
+def test_mt9999_bill_and_container_responses_at_their_positions(directory: str) -> None:
+    model = samples.mt9999()
+    _, tree = _written(model, directory)
+    if "MEA" not in load_rff_group(directory):  # D.96B+: one DOC+705 group per bill / container
+        docs = tree.groups("DOC")
+        assert [d.segments[0].get(1) for d in docs] == [
+            *(c.bill_no for c in model.consignments),
+            *(e.bill_no for e in model.equipment),
+        ]
+        first = docs[0].segment("FTX", "AAO")
+        assert first is not None and first.get(2) == model.consignments[0].code
+        assert docs[-1].value("EQD", 1) == model.equipment[0].equipment_id
+        assert [g.segments[0].get(0) for g in tree.groups("RFF")] == ["ACW", "VON", "VM"]
+    else:
+        bills = [g for g in tree.groups("RFF") if g.segments[0].get(0) == "BM"]
+        assert [(g.segments[0].get(0, 1), g.segments[0].get(0, 2)) for g in bills] == [
+            (c.bill_no, c.code) for c in model.consignments
+        ]
+        assert tree.groups("DOC") == []
+
+
+def load_rff_group(directory: str) -> list[str]:
+    """Segment tags of the directory's header RFF group (D.95B SG5 has MEA, D.96B SG3 does not)."""
+    definition = edifact.directory.load(directory, "CUSRES")
+    group = next(e.group for e in definition.root.entries if e.group is not None and e.tag == "RFF")
+    return [e.tag for e in group.entries]
+
+
+def test_a_document_required_doc_group_is_not_read_as_what_the_receipt_answers() -> None:
+    # D.95B SG8 DOC lists documents customs wants; only DOC+929/830 (DEC_DATA) and DOC+705 (MT9999)
+    # are the declaration or bill a receipt answers
+    data = _cusres(
+        "D95B",
+        "BGM+961+R20261202+9+MT2101'NAD+MS+4227'NAD+MR+AGENT1'DTM+137:20261202093000000:ZZZ'RFF+ACW:A1'"
+        "RFF+BM:COSU6300000001:01:OK'DOC+861+CERT-9'",
+    )
+    assert validate(data) == []
+    response = xml.decode(convert(data)[0].content)
+    assert [c.bill_no for c in response.consignments] == ["COSU6300000001"]  # type: ignore[attr-defined]
+    receipt = _cusres("D96B", "BGM+962+SEQ1+9'GIS+L:CHN'DOC+861+CERT-9'DOC+929+422720261000123456'RFF+BM:B1'")
+    result = xml.decode(convert(receipt)[0].content).result  # type: ignore[attr-defined]
+    assert (result.entry_id, result.bill_no) == ("422720261000123456", "B1")
+
+
+def test_cusres_without_its_mandatory_facts_is_refused_or_filled_in_the_senders_terms() -> None:
+    # before: mapped "without problems", then the generated XML failed its schema (a "hub defect")
+    receipt = _cusres("D96B", "BGM+962+SEQ1+9'DOC+929+422720261000123456'")
+    [issue] = validate(receipt)
+    assert issue.location == "message 1 segment 2 (BGM)" and "GIS+<code>:CHN" in issue.message
+    assert "internal error" not in issue.message
+    response = _cusres("D13B", "BGM+961+R1+3+MT2101'NAD+MS+4227'NAD+MR+AGENT1'RFF+ACW:A1'")
+    assert validate(response) == []  # no DTM+137: the send time is UNB S004, as for terminals
+    head = xml.decode(convert(response)[0].content).head  # type: ignore[attr-defined]
+    assert head.send_time == "20261202093000000"
+    [issue] = validate(response.replace(b"BGM+961+R1+3+", b"BGM+961++3+"))
+    assert issue.location == "message 1 segment 2 (BGM)" and "BGM 1004" in issue.message

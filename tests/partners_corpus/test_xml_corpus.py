@@ -6,6 +6,8 @@ EDIFACT; empty versus absent is checked for every leaf element of every sample."
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,9 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from messages import xml
+from messages import edifact, xml
 from messages.convert import convert, validate
+from messages.edifact.directory import shipped_directories
 from messages.errors import ValidationFailed
+from messages.partners import Partner
 
 CORPUS = Path(__file__).parent / "xml"
 SAMPLES = sorted(CORPUS.glob("*.xml"))
@@ -49,18 +53,51 @@ def test_declaration_without_version_keeps_every_block_in_an_xml_round_trip() ->
 
 def test_declaration_blocks_cross_to_cusdec_and_back() -> None:
     decl = xml.decode(_read("DecMessage_client_full.xml"))
-    decl.items[0].goods_limits = []  # not carried in CUSDEC yet (refused by the lossless check)
     edi = convert(xml.encode(decl))[0].content
     assert b"request_certs.0.app_cert_code" in edi and b"users.0.use_org_person_code" in edi
     back = xml.decode(convert(edi)[0].content)
     assert back.request_certs == decl.request_certs and back.users == decl.users
     assert back.other_packs == decl.other_packs and back.cop_limits == decl.cop_limits
+    assert back.items[0].goods_limits == decl.items[0].goods_limits
+    assert back == decl
 
 
-def test_goods_limits_are_refused_for_cusdec_by_name_never_dropped() -> None:
+@pytest.mark.parametrize("directory", shipped_directories())
+def test_goods_limits_travel_in_the_goods_item_group_of_every_directory(directory: str) -> None:
+    decl = xml.decode(_read("DecMessage_client_full.xml"))
+    limit = decl.items[0].goods_limits[0]
+    partner = replace(Partner(), directory=directory)
+    edi = convert(xml.encode(decl), partner=partner)[0].content
+    assert edifact.validate(edi) == []
+    tree = edifact.structure(edifact.read(edi).messages[0], directory)
+    line = tree.groups("CST")[0]
+    [doc] = line.groups("DOC")  # the licence sits in its own goods line, not in the header
+    assert (doc.segments[0].get(0), doc.segments[0].get(0, 2), doc.segments[0].get(1)) == (
+        limit.lic_type_code,
+        "ZZZ",
+        limit.licence_no,
+    )
+    refs = {g.segments[0].get(0, 3): g.segments[0].get(0, 1) for g in line.groups("RFF")}
+    assert refs["limits.0.vins.0.vin_code"] == limit.vins[0].vin_code
+    assert refs["limits.0.lic_wrtof_qty"] == "1"
+    assert all(len(path) <= 35 for path in refs)  # data element 4000 is an..35
+    back = xml.decode(convert(edi, partner=partner)[0].content)
+    assert back.items[0].goods_limits == decl.items[0].goods_limits
+
+
+def test_goods_licence_reference_without_its_doc_is_refused_at_the_goods_line() -> None:
+    decl = xml.decode(_read("DecMessage_client_full.xml"))
+    edi = convert(xml.encode(decl))[0].content
+    doc = re.search(rb"DOC\+411::ZZZ\+3702260000123'\n?", edi)
+    assert doc is not None
+    broken = edi.replace(doc.group(0), b"")
+    count = re.search(rb"UNT\+(\d+)\+", broken)
+    assert count is not None
+    broken = broken.replace(count.group(0), b"UNT+%d+" % (int(count.group(1)) - 1))
     with pytest.raises(ValidationFailed) as caught:
-        convert(_read("DecMessage_client_full.xml"))
-    assert any("goods_limits" in issue.location for issue in caught.value.issues)
+        convert(broken)
+    [issue] = caught.value.issues
+    assert "(CST)" in issue.location and "DOC+<LicTypeCode>::ZZZ+<LicenceNo>" in issue.message
 
 
 @pytest.mark.parametrize("name", ["DEC_RESULT_bare_gbk.xml", "DEC_DATA_gb2312.xml"])
@@ -173,3 +210,26 @@ def test_mft_message_is_written_where_the_partner_profile_asks() -> None:
     assert inner is not None and etree.QName(inner).namespace is None
     assert validate(doc.content) == []
     assert xml.decode(doc.content) == xml.decode(convert(edi)[0].content)
+
+
+def test_several_licences_and_vin_lines_per_goods_line_keep_their_order_and_every_field() -> None:
+    decl = xml.decode(_read("DecMessage_client_full.xml"))
+    template = decl.items[0].goods_limits[0]
+    full_vin = replace(template.vins[0], quality_qgp="12", chassis_no="C9", invoice_num=Decimal("3"))
+    full_vin = replace(full_vin, price_per_unit=Decimal("12500.5"))
+    second_vin = replace(full_vin, vin_no="2", vin_code="LSVAU2180N2123457", motor_no="")
+    limits = [
+        replace(template, lic_type_code="411", licence_no="L1", lic_wrtof_detail_no="7", vins=[full_vin]),
+        replace(
+            template,
+            lic_type_code="A",
+            licence_no="L2",
+            lic_wrtof_qty_unit="035",
+            vins=[second_vin, full_vin],
+        ),
+    ]
+    decl.items[0].goods_limits = limits
+    if len(decl.items) > 1:
+        decl.items[1].goods_limits = [replace(template, licence_no="L3", vins=[])]
+    back = xml.decode(convert(convert(xml.encode(decl))[0].content)[0].content)
+    assert [item.goods_limits for item in back.items] == [item.goods_limits for item in decl.items]
