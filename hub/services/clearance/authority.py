@@ -118,7 +118,8 @@ def _site(session: Session, msg: Accepted) -> list[Problem]:
 
 def _gate_out(session: Session, msg: Accepted) -> list[Problem]:
     """Each box leaves through the gate of its bill's terminal or distribution destination (the
-    sites arrivals count from, workflow._arrival_site_ok), reported by an operator of that site."""
+    sites arrivals count from, workflow._arrival_site_ok), reported by an operator of that site or,
+    as arrivals are (_site), by the operator of the bill's terminal."""
     operator = "port_operator" in msg.sender_roles
     allowed = sites_of(session.scalar(select(Party).where(Party.uscc == msg.sender))) if operator else set()
     boxes = msg.model.gate_outs
@@ -147,7 +148,8 @@ def _gate_out(session: Session, msg: Accepted) -> list[Problem]:
                     "not_container_site",
                 )
             )
-        elif operator and g.site_code not in allowed:
+        elif operator and g.site_code not in allowed and (row.terminal_code or "") not in allowed:
+            # (as for arrivals, the bill's terminal operator may report for its distribution destination)
             problems.append(
                 Problem(
                     f"{where}/SiteCode",
