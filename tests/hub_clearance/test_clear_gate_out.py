@@ -18,12 +18,12 @@ from hub.db.models import AuditEntry
 from messages.convert import convert
 from messages.models.gate import GateOut, GateOutReport
 from messages.xml import encode
-from simulators.customs.traffic import Shipment, arrival_xml
+from simulators.customs.traffic import Shipment, arrival_xml, distribution_xml
 from tests.hub_clearance.clrfixtures import YARD, wait_for
-from tests.hub_clearance.clrgaps import hub_env, jsons
+from tests.hub_clearance.clrgaps import audit_actions, hub_env, jsons
 from tests.hub_clearance.test_clear_authority import refused, timeline
 from tests.hub_clearance.test_clear_flow_api import post, state_is
-from tests.hub_clearance.test_clear_gaps_distribution import registered
+from tests.hub_clearance.test_clear_gaps_distribution import DESTINATION, registered
 
 TERMINAL = "CNTAO/4227"
 GATE_TIME = datetime(2026, 11, 22, 4, 10, tzinfo=SHANGHAI)
@@ -134,3 +134,30 @@ def test_only_an_operator_of_the_boxs_site_may_report_its_gate_out(env: dict[str
     error = refused(client, "yard", codeco(report("GO143C", s.bill_no, "TGHU9999996")), 422)
     assert error["details"][0]["code"] == "unknown_container"
     assert boxes(client, s.bill_no)[box]["gated_out_at"] is None  # nothing of the refusals applied
+
+
+def test_a_distributed_box_leaves_the_terminal_under_supervision_and_gates_out_at_its_site(
+    env: dict[str, Any],
+) -> None:
+    client, hub = env["client"], env["hub"]
+    s = Shipment.make(91, containers=2)
+    decl_id = registered(env, s, "A26119100000000001", 91)
+    post(client, "broker", distribution_xml(s, DESTINATION))
+    wait_for(lambda: timeline(client, s.bill_no)["consignment"]["destination_site"], "distribution applied")
+    # the terminal's gate-out of a box bound for the supervised site: a transfer under customs
+    # control (分拨), not the box's gate-out, and no discrepancy
+    post(client, "yard", codeco(report("GO91T", s.bill_no, s.containers[0])))
+    wait_for(lambda: "container.transferred" in audit_actions(hub, s.bill_no), "transfer recorded")
+    assert boxes(client, s.bill_no)[s.containers[0]]["gated_out_at"] is None
+    for box in s.containers:
+        post(client, "depot", arrival_xml(s.bill_no, box, site=DESTINATION))
+    wait_for(state_is(client, decl_id, "released"), "released at the destination")
+    post(client, "depot", codeco(report("GO91D", s.bill_no, *s.containers, site=DESTINATION)))
+
+    def all_gated_out() -> dict[str, dict[str, Any]] | None:
+        rows = boxes(client, s.bill_no)
+        return rows if all(c["gated_out_at"] for c in rows.values()) else None
+
+    rows = wait_for(all_gated_out, "gated out at the destination")
+    assert {(c["state"], c["gate_out_site"]) for c in rows.values()} == {("gated_out", DESTINATION)}
+    assert timeline(client, s.bill_no)["discrepancies"] == []
