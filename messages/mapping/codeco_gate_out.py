@@ -19,7 +19,7 @@ from messages.partners import Partner
 # DTM 2379 without a zone: the port's local time, China Standard Time as the manifest family has it
 CST = timezone(timedelta(hours=8), "CST")
 GATE_DTM = ("7", "203")  # effective / execution date-time
-_FORMATS = {"203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S", "102": "%Y%m%d"}
+_FORMATS = {"203": ("%Y%m%d%H%M", 12), "204": ("%Y%m%d%H%M%S", 14), "102": ("%Y%m%d", 8)}
 
 
 def to_model(tree: GroupNode, sender: str, issues: Issues, partner: Partner) -> GateOutReport:
@@ -55,7 +55,9 @@ def _gate_out(node: GroupNode, default_site: str, issues: Issues) -> GateOut:
     )
     moment: datetime | None = None
     dated = False
-    for s in node.segments[1:]:
+    # D.00B and later put the EQD group's LOC (with its DTM) in a sub-group: read both shapes
+    located = [seg for child in node.children if child.trigger == "LOC" for seg in child.segments]
+    for s in [*node.segments[1:], *located]:
         q = s.get(0)
         if s.tag == "RFF" and q == "BM":
             box.bill_no = s.get(0, 1)
@@ -82,9 +84,9 @@ def _gate_out(node: GroupNode, default_site: str, issues: Issues) -> GateOut:
 
 def _moment(seg: Segment, where: str, issues: Issues) -> datetime | None:
     value, fmt = seg.get(0, 1), seg.get(0, 2) or "203"
-    pattern = _FORMATS.get(fmt)
+    pattern, digits = _FORMATS.get(fmt, ("", 0))
     try:
-        if pattern is None:
+        if not pattern or len(value) != digits or not value.isdigit():  # strptime alone takes 1-digit months
             raise ValueError(fmt)
         return datetime.strptime(value, pattern).replace(tzinfo=CST)
     except ValueError:
