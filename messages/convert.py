@@ -170,7 +170,8 @@ def _xml_type(model: object) -> str:
         return "MT9999"
     if mt:
         return str(mt)
-    return {"Declaration": "DecMessage", "DecResultReceipt": "DEC_DATA"}.get(type(model).__name__, "XML")
+    names = {"Declaration": "DecMessage", "DecResultReceipt": "DEC_DATA", "GateOutReport": "GateOutReport"}
+    return names.get(type(model).__name__, "XML")
 
 
 def _xml_to_edifact(data: bytes, message_type: str, partner: Partner) -> list[ConvertedDocument]:

@@ -22,6 +22,7 @@ _CHUNK = 16 * 1024
 
 _DEC_NS = "http://www.chinaport.gov.cn/dec"
 _NOTICE_NS = "urn:swhub:notice:1"
+_NOTICE_ROOTS = ("InspectionNotice", "ReleaseNotice", "GateOutReport")
 _MANIFEST_NS = re.compile(r"^urn:Declaration:datamodel:standard:CN:(MT[0-9]{4}):1$")
 _MESSAGE_TYPE = re.compile(r"^MT[0-9]{4}$")
 _DOCTYPE = re.compile(rb"<!\s*DOCTYPE|<!\s*ENTITY", re.IGNORECASE)
@@ -131,7 +132,7 @@ def _known_root(ns: str, name: str) -> str:
         return name
     if not ns and name in ("DEC_DATA", "DEC_RESULT"):
         return "DEC_DATA"  # the bare DEC_RESULT the client writes to its inbox is a DEC_DATA receipt
-    if ns == _NOTICE_NS and name in ("InspectionNotice", "ReleaseNotice"):
+    if ns == _NOTICE_NS and name in _NOTICE_ROOTS:
         return name
     if name == "Manifest":
         match = _MANIFEST_NS.match(ns)

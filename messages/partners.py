@@ -20,6 +20,7 @@ from messages.errors import ValidationFailed, ValidationIssue
 DEFAULT_BGM_CODES: dict[str, str] = {
     "CUSCAR": "85",
     "CODECO_gate_in": "34",
+    "CODECO_gate_out": "36",
     "COARRI_discharge": "44",
     "COARRI_loading": "46",
     "CUSDEC_import": "929",

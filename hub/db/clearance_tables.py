@@ -58,6 +58,9 @@ class ClrContainer(Base):
     tally_packages: Mapped[int | None] = mapped_column(Integer)
     tally_gross_kg: Mapped[Any] = mapped_column(Numeric(18, 3), nullable=True)
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the terminal's / site's gate-out report (CODECO BGM 36, migration 0009)
+    gated_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gate_out_site: Mapped[str | None] = mapped_column(String(64))
 
 
 class ClrDeclaration(Base):

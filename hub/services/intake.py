@@ -62,6 +62,7 @@ from messages.errors import (
 )
 from messages.models import wire
 from messages.models.declaration import Declaration
+from messages.models.gate import GateOutReport
 from messages.models.manifest import Manifest
 from messages.models.notices import InspectionNotice
 from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
@@ -86,6 +87,7 @@ SENDERS: dict[str, frozenset[str]] = {
     "DecImportResponse": frozenset({"customs"}),
     "DEC_DATA": frozenset({"customs"}),
     "InspectionNotice": frozenset({"customs"}),
+    "GateOutReport": frozenset({"port_operator"}),  # the gate is the terminal's or the site's
 }
 # EDIFACT types whose XML equivalent the workflow handles (after messages.convert).
 EDIFACT_TYPES = ("CUSCAR", "CODECO", "COARRI", "CUSDEC", "CUSRES")
@@ -330,6 +332,10 @@ def business_keys(model: Any) -> dict[str, Any]:
         keys["external_id"] = model.head.message_id
         keys["bills"] = [c.bill_no for c in model.consignments]
         keys["containers"] = [e.equipment_id for e in model.equipment]
+    elif isinstance(model, GateOutReport):
+        keys["external_id"] = model.report_id
+        keys["bills"] = [g.bill_no for g in model.gate_outs]
+        keys["containers"] = [g.container_id for g in model.gate_outs]
     elif isinstance(model, InspectionNotice):
         keys["external_id"] = f"{model.notice_id}:{model.outcome.value}"
         keys["bills"] = [model.bill_no]

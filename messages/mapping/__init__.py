@@ -32,6 +32,7 @@ from messages.mapping.common import Issues, lossless_issues
 from messages.mapping.enrich import Known, enrich
 from messages.mapping.provenance import Origins, Sources
 from messages.models.declaration import Declaration
+from messages.models.gate import GateOutReport
 from messages.models.manifest import Manifest
 from messages.models.receipts import DecResultReceipt, ManifestResponse
 from messages.partners import DEFAULT_PARTNER, Partner
@@ -39,7 +40,7 @@ from messages.partners import DEFAULT_PARTNER, Partner
 # EDIFACT type -> XML types it can produce (for docs, CLI help and tests)
 PAIRS: dict[str, tuple[str, ...]] = {
     "CUSCAR": ("MT1101",),
-    "CODECO": ("MT3101",),
+    "CODECO": ("MT3101", "GateOutReport"),
     "COARRI": ("MT5101", "MT5102"),
     "CUSDEC": ("DecMessage",),
     "CUSRES": ("DEC_DATA", "MT9999"),
@@ -70,10 +71,14 @@ def tree_to_model(
         if code not in ("85", "785", partner.bgm("CUSCAR")):
             issues.add(where, f"BGM document code {code!r} is not a customs manifest (85)")
         model = _module("CUSCAR").to_model(tree, sender, receiver, issues)
+    elif kind == "CODECO" and code in ("36", partner.bgm("CODECO_gate_out")):
+        model = _module("CODECO_gate_out").to_model(tree, sender, issues, partner)
     elif kind == "CODECO":
         if code not in ("34", partner.bgm("CODECO_gate_in")):
             issues.add(
-                where, f"BGM document code {code!r} is not a gate-in report (34); only gate-in maps to MT3101"
+                where,
+                f"BGM document code {code!r} is neither a gate-in (34, MT3101) nor a gate-out report "
+                "(36, GateOutReport)",
             )
         model = _module("CODECO").to_model(tree, sender, receiver, issues)
     elif kind == "COARRI":
@@ -173,6 +178,8 @@ def _bgm_for(model: object, partner: Partner) -> tuple[str, str]:
         if mt == "MT5102":
             return "COARRI", partner.bgm("COARRI_loading")
         raise UnknownMessageType(f"no EDIFACT mapping for {mt} (mapped: {', '.join(XML_TO_EDIFACT)})")
+    if isinstance(model, GateOutReport):
+        return "CODECO", partner.bgm("CODECO_gate_out")
     if isinstance(model, Declaration):
         return "CUSDEC", partner.bgm("CUSDEC_export" if model.head.ie_flag == "E" else "CUSDEC_import")
     if isinstance(model, DecResultReceipt):
@@ -185,6 +192,8 @@ def _bgm_for(model: object, partner: Partner) -> tuple[str, str]:
 def _segments(model: object, kind: str, code: str, directory: str) -> list:
     if kind == "CUSCAR":
         return _module("CUSCAR").to_segments(model, code)  # type: ignore[arg-type]
+    if isinstance(model, GateOutReport):
+        return _module("CODECO_gate_out").to_segments(model, code)
     if kind == "CODECO":
         return _module("CODECO").to_segments(model, code)  # type: ignore[arg-type]
     if kind == "COARRI":
@@ -197,7 +206,7 @@ def _segments(model: object, kind: str, code: str, directory: str) -> list:
 
 
 def envelope_ids(model: object) -> tuple[str, str]:
-    head = getattr(model, "head", None)
+    head = getattr(model, "head", None) or model  # a GateOutReport names its sender itself
     return getattr(head, "sender_id", "") or "SWHUB", getattr(head, "receiver_id", "") or "SWHUB"
 
 
@@ -241,7 +250,7 @@ def model_to_interchange(models: list[object], partner: Partner = DEFAULT_PARTNE
     messages = [model_to_message(m, partner, str(n)) for n, m in enumerate(models, 1)]
     sender, receiver = envelope_ids(models[0]) if models else ("SWHUB", "SWHUB")
     key = "|".join(
-        f"{m.type}:{getattr(getattr(x, 'head', None), 'message_id', '')}"
+        f"{m.type}:{getattr(getattr(x, 'head', None), 'message_id', '') or getattr(x, 'report_id', '')}"
         for m, x in zip(messages, models, strict=True)
     )
     if partner.decimal_mark == ",":
@@ -283,6 +292,8 @@ def _decimal_comma(message: EdifactMessage) -> None:
 def _prepared(models: list[object]) -> datetime:
     """Envelope date from the first message's own timestamp, so output is deterministic."""
     for m in models:
+        if isinstance(m, GateOutReport) and (first := _module("CODECO_gate_out").prepared(m)):
+            return first
         head = getattr(m, "head", None)
         stamp = getattr(head, "send_time", "") or getattr(head, "d_date", "")
         digits = stamp[:12]

@@ -38,13 +38,13 @@ def identify(root: etree._Element) -> str:
     """Schema key of a parsed document (e.g. "DecMessage", "MT1101"); UnknownMessageType otherwise."""
     qname = etree.QName(root)
     ns, name = qname.namespace or "", qname.localname
-    from messages.xml.schemas import DEC_NS, MANIFEST_TYPES, NOTICE_NS
+    from messages.xml.schemas import DEC_NS, MANIFEST_TYPES, NOTICE_NS, NOTICE_ROOTS
 
     if ns == DEC_NS and name in ("DecMessage", "DecImportResponse"):
         return name
     if ns == "" and name == "DEC_DATA":
         return name
-    if ns == NOTICE_NS and name in ("InspectionNotice", "ReleaseNotice"):
+    if ns == NOTICE_NS and name in NOTICE_ROOTS:
         return name
     if name == "Manifest" and ns.startswith(MANIFEST_NS_PREFIX):
         mt = ns[len(MANIFEST_NS_PREFIX) :].removesuffix(":1")

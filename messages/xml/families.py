@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from messages.models.declaration import Declaration
+from messages.models.gate import GateOutReport
 from messages.models.manifest import Manifest
 from messages.models.notices import InspectionNotice, ReleaseNotice
 from messages.models.receipts import DecImportResponse, DecResultReceipt, ManifestResponse
@@ -37,4 +38,8 @@ register(("InspectionNotice",), InspectionNotice, Family(
 register(("ReleaseNotice",), ReleaseNotice, Family(
     notices.decode_release, notices.build_release, lambda _m: "ReleaseNotice",
     binding_of=lambda _m: notices.RELEASE,
+))
+register(("GateOutReport",), GateOutReport, Family(
+    notices.decode_gate_out, notices.build_gate_out, lambda _m: "GateOutReport",
+    binding_of=lambda _m: notices.GATE_OUT_REPORT,
 ))

@@ -1,9 +1,10 @@
-"""swhub notices XML (urn:swhub:notice:1) <-> InspectionNotice / ReleaseNotice."""
+"""swhub notices XML (urn:swhub:notice:1) <-> InspectionNotice / ReleaseNotice / GateOutReport."""
 
 from __future__ import annotations
 
 from lxml import etree
 
+from messages.models.gate import GateOut, GateOutReport
 from messages.models.notices import (
     InspectionCheck,
     InspectionInstruction,
@@ -44,6 +45,25 @@ RELEASE = Binding(ReleaseNotice, (
 ))
 
 
+GATE_OUT = Binding(GateOut, (
+    Leaf("ContainerId", "container_id", required=True),
+    Leaf("BillNo", "bill_no", required=True),
+    Leaf("GatedOutAt", "gated_out_at", "dt", required=True),
+    Leaf("SiteCode", "site_code", required=True),
+    Leaf("SizeType", "size_type"),
+    Leaf("StatusCode", "status_code"),
+    Leaf("FullnessCode", "fullness_code"),
+    Leaf("VehicleId", "vehicle_id"),
+))
+
+GATE_OUT_REPORT = Binding(GateOutReport, (
+    Leaf("ReportId", "report_id", required=True),
+    Leaf("SenderId", "sender_id", required=True),
+    Leaf("CarrierId", "carrier_id"),
+    Child("GateOut", "gate_outs", GATE_OUT, wrapper="GateOuts", required=True),
+))
+
+
 def decode_inspection(root: etree._Element) -> InspectionNotice:
     notice: InspectionNotice = decode_into(root, INSPECTION)
     # Schema enumerations guarantee these values exist in the enums.
@@ -71,3 +91,12 @@ def build_inspection(model: InspectionNotice) -> etree._Element:
 
 def build_release(model: ReleaseNotice) -> etree._Element:
     return _build("ReleaseNotice", model, RELEASE)
+
+
+def decode_gate_out(root: etree._Element) -> GateOutReport:
+    report: GateOutReport = decode_into(root, GATE_OUT_REPORT)
+    return report
+
+
+def build_gate_out(model: GateOutReport) -> etree._Element:
+    return _build("GateOutReport", model, GATE_OUT_REPORT)

@@ -22,6 +22,7 @@ from messages.models.declaration import (
     EdocRealation,
     LicenseDocu,
 )
+from messages.models.gate import GateOut, GateOutReport
 from messages.models.manifest import (
     BorderTransportMeans,
     Communication,
@@ -531,6 +532,26 @@ def release_notice() -> ReleaseNotice:
     )
 
 
+def gate_out_report() -> GateOutReport:
+    return GateOutReport(
+        report_id="GO-QQCT-20261122-0001",
+        sender_id="91370200M3C0PRT01B",
+        carrier_id="COSU",
+        gate_outs=[
+            GateOut(
+                container_id=container_no("TGH", 123456),
+                bill_no="COSU6312345670",
+                gated_out_at=datetime(2026, 11, 22, 3, 15, tzinfo=CST),  # after the night release
+                site_code="CNTAO/4227",
+                size_type="45G1",
+                status_code="2",
+                fullness_code="5",
+                vehicle_id="LUB12345",
+            )
+        ],
+    )
+
+
 def all_samples() -> dict[str, object]:
     """Golden sample name -> model."""
     return {
@@ -551,4 +572,5 @@ def all_samples() -> dict[str, object]:
         "MT9999": mt9999(),
         "InspectionNotice": inspection_notice(),
         "ReleaseNotice": release_notice(),
+        "GateOutReport": gate_out_report(),
     }

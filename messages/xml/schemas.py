@@ -20,6 +20,7 @@ XSD_DIR = Path(__file__).resolve().parents[2] / "xsd"
 
 DEC_NS = "http://www.chinaport.gov.cn/dec"
 NOTICE_NS = "urn:swhub:notice:1"
+NOTICE_ROOTS = ("InspectionNotice", "ReleaseNotice", "GateOutReport")  # the hub's own documents
 MANIFEST_NS_PREFIX = "urn:Declaration:datamodel:standard:CN:"
 MANIFEST_TYPES = ("MT1101", "MT2101", "MT3101", "MT4101", "MT5101", "MT5102", "MT6101", "MT6102", "MT9999")
 
@@ -35,6 +36,7 @@ SCHEMA_FILES: dict[str, str] = {
     "DEC_DATA": "dec/DecData.xsd",
     "InspectionNotice": "notice/InspectionNotice.xsd",
     "ReleaseNotice": "notice/ReleaseNotice.xsd",
+    "GateOutReport": "notice/GateOutReport.xsd",
     **{mt: f"manifest/{mt}.xsd" for mt in MANIFEST_TYPES},
 }
 

@@ -1,6 +1,7 @@
 """Single-window XML (and EDIFACT) the port side sends, built with the messages/ package from the
 engine's plan: manifest MT1101 (or CUSCAR), tally MT5101 (or COARRI), gate-in arrival MT3101 (or
-CODECO) and the distribution application MT6102. Every builder is pure and validates on encode
+CODECO), the distribution application MT6102 and the gate-out report (CODECO BGM 36, always EDIFACT:
+the single window has no XML for it). Every builder is pure and validates on encode
 (XSD + semantic rules), so a bad plan fails here, not at the hub."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from messages.convert import convert
+from messages.models.gate import GateOut, GateOutReport
 from messages.models.manifest import (
     BorderTransportMeans,
     Consignment,
@@ -240,6 +242,16 @@ def distribution(
             ],
         ),
     )
+
+
+def gate_out(container: str, bill_no: str, site: str, message_id: str, sender: str, at: datetime) -> bytes:
+    """Gate-out report (CODECO BGM 36) of one box leaving `site` at `at` (whole seconds: DTM+7 has
+    no place for fractions)."""
+    moment = at.astimezone(SHANGHAI).replace(microsecond=0)
+    report = GateOutReport(
+        message_id, sender, "COSCO", [GateOut(container, bill_no, moment, site, status_code="2")]
+    )
+    return convert(encode(report), to="edifact")[0].content
 
 
 def render(model: Manifest, wire_format: str) -> bytes:

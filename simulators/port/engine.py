@@ -8,8 +8,9 @@
   MT3101: the destination is a supervised site, not an EDI terminal).
 `due(now)` returns the messages whose time has come (built with simulators.port.builders) and moves
 the containers on; `apply_notice(type, body, now)` applies what the hub sends back (ReleaseNotice,
-InspectionNotice; others are counted); `gate_out(now)` gates released containers out at any hour and
-records whether that was outside office hours (08:30-17:30 Mon-Fri)."""
+InspectionNotice; others are counted); `gate_out(now)` gates released containers out at any hour,
+records whether that was outside office hours (08:30-17:30 Mon-Fri) and queues each box's CODECO
+gate-out report (BGM 36) from the site it gated in at, which the next `tick` sends to the hub."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from simulators.port import builders
 
 GATE_IN_AFTER_TALLY = timedelta(minutes=1)
 OFFICE_OPENS, OFFICE_CLOSES = time(8, 30), time(17, 30)
-FLOWS = ("manifest", "tally", "arrival", "distribution")
+FLOWS = ("manifest", "tally", "arrival", "distribution", "gate_out")
 STATES = ("on_board", "discharged", "in_yard", "at_inspection", "released", "gated_out", "never_discharged")
 
 
@@ -242,6 +243,7 @@ class PortEngine:
         self._pending: list[tuple[datetime, int, str, int]] = []  # (at, seq, call_id, plan index)
         self._pending_kinds: Counter[str] = Counter()  # what is still planned, per flow (checked every tick)
         self._to_gate_out: set[str] = set()
+        self._gate_out_reports: list[Outgoing] = []  # built by gate_out, sent by the next tick
         self._seq = itertools.count()
         self._refs = itertools.count(1)
         self._lock = threading.RLock()
@@ -611,12 +613,40 @@ class PortEngine:
                 c.gated_out_at, c.outside_office_hours = now, outside_office_hours(now)
                 c.note(now, "gated out" + (" outside office hours" if c.outside_office_hours else ""))
                 gone.append(number)
+                self._report_gate_out(c, now)
             self._to_gate_out.clear()
             return gone
+
+    def _report_gate_out(self, c: Container, now: datetime) -> None:
+        """The box's CODECO gate-out, as its gate-in: from the site it entered (terminal or site)."""
+        site = c.gated_in_site or self.terminal_code
+        ref = self._message_id("GATEOUT", "terminal")
+        try:
+            body = builders.gate_out(c.number, c.bill_no, site, ref, self.uscc["terminal"], now)
+        except (MessageError, ValueError) as exc:  # kept visible, not fatal (as a plan's build error)
+            self.errors.append(f"gate_out {c.bill_no} {c.number}: {exc}")
+            return
+        self._gate_out_reports.append(
+            Outgoing(
+                "gate_out",
+                "CODECO",
+                "terminal",
+                self.uscc["terminal"],
+                body,
+                ref,
+                now,
+                c.call_id,
+                c.bill_no,
+                c.number,
+            )
+        )
 
     def tick(self, now: datetime) -> list[Outgoing]:
         out = self.due(now)
         self.gate_out(now)
+        with self._lock:
+            out += self._gate_out_reports
+            self._gate_out_reports = []
         return out
 
     # ----- views ----------------------------------------------------------------------------------

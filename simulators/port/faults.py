@@ -38,7 +38,7 @@ class FaultKind(StrEnum):
 @dataclass
 class FaultRule:
     id: int
-    flow: str  # manifest | tally | arrival | distribution | *
+    flow: str  # manifest | tally | arrival | distribution | gate_out | *
     kind: FaultKind
     count: int | None  # None = until cleared
     seconds: float = 0.0

@@ -113,7 +113,7 @@ class VesselCallIn(BaseModel):
 
 
 class FaultIn(BaseModel):
-    flow: Literal["manifest", "tally", "arrival", "distribution", "*"] = "*"
+    flow: Literal["manifest", "tally", "arrival", "distribution", "gate_out", "*"] = "*"
     kind: FaultKind
     count: int | None = Field(1, ge=1)
     seconds: float = Field(0.0, ge=0, le=3600)

@@ -118,6 +118,23 @@ def test_release_blockers_say_why() -> None:
     )
 
 
+def test_gate_out_once_and_unreleased_boxes_are_discrepancies() -> None:
+    c = Consignment("B1", containers={"A": Container("A", listed=True), "B": Container("B", listed=True)})
+    c.arrive(["A", "B"], T0)
+    c.release(["A"], T0)
+    c.pull_events()
+    assert c.gate_out("A", T0 + timedelta(hours=1), "SITE")
+    assert not c.gate_out("A", T0 + timedelta(hours=2), "SITE")  # the same report again
+    assert c.containers["A"].gated_out_at == T0 + timedelta(hours=1)
+    assert c.containers["A"].state == ContainerState.GATED_OUT and c.pull_events() == []
+    assert c.gate_out("B", T0 + timedelta(hours=1), "SITE")  # left before its release
+    (found,) = c.pull_events()
+    assert isinstance(found, events.DiscrepancyFound) and found.kind == "gated_out_unreleased"
+    assert (found.detail["container"], found.detail["state"]) == ("B", "arrived")
+    c.release(["B"], T0 + timedelta(hours=3))  # the release that follows keeps the gate-out
+    assert c.containers["B"].state == ContainerState.GATED_OUT and c.containers["B"].released_at
+
+
 def test_consignment_arrival_release_and_discrepancies() -> None:
     c = Consignment("B1", containers={"A": Container("A", listed=True), "B": Container("B", listed=True)})
     assert c.arrive(["A"], T0) == ["A"] and c.status == ConsignmentStatus.ARRIVED

@@ -61,6 +61,20 @@ SAMPLES: dict[str, tuple[str, list[str], dict[str, list[str]]]] = {
             "/m:Manifest/m:Head/m:SendTime": ["20261201070000000"],  # UNB S004
         },
     ),
+    "codeco_smdg_d95b_gate_out.edi": (
+        "D95B",
+        ["GateOutReport"],
+        {
+            # BGM 36: one GateOut per EQD group, the bill (RFF+BM) and the gate (LOC+165) inside it
+            "//m:GateOut/m:ContainerId": ["MSCU1234566", "MEDU4455660"],
+            "//m:GateOut/m:BillNo": ["MEDUGE123456", "MEDUGE123456"],
+            "//m:GateOut/m:GatedOutAt": ["2026-11-29T13:52:00+08:00", "2026-11-29T14:07:00+08:00"],  # DTM+203
+            "//m:GateOut/m:SiteCode": ["ITGOA", "ITGOA"],
+            "//m:GateOut/m:VehicleId": ["TRUCK1234", "TRUCK5678"],  # TDT+1 in the EQD group
+            "/m:GateOutReport/m:SenderId": ["ITGOACSCT"],  # NAD+MS
+            "/m:GateOutReport/m:CarrierId": ["MSC"],  # NAD+CF
+        },
+    ),
     "codeco_smdg_d03b_gate_in.edi": (
         "D03B",
         ["MT3101"],

@@ -211,18 +211,22 @@ def all_gated_out(world: dict, call_id: str, n: int = 6) -> bool:
 
 
 def settled_timeline(world: dict, bill: str, timeout: float = 20.0) -> dict[str, Any]:
-    """The bill's timeline once every arrival and tally report is through the workflow (processed, or
-    answered as a duplicate): the port simulator may see a release before the hub's last status update
-    of a report is visible, and a report still `accepted` after `timeout` fails below with the dump."""
+    """The bill's timeline once every box is gated out and every arrival, tally and gate-out report is
+    through the workflow (processed, or answered as a duplicate): the port simulator may see a release
+    before the hub's last status update of a report is visible, and a report still `accepted` after
+    `timeout` fails below with the dump."""
     deadline = time.monotonic() + timeout
     while True:
         timeline = hub_get(world, f"/api/v1/consignments/{bill}/timeline")
         reports = [
             e
             for e in timeline["events"]
-            if e["direction"] == "in" and e["message_type"] in ("MT3101", "MT5101")
+            if e["direction"] == "in" and e["message_type"] in ("MT3101", "MT5101", "GateOutReport")
         ]
-        if all(e["status"] in ("processed", "duplicate") for e in reports) or time.monotonic() > deadline:
+        # the port sends each box's gate-out (CODECO 36) after it has gated it out itself
+        gated = all(c["gated_out_at"] for c in timeline["containers"])
+        settled = gated and all(e["status"] in ("processed", "duplicate") for e in reports)
+        if settled or time.monotonic() > deadline:
             return timeline
         time.sleep(0.2)
 
@@ -236,6 +240,9 @@ def assert_hub_saw_every_container_once(world: dict, body: dict[str, Any]) -> li
         for c in timeline["containers"]:
             assert c["listed"] and c["arrived_at"] and c["tallied_at"] and c["released_at"], c
             assert c["arrival_site"] == (cons.get("destination_site") or "CNTAO/4227")
+            # gated out where it gated in, after its release (no discrepancy below), at the time the
+            # port's own clock reported
+            assert (c["state"], c["gate_out_site"]) == ("gated_out", c["arrival_site"]), c
             assert c["tally_packages"] == 600
         assert timeline["discrepancies"] == []
         events = timeline["events"]
@@ -244,11 +251,13 @@ def assert_hub_saw_every_container_once(world: dict, body: dict[str, Any]) -> li
             for e in events
             if e["direction"] == "in" and e["status"] == "processed" and e["container_no"]
         )
-        # each container: exactly one arrival and one tally applied (duplicates are answered, not applied)
-        assert applied == Counter({(t, b): 1 for b in boxes for t in ("MT3101", "MT5101")}), "\n".join(
+        # each container: exactly one arrival, one tally and one gate-out applied (duplicates are
+        # answered, not applied)
+        reports = ("MT3101", "MT5101", "GateOutReport")
+        assert applied == Counter({(t, b): 1 for b in boxes for t in reports}), "\n".join(
             f"{e['at']} {e['direction']} {e['message_type']} {e['status']} {e['container_no']} {e['error']}"
             for e in events
-            if e["message_type"] in ("MT3101", "MT5101")
+            if e["message_type"] in reports
         )
         releases = [e for e in events if e["message_type"] == "ReleaseNotice" and e["receiver"] == YARD]
         assert len(releases) == 1
@@ -282,7 +291,9 @@ def test_vessel_call_through_the_hub(world: dict) -> None:
         "release notices and MT9999 at the port simulator",
     )
     wire = (formats.get("manifest_format", "MT1101"), formats.get("tally_format", "MT5101"))
-    assert status["sent"] == {wire[0]: 1, wire[1]: 6, formats.get("gate_format", "MT3101"): 6}, status
+    sent = Counter({wire[0]: 1, wire[1]: 6, "CODECO": 6})  # CODECO 36: the six gate-outs
+    sent[formats.get("gate_format", "MT3101")] += 6
+    assert status["sent"] == dict(sent), status
     assert (status["failed"], status["dropped"], status["duplicated"], status["malformed"]) == (0, 0, 0, 0)
     assert status["transport"] == ("amqp" if world["amqp"] else "http")
     assert status["containers"] == {"gated_out": 6}
@@ -315,7 +326,7 @@ def test_duplicate_reorder_and_connection_drops_on_tally_and_arrival(world: dict
 
     arrivals = assert_hub_saw_every_container_once(world, body)
     status = port_get(world, "/status")
-    assert status["sent"] == {"MT1101": 1, "MT5101": 6, "MT3101": 6} and status["failed"] == 0
+    assert status["sent"] == {"MT1101": 1, "MT5101": 6, "MT3101": 6, "CODECO": 6} and status["failed"] == 0
     assert status["duplicated"] == 6 + 2
     if not world["amqp"]:  # over HTTP the hub answers each copy at once: 200 with the first receipt
         assert status["hub_duplicates"] == 8
@@ -372,5 +383,6 @@ def test_distributed_cargo_and_a_customs_inspection(world: dict) -> None:
             else:  # the hub's random sampling may inspect it too; it arrived at the site either way
                 assert row["gated_in_site"] == "CNTAO/4258" and row["inspection"] in (None, "done")
     status = port_get(world, "/status")
-    assert status["sent"] == {"MT1101": 1, "MT5101": 4, "MT3101": 4, "MT6102": 1} and status["failed"] == 0
+    assert status["sent"] == {"MT1101": 1, "MT5101": 4, "MT3101": 4, "MT6102": 1, "CODECO": 4}
+    assert status["failed"] == 0
     assert status["notices"]["InspectionNotice"] >= 2  # the instruction and the result, to the yard

@@ -12,6 +12,7 @@ import pytest
 from portsim_support import call_body, unique_bill
 
 from messages.convert import convert
+from messages.models.gate import GateOutReport
 from messages.models.manifest import Manifest
 from messages.models.notices import (
     InspectionInstruction,
@@ -226,6 +227,27 @@ def test_gate_out_at_night_on_a_weekend_is_recorded_as_outside_office_hours() ->
     assert boxes[0].gated_out_at == sunday_night + timedelta(seconds=5)
     assert e.gated_out() == (2, 2)
     assert boxes[0].history[-1][1] == "gated out outside office hours"
+
+
+def test_each_box_gated_out_is_reported_to_the_hub_as_a_codeco_gate_out() -> None:
+    e = engine()
+    s = spec(consignments=1, containers=2)
+    e.add_call(s)
+    e.tick(T0 + timedelta(hours=1))
+    bill = s.consignments[0].bill_no
+    at = T0 + timedelta(hours=2, microseconds=1234)
+    e.apply_notice("ReleaseNotice", release(bill), at)
+    outs = [o for o in e.tick(at) if o.flow == "gate_out"]
+    assert sorted(o.container or "" for o in outs) == sorted(b.number for b in s.consignments[0].containers)
+    for out in outs:
+        assert (out.message_type, out.party, out.sender_uscc) == ("CODECO", "terminal", PRT)
+        assert b"BGM+36+" in out.body
+        report = decode(convert(out.body, to="xml")[0].content)
+        assert isinstance(report, GateOutReport) and report.report_id == out.message_id
+        (gate,) = report.gate_outs
+        assert (gate.container_id, gate.bill_no, gate.site_code) == (out.container, bill, TERMINAL)
+        assert gate.gated_out_at == at.replace(microsecond=0)  # DTM+7 carries whole seconds
+    assert [o for o in e.tick(at + timedelta(seconds=1)) if o.flow == "gate_out"] == []  # reported once
 
 
 def test_release_before_gate_in_waits_for_the_yard() -> None:

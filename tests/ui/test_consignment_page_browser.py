@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,14 @@ from lxml import html as lhtml
 
 from hub.api.app import create_app
 from hub.cli.simstack import ServerThread
+from hub.clock import SHANGHAI
 from hub.runtime import Hub
+from messages.convert import convert
+from messages.models.gate import GateOut, GateOutReport
+from messages.xml import encode
 from simulators.common.runner import free_port
 from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
-from tests.hub_clearance.clrfixtures import KEYS, settings_for, wait_for
+from tests.hub_clearance.clrfixtures import KEYS, YARD, settings_for, wait_for
 from tests.ui.browser import dump_dom, screenshot
 
 
@@ -117,3 +122,28 @@ def test_the_page_without_a_key_shows_only_the_sign_in(live: str) -> None:
     dom = lhtml.fromstring(dump_dom(f"{live}/ui/consignments/NOSUCHBILL"))
     assert dom.get("data-visible", "").split() == ["login"]
     assert not dom.xpath('//table[@id="containers"]/tbody/tr')
+
+
+def test_a_box_gated_out_before_its_release_is_flagged_on_the_page(live: str) -> None:
+    """Issue 14 item 10: the Gated out column reads the terminal's gate-out report (CODECO 36); a box
+    that left unreleased is marked in that column and its row is flagged as a discrepancy."""
+    s = Shipment.make(8, containers=2)
+    post(live, "broker", manifest_xml(s))
+    for box in s.containers:
+        post(live, "yard", arrival_xml(s.bill_no, box))
+    wait_for(lambda: all(c["arrived_at"] for c in timeline(live, s.bill_no)["containers"]), "arrived")
+    left = s.containers[0]
+    moment = datetime(2026, 11, 22, 4, 10, tzinfo=SHANGHAI)
+    report = GateOutReport("GO8A", YARD, "COSU", [GateOut(left, s.bill_no, moment, "CNTAO/4227")])
+    post(live, "yard", convert(encode(report), to="edifact")[0].content)
+    wait_for(lambda: timeline(live, s.bill_no)["discrepancies"], "gate-out before release recorded")
+
+    dom = lhtml.fromstring(dump_dom(f"{live}/ui/consignments/{s.bill_no}#key={KEYS['yard']}"))
+    rows = {r.get("data-container"): r for r in dom.xpath('//table[@id="containers"]/tbody/tr')}
+    gated = rows[left].xpath("td")[5]
+    assert "✓" in gated.text_content() and "NOT RELEASED" in gated.text_content()
+    assert "bad" in gated.get("class", "") and "discrepant" in rows[left].get("class", "")
+    other = rows[s.containers[1]].xpath("td")[5]
+    assert "✓" not in other.text_content() and "discrepant" not in rows[s.containers[1]].get("class", "")
+    alerts = dom.xpath('//div[contains(@class, "discrepancy")]')
+    assert alerts and "gated_out_unreleased" in alerts[0].text_content()

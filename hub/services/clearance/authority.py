@@ -5,6 +5,8 @@ rejected, changes nothing and is forwarded nowhere:
 - a bill of lading belongs to the sender of its first manifest; manifests, amendments and
   distribution applications (MT6102) for it from anyone else are refused (409);
 - arrival (MT3101) and tally (MT5101) reports come from a site the sender operates or is assigned to;
+- a gate-out report (GateOutReport, CODECO 36) names containers the hub knows under their bills, at
+  their bill's terminal or distribution destination, and comes from an operator of that site;
 - a broker's declaration names the broker as declarant and a consignee that entrusted the broker,
   the one the manifest names for the bill (when the manifest is there)."""
 
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.db.clearance_tables import ClrConsignment
+from hub.db.clearance_tables import ClrConsignment, ClrContainer
 from hub.db.models import Party
 from hub.services import entrustments, party_cache
 from hub.services.intake import Accepted, IntakeRejected, Problem
@@ -23,6 +25,8 @@ from hub.services.party_cache import PartyView
 
 MANIFEST_TYPES = ("MT1101", "MT6102")
 SITE_REPORTS = ("MT3101", "MT5101")
+GATE_OUT = "GateOutReport"
+UNKNOWN_CONTAINER = "unknown_container"
 BILL = "Declaration/Consignment/TransportContractDocument/ID"
 SITE = "Declaration/UnloadingLocation/ID"
 
@@ -40,6 +44,8 @@ def check(session: Session, msg: Accepted) -> None:
     found = problems(session, msg)
     if found and msg.message_type in MANIFEST_TYPES:
         raise IntakeRejected(409, msg.message_id, found, f"{len(found)} bill(s) of another party")
+    if any(p.code == UNKNOWN_CONTAINER for p in found):
+        raise IntakeRejected(422, msg.message_id, found, f"{len(found)} gate-out problem(s)")
     if found:
         raise IntakeRejected(403, msg.message_id, found, f"{len(found)} site problem(s)")
 
@@ -50,6 +56,8 @@ def problems(session: Session, msg: Accepted) -> list[Problem]:
         return _owner(session, msg)
     if msg.message_type in SITE_REPORTS:
         return _site(session, msg)
+    if msg.message_type == GATE_OUT:
+        return _gate_out(session, msg)
     return []
 
 
@@ -106,6 +114,52 @@ def _site(session: Session, msg: Accepted) -> list[Problem]:
                 "site_not_registered",
             )
         )
+    return problems
+
+
+def _gate_out(session: Session, msg: Accepted) -> list[Problem]:
+    """Each box leaves through the gate of its bill's terminal or distribution destination (the
+    sites arrivals count from, workflow._arrival_site_ok), reported by an operator of that site or,
+    as arrivals are (_site), by the operator of the bill's terminal."""
+    operator = "port_operator" in msg.sender_roles
+    allowed = sites_of(session.scalar(select(Party).where(Party.uscc == msg.sender))) if operator else set()
+    boxes = msg.model.gate_outs
+    problems = []
+    for i, g in enumerate(boxes, 1):
+        where = "GateOuts/GateOut" + (f"[{i}]" if len(boxes) > 1 else "")
+        row = session.get(ClrConsignment, g.bill_no)
+        if row is None or session.get(ClrContainer, (g.bill_no, g.container_id)) is None:
+            problems.append(
+                Problem(
+                    f"{where}/ContainerId",
+                    f"container {g.container_id} is not known under bill {g.bill_no}: no manifest or "
+                    "arrival lists it; check the container and bill numbers (RFF+BM)",
+                    UNKNOWN_CONTAINER,
+                )
+            )
+            continue
+        homes = {row.terminal_code or "", row.destination_site or ""} - {""}
+        if homes and g.site_code not in homes:
+            problems.append(
+                Problem(
+                    f"{where}/SiteCode",
+                    f"container {g.container_id} of bill {g.bill_no} is at {sorted(homes)}, not at site "
+                    f"{g.site_code!r}: a gate-out counts only from the bill's terminal or the destination "
+                    "of its distribution application (MT6102)",
+                    "not_container_site",
+                )
+            )
+        elif operator and g.site_code not in allowed and (row.terminal_code or "") not in allowed:
+            # (as for arrivals, the bill's terminal operator may report for its distribution destination)
+            problems.append(
+                Problem(
+                    f"{where}/SiteCode",
+                    f"gate-out of container {g.container_id} at site {g.site_code!r}, but you are "
+                    f"registered for {sorted(allowed) or 'no site'}: only the operator of the container's "
+                    "terminal or site may report its gate-out",
+                    "site_not_registered",
+                )
+            )
     return problems
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hub.clock import SHANGHAI
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message, MessageRef, Party
+from hub.services.clearance import repository
 from hub.services.clearance.holds import hold_view
 from hub.services.clearance.workflow import aware
 from hub.services.parties import Principal
@@ -68,6 +69,11 @@ def _linked(session: Session, principal: Principal, bill_no: str) -> bool:
     )
 
 
+def container_state(row: ClrContainer) -> str:
+    """awaited / arrived / released / gated_out (the domain's derived container state)."""
+    return repository.container(row).state.value
+
+
 def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, Any] | None:
     consignment = session.get(ClrConsignment, bill_no)
     if not may_see_consignment(session, principal, consignment, bill_no):
@@ -115,6 +121,10 @@ def timeline(session: Session, principal: Principal, bill_no: str) -> dict[str, 
                 "tally_packages": c.tally_packages,
                 "tally_gross_kg": None if c.tally_gross_kg is None else str(c.tally_gross_kg),
                 "released_at": _iso(c.released_at),
+                # the terminal's gate-out report (CODECO 36); before released_at = a discrepancy
+                "gated_out_at": _iso(c.gated_out_at),
+                "gate_out_site": c.gate_out_site,
+                "state": container_state(c),
             }
             for c in sorted(containers, key=lambda c: c.container_no)
         ],

@@ -36,7 +36,7 @@ def save_declaration(row: ClrDeclaration, decl: Declaration) -> None:
 
 
 def container(row: ClrContainer) -> Container:
-    return Container(row.container_no, bool(row.listed), row.arrived_at, row.released_at)
+    return Container(row.container_no, bool(row.listed), row.arrived_at, row.released_at, row.gated_out_at)
 
 
 def consignment(
@@ -60,4 +60,4 @@ def save_consignment(row: ClrConsignment, cons: Consignment, containers: Iterabl
     for c in containers:
         box = cons.containers.get(c.container_no)
         if box is not None:
-            c.arrived_at, c.released_at = box.arrived_at, box.released_at
+            c.arrived_at, c.released_at, c.gated_out_at = box.arrived_at, box.released_at, box.gated_out_at

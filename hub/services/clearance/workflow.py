@@ -42,6 +42,7 @@ from hub.services.intake import Accepted, IntakeRejected, Problem
 from hub.services.screening import trader_profile
 from messages import xml as xmlcodec
 from messages.models.declaration import Declaration, DeclarationKind
+from messages.models.gate import GateOut, GateOutReport
 from messages.models.manifest import Manifest
 from messages.models.notices import (
     InspectionCheck,
@@ -285,6 +286,7 @@ class ClearanceWorkflow:
             "DecImportResponse": self.on_import_response,
             "DEC_DATA": self.on_dec_data,
             "InspectionNotice": self.on_inspection_result,
+            "GateOutReport": self.on_gate_out,
         }[message_type]
         handler(session, sender, model, message_id)
         row = session.get(Message, message_id)
@@ -997,6 +999,68 @@ class ClearanceWorkflow:
             outbound.to_customs(
                 session, "MT5101", outbound.encoded(report), bills=applied, correlation_id=message_id
             )
+
+    # ----- gate-out -------------------------------------------------------------------------------
+    def on_gate_out(self, session: Session, sender: str, report: GateOutReport, message_id: str) -> None:
+        """The terminal's (or site's) gate-out report: each box's gated_out_at, once. A box that left
+        unreleased is a discrepancy the manifest's sender and customs are told of (domain gate_out);
+        a redelivered report changes nothing."""
+        for gate in report.gate_outs:
+            consignment = session.get(ClrConsignment, gate.bill_no)
+            row = session.get(ClrContainer, (gate.bill_no, gate.container_id))
+            if consignment is None or row is None:  # intake refuses these; kept visible if one slips by
+                log.warning("gate-out %s: %s/%s unknown", message_id, gate.bill_no, gate.container_id)
+                continue
+            if self._supervised_transfer(consignment, row, gate):
+                audit.record(
+                    session,
+                    sender,
+                    "container.transferred",
+                    "consignment",
+                    gate.bill_no,
+                    {
+                        "container": gate.container_id,
+                        "from": gate.site_code,
+                        "to": consignment.destination_site,
+                    },
+                )
+                continue
+            cons = repository.consignment(consignment, [row])
+            if not cons.gate_out(gate.container_id, aware(gate.gated_out_at) or now(), gate.site_code):
+                continue  # gated out already (the same report again, or another copy)
+            repository.save_consignment(consignment, cons, [row])
+            row.gate_out_site = gate.site_code
+            happened = cons.pull_events()
+            self._handle(session, happened)
+            audit.record(
+                session,
+                sender,
+                "container.gated_out",
+                "consignment",
+                gate.bill_no,
+                {"container": gate.container_id, "site": gate.site_code, "message": message_id},
+            )
+            for found in happened:
+                if isinstance(found, events.DiscrepancyFound):  # customs must know a box left unreleased
+                    outbound.send_json(
+                        session,
+                        CUSTOMS_KEY,
+                        "DiscrepancyNotice",
+                        {"bill_no": found.bill_no, "kind": found.kind, **found.detail},
+                        bills=[found.bill_no],
+                        correlation_id=message_id,
+                    )
+
+    @staticmethod
+    def _supervised_transfer(consignment: ClrConsignment, row: ClrContainer, gate: GateOut) -> bool:
+        """An unreleased box of a distributed bill leaving the terminal for its destination site moves
+        under customs control (分拨): not a gate-out; the destination's gate reports that later."""
+        return (
+            row.released_at is None
+            and bool(consignment.destination_site)
+            and gate.site_code != consignment.destination_site
+            and gate.site_code == consignment.terminal_code
+        )
 
     def reconcile(self, session: Session, consignment: ClrConsignment) -> None:
         """Manifest vs tally vs declaration, once every listed container has been tallied (once)."""

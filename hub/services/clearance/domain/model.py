@@ -23,6 +23,7 @@ from hub.services.clearance.domain.states import (
 )
 
 # Reasons are kept on the declaration for these states (why held / rejected / refused).
+GATED_OUT_UNRELEASED = "gated_out_unreleased"  # discrepancy kind (clr_discrepancy.kind, 24 chars)
 _REASONED = (DeclarationState.HELD, DeclarationState.REJECTED, DeclarationState.REFUSED)
 
 
@@ -152,9 +153,12 @@ class Container:
     listed: bool = False
     arrived_at: datetime | None = None
     released_at: datetime | None = None
+    gated_out_at: datetime | None = None
 
     @property
     def state(self) -> ContainerState:
+        if self.gated_out_at is not None:
+            return ContainerState.GATED_OUT
         if self.released_at is not None:
             return ContainerState.RELEASED
         return ContainerState.ARRIVED if self.arrived_at is not None else ContainerState.AWAITED
@@ -203,10 +207,25 @@ class Consignment(Aggregate):
     def release(self, boxes: Iterable[str], at: datetime) -> None:
         for box in boxes:
             c = self.container(box)
-            c._check(ContainerState.RELEASED, self.bill_no)
-            c.released_at = at
+            if c.state != ContainerState.GATED_OUT:  # one that left unreleased is released on paper only
+                c._check(ContainerState.RELEASED, self.bill_no)
+            c.released_at = c.released_at or at
             self.events.append(events.ContainerReleased(self.bill_no, box))
         self._change(ConsignmentStatus.RELEASED, at)
+
+    def gate_out(self, box: str, at: datetime, site: str) -> bool:
+        """A gate-out report for one box: recorded once (a repeated report changes nothing; False).
+        A box that was not released when it left is a discrepancy customs must hear of."""
+        c = self.container(box)
+        if c.state == ContainerState.GATED_OUT:
+            return False
+        before = c.state
+        c._check(ContainerState.GATED_OUT, self.bill_no)
+        c.gated_out_at, self.updated_at = at, at
+        if before != ContainerState.RELEASED:
+            detail = {"container": box, "site": site, "gated_out_at": at.isoformat(), "state": before.value}
+            self.report_discrepancy(GATED_OUT_UNRELEASED, detail)
+        return True
 
     def report_discrepancy(self, kind: str, detail: dict[str, Any]) -> bool:
         """Each discrepancy is reported once (same kind, same detail)."""

@@ -27,11 +27,13 @@ class ConsignmentStatus(StrEnum):
 
 
 class ContainerState(StrEnum):
-    """Not a column: derived from the container row's timestamps (arrived_at, released_at)."""
+    """Not a column: derived from the container row's timestamps (arrived_at, released_at,
+    gated_out_at)."""
 
     AWAITED = "awaited"
     ARRIVED = "arrived"
     RELEASED = "released"
+    GATED_OUT = "gated_out"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ CONTAINER_TRANSITIONS: tuple[Transition, ...] = (
     Transition(K.AWAITED, K.ARRIVED, "arrival report (MT3101)"),
     Transition(K.ARRIVED, K.RELEASED, "release notice"),
     Transition(K.RELEASED, K.RELEASED, "released again (another declaration)"),
+    Transition(K.RELEASED, K.GATED_OUT, "gate-out report (CODECO 36)"),
+    # the gate is the terminal's: a box that leaves unreleased has left all the same, and is a discrepancy
+    *(Transition(s, K.GATED_OUT, "gate-out before release: discrepancy") for s in (K.AWAITED, K.ARRIVED)),
 )
 
 
