@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
+from messages.mapping import codeco_gate_out
 from messages.mapping.common import Issues, at, fmt_decimal, fmt_int
 from messages.mapping.cuscar import pad_send_time
 from messages.mapping.equipment import container_from, container_segments, note_containers
@@ -26,6 +27,7 @@ from messages.mapping.manifest_header import (
     top_refs,
     transport_group,
 )
+from messages.models.gate import GateOutReport
 from messages.models.manifest import Consignment, Manifest, ManifestDeclaration
 
 if TYPE_CHECKING:
@@ -81,9 +83,12 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
     return Manifest(head, decl)
 
 
-def note(tree: GroupNode, m: Manifest, sources: Sources) -> None:
+def note(tree: GroupNode, m: Manifest | GateOutReport, sources: Sources) -> None:
     """Which segment fed which field: header, each bill at its GID group (PIA+5), or for an SMDG
     gate-in without GID at the first EQD group listing it; each container at its EQD group."""
+    if isinstance(m, GateOutReport):  # BGM 36
+        codeco_gate_out.note(tree, m, sources)
+        return
     d = m.declaration
     note_header(tree, m.head, d, sources)
     gids = tree.groups("GID")

@@ -10,11 +10,15 @@ site (LOC+165) and the truck or train it left on (TDT+1 sub-group). Table: docs/
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
 from messages.mapping.common import Issues, at
 from messages.models.gate import GateOut, GateOutReport
 from messages.partners import Partner
+
+if TYPE_CHECKING:
+    from messages.mapping.provenance import Sources
 
 # DTM 2379 without a zone: the port's local time, China Standard Time as the manifest family has it
 CST = timezone(timedelta(hours=8), "CST")
@@ -38,6 +42,24 @@ def to_model(tree: GroupNode, sender: str, issues: Issues, partner: Partner) -> 
     for eqd in tree.groups("EQD"):
         report.gate_outs.append(_gate_out(eqd, default_site, issues))
     return report
+
+
+def note(tree: GroupNode, report: GateOutReport, sources: Sources) -> None:
+    """Which segment fed which field: the report at BGM, each box at its EQD group, its bill, time and
+    site at the segments read for them."""
+    sources.note(report, "report_id", tree.segment("BGM"))
+    for eqd, box in zip(tree.groups("EQD"), report.gate_outs, strict=False):
+        sources.note(box, "", eqd.segments[0])
+        sources.note(box, "container_id", eqd.segments[0])
+        located = [seg for child in eqd.children if child.trigger == "LOC" for seg in child.segments]
+        for s in [*eqd.segments[1:], *located]:
+            q = s.get(0)
+            if s.tag == "RFF" and q == "BM":
+                sources.note(box, "bill_no", s)
+            elif s.tag == "DTM" and q in GATE_DTM:
+                sources.note(box, "gated_out_at", s)
+            elif s.tag == "LOC" and q == "165":
+                sources.note(box, "site_code", s)
 
 
 def _gate_out(node: GroupNode, default_site: str, issues: Issues) -> GateOut:

@@ -28,11 +28,11 @@ from types import ModuleType
 from typing import Any
 
 from messages.errors import MessageError
-from messages.models import declaration, manifest, notices, receipts
+from messages.models import declaration, gate, manifest, notices, receipts
 
 CONTENT_TYPE = "application/vnd.swhub.model+json"
 VERSION = 1
-_MODULES: tuple[ModuleType, ...] = (declaration, manifest, notices, receipts)
+_MODULES: tuple[ModuleType, ...] = (declaration, gate, manifest, notices, receipts)
 _MAX_DEPTH = 32  # the deepest model (Declaration > items > goods_limits > vins) is 5 levels
 
 
