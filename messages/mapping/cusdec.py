@@ -14,6 +14,7 @@ an..35 of data element 4000). Table: docs/mappings.md, "CUSDEC".
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from messages.edifact import GroupNode, Segment
@@ -68,6 +69,16 @@ _SPECIAL_HEAD = {
     "owner_name",
 }
 _SPECIAL_ITEM = {"g_no", "code_ts", "g_name"}
+
+
+def _head_parties(tree: GroupNode) -> Iterator[tuple[str, Segment, GroupNode]]:
+    """Each header NAD group the declaration head names: its field prefix, the NAD, the group."""
+    roles = {role: prefix for prefix, role in _HEAD_NAD.items()}
+    for party in tree.groups("NAD"):
+        nad = party.segments[0]
+        prefix = roles.get(nad.get(0))
+        if prefix is not None:
+            yield prefix, nad, party
 
 
 def _scc_attr(prefix: str) -> str:
@@ -280,12 +291,7 @@ def to_model(tree: GroupNode, issues: Issues, *, export: bool = False) -> Declar
         if rff.get(0) == "ZZZ":
             _apply_path(model, rff.get(0, 3), rff.get(0, 1), issues, at(ref))
     model.licences = [LicenseDocu(d.segments[0].get(0), d.segments[0].get(1)) for d in tree.groups("DOC")]
-    roles = {role: prefix for prefix, role in _HEAD_NAD.items()}
-    for party in tree.groups("NAD"):
-        nad = party.segments[0]
-        prefix = roles.get(nad.get(0))
-        if prefix is None:
-            continue
+    for prefix, nad, party in _head_parties(tree):
         setattr(head, f"{prefix}_code", nad.get(1))
         setattr(head, f"{prefix}_name", joined(nad, 3))
         for rff in party.segments[1:]:
@@ -368,12 +374,7 @@ def note(tree: GroupNode, model: Declaration, sources: Sources) -> None:
             sources.path(rff.get(0, 3), rff)
     for k, doc in enumerate(tree.groups("DOC")):
         sources.path(f"licences.{k}", doc.segments[0])
-    roles = {role: prefix for prefix, role in _HEAD_NAD.items()}
-    for party in tree.groups("NAD"):
-        nad = party.segments[0]
-        prefix = roles.get(nad.get(0))
-        if prefix is None:
-            continue
+    for prefix, nad, party in _head_parties(tree):
         sources.path(f"head.{prefix}_code", nad)
         sources.path(f"head.{prefix}_name", nad)
         for rff in party.segments[1:]:

@@ -147,9 +147,7 @@ def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> 
     send_time = ""
     dates: dict[str, str] = {}
     # D.00B and later put each LOC (with its DTMs) in a sub-group of the TDT group: read both shapes
-    flat = node.segments[1:]
-    for child in node.children:
-        flat = [*flat, *child.segments]
+    flat = _flat(node)
     for seg in flat:
         q = seg.get(0)
         if seg.tag == "LOC":
@@ -232,9 +230,7 @@ def note_header(tree: GroupNode, head: ManifestHead, decl: ManifestDeclaration, 
         sources.note(decl, "conveyance", node.segments[0])
         for attr in ("", "journey_id", "type_code", "id", "name"):
             sources.note(c, attr, node.segments[0])
-    flat = node.segments[1:]
-    for child in node.children:
-        flat = [*flat, *child.segments]
+    flat = _flat(node)
     for seg in flat:
         q = seg.get(0)
         if seg.tag == "LOC":
@@ -256,3 +252,12 @@ def note_header(tree: GroupNode, head: ManifestHead, decl: ManifestDeclaration, 
             place = decl.loading_location if q == _LOADING_DTM else decl.unloading_location
             if place is not None:
                 sources.note(place, "date_time", seg)
+
+
+def _flat(node: GroupNode) -> list[Segment]:
+    """A TDT group's segments after the TDT; D.00B and later put each LOC (with its DTMs) in a
+    sub-group, read here in the same list."""
+    flat = node.segments[1:]
+    for child in node.children:
+        flat = [*flat, *child.segments]
+    return flat
