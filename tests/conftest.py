@@ -4,7 +4,10 @@ unreachable the test is skipped on a developer machine but FAILS under CI=true."
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlparse
@@ -57,3 +60,48 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# Queues that test hubs declare on the shared vhost under a prefix of their own (a clearance hub:
+# ingress, gateway and 8 workflow partitions). Left behind, quorum queues pile up run after run: with a
+# few hundred the broker stopped completing AMQP handshakes and the suite failed on RabbitMQ.
+_TEST_QUEUE = re.compile(r"^(swhub\.clearance\.t|swhub\.refunds\.t|swhub\.test\.)[0-9a-f]{8}\.")
+
+
+def _delete_leftover_test_queues() -> None:
+    """Delete unused test queues on the default vhost (none while no suite runs; 0 consumers)."""
+    if shutil.which("rabbitmqctl") is None or not _reachable(AMQP_URL):
+        return
+    try:
+        listed = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "-p", "/", "name", "consumers"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    except (subprocess.SubprocessError, OSError):
+        return  # not ours to manage (no permission, another broker): leave it
+    rows = [line.split("\t") for line in listed.splitlines()]
+    names = [r[0] for r in rows if len(r) == 2 and r[1] == "0" and _TEST_QUEUE.match(r[0])]
+    if not names:
+        return
+    import pika
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    except pika.exceptions.AMQPError:
+        return  # the broker's own tests report it
+    try:
+        channel = connection.channel()
+        for name in names:
+            channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_test_queues() -> Iterator[None]:
+    _delete_leftover_test_queues()
+    yield
+    _delete_leftover_test_queues()

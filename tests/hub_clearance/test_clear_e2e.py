@@ -19,7 +19,9 @@ import pytest
 import uvicorn
 
 from hub.api.app import create_app
+from hub.config import Settings
 from hub.runtime import Hub
+from hub.services.clearance import partitions
 from simulators.common.runner import SimulatorProcess, free_port
 from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
 from tests.hub_clearance.clrfixtures import (
@@ -102,7 +104,8 @@ def _system(
         if amqp_url:
             delete_queues(
                 amqp_url,
-                queues + [f"swhub.clearance.t{tag}.{q}" for q in ("ingress", "workflow", "customs-gateway")],
+                queues
+                + partitions.queue_names(f"swhub.clearance.t{tag}", Settings(_env_file=None).partitions),  # type: ignore[call-arg]
             )
 
 

@@ -29,7 +29,9 @@ import uvicorn
 from portsim_support import CONTROL_KEY, call_body, private_vhost
 
 from hub.api.app import create_app
+from hub.config import Settings
 from hub.runtime import Hub
+from hub.services.clearance import partitions
 from simulators.common.runner import SimulatorProcess, free_port
 from simulators.customs.traffic import Shipment, declaration_xml
 from tests.hub_clearance.clrfixtures import (
@@ -85,7 +87,7 @@ def _world(
     else:
         customs_env = {"CUSTOMS_SIM_HUB_URL": hub_url, "CUSTOMS_SIM_HUB_API_KEY": KEYS["customs"]}
     queues = [f"t{tag}.customs", f"t{tag}.port"]
-    queues += [f"swhub.clearance.t{tag}.{q}" for q in ("ingress", "workflow", "customs-gateway")]
+    queues += partitions.queue_names(f"swhub.clearance.t{tag}", Settings().partitions)
     with ExitStack() as stack:
         customs = stack.enter_context(SimulatorProcess("simulators.customs", cwd=REPO, env=customs_env))
         monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{tag}")

@@ -39,6 +39,12 @@ def queue_name(prefix: str, partition: int) -> str:
     return f"{prefix}.workflow.p{partition}"
 
 
+def queue_names(prefix: str, partitions: int) -> list[str]:
+    """Every queue a clearance service with this prefix declares for itself (to delete a test's)."""
+    names = [f"{prefix}.ingress", f"{prefix}.customs-gateway"]
+    return names + [queue_name(prefix, k) for k in range(max(1, partitions))]
+
+
 def queue_specs(prefix: str, partitions: int, delivery_limit: int) -> list[QueueSpec]:
     return [
         QueueSpec(
