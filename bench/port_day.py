@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,7 +33,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pika
@@ -51,6 +48,7 @@ from bus_throughput import raw_pika  # noqa: E402
 from clearance_harness import spawn_worker  # noqa: E402
 
 from hub.api.app import create_app  # noqa: E402
+from hub.bus.vhost import private_vhost  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.db.clearance_tables import ClrConsignment  # noqa: E402
 from hub.db.models import Message, MessageRef  # noqa: E402
@@ -119,22 +117,15 @@ def vessel_calls(tag: str, calls: int, consignments: int, containers: int, inter
 
 
 @contextmanager
-def private_vhost(amqp_url: str, tag: str, shared: bool) -> Iterator[str]:
-    """A vhost of its own for the run (rabbitmqctl): on a shared vhost every hub binds its ingress
-    queue to `swhub.ingress` `#` and every customs simulator binds `customs.#`, so concurrent runs
-    process and answer each other's messages (seen: foreign customs answers clearing or inspecting
-    this run's declarations)."""
-    if shared or shutil.which("rabbitmqctl") is None:
+def run_vhost(amqp_url: str, shared: bool) -> Iterator[str]:
+    """A vhost of its own for the run (hub.bus.vhost): on a shared vhost concurrent runs process and
+    answer each other's messages (seen: foreign customs answers clearing or inspecting this run's
+    declarations). `shared`: the given vhost."""
+    if shared:
         yield amqp_url
         return
-    name, ctl = f"swhub-bench-{tag}", ["rabbitmqctl", "-q"]
-    subprocess.run([*ctl, "add_vhost", name], check=True, capture_output=True, timeout=60)
-    try:
-        user = urlsplit(amqp_url).username or "guest"
-        subprocess.run([*ctl, "set_permissions", "-p", name, user, ".*", ".*", ".*"], check=True, timeout=60)
-        yield amqp_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        subprocess.run([*ctl, "delete_vhost", name], check=False, capture_output=True, timeout=60)
+    with private_vhost(amqp_url, "swhub-bench") as url:
+        yield url
 
 
 def pct(values: list[float], q: float) -> float:
@@ -447,7 +438,7 @@ def main() -> None:
         f"port day: {args.calls} calls x {args.consignments} x {args.containers} = {total} containers",
         flush=True,
     )
-    with private_vhost(args.amqp, uuid.uuid4().hex[:8], args.shared_vhost) as url:
+    with run_vhost(args.amqp, args.shared_vhost) as url:
         args.amqp = url
         r = run(args)
         raw_n = args.raw_messages or max(1000, r["hub_messages"])

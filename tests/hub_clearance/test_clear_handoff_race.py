@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from hub.bus.base import INBOUND_EXCHANGE, Delivery, Envelope
 from hub.db.inbox import idempotent
 from hub.db.models import OutboxMessage
+from hub.db.turns import my_turn
+from hub.services.clearance.partitions import partition_of
 from simulators.customs.traffic import Shipment, declaration_xml, manifest_xml
-from tests.hub_clearance.clrfixtures import import_response, wait_for
+from tests.hub_clearance.clrfixtures import fresh_postgres, import_response, wait_for
 from tests.hub_clearance.clrgaps import dec_data, hub_env
 from tests.hub_clearance.test_clear_flow_api import declaration, get, post, state_is
 
@@ -89,3 +91,29 @@ def test_a_receipt_parked_by_one_worker_is_released_by_the_other(env: dict[str, 
     assert decl["state"] == "registered" and decl["entry_id"] == "422720261000009101"
     assert get(client, "customs", "/api/v1/clearance/parked") == []
     assert get(client, "admin", f"/api/v1/messages/{receipt['receipt_id']}")["status"] == "processed"
+
+
+def test_a_customs_answer_without_a_bill_goes_to_its_declarations_partition(env: dict[str, Any]) -> None:
+    """A DecImportResponse names only the ClientSeqNo: intake routes it by its declaration's bill, so
+    it is applied after that declaration by the same partition's worker."""
+    hub, client = env["hub"], env["client"]
+    s = Shipment.make(92, containers=1)
+    post(client, "broker", manifest_xml(s))
+    filed = post(client, "broker", declaration_xml("summary", s, "A26119200000000001"))
+    wait_for(state_is(client, filed["declaration_id"], "submitted"), "submitted")
+    answer = post(client, "customs", import_response("A26119200000000001", "000000000000009201"))
+    expected = f".p{partition_of(s.bill_no, hub.settings.partitions)}"
+    assert delivery_of(hub, filed["receipt_id"]).envelope.routing_key.endswith(expected)
+    assert delivery_of(hub, answer["receipt_id"]).envelope.routing_key.endswith(expected)
+
+
+def test_a_sweep_while_another_worker_sweeps_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers' sweeps at once would notify an overdue declaration twice: the second skips."""
+    with fresh_postgres() as url, hub_env(url, tmp_path, monkeypatch) as environment:
+        service = environment["hub"].clearance
+        with environment["hub"].db.unit_of_work() as other_worker:
+            assert my_turn(other_worker, "clearance-sweep")
+            assert service.sweep() == {"skipped": 1}
+        assert "skipped" not in service.sweep()

@@ -3,13 +3,14 @@ Under CI=true a missing Chromium fails the test (.ci/run installs it); on a dev 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "artifacts"
@@ -30,7 +31,7 @@ def chromium() -> str:
     found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if found:
         return found
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:  # same rule as tests/conftest.py
+    if IN_CI:  # under CI=true a missing tool fails, as a missing service does (tests/conftest.py)
         pytest.fail("Chromium is missing: .ci/run installs it (apt-get install -y chromium)")
     pytest.skip("Chromium not installed (apt-get install -y chromium)")
 
