@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import decimal
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +135,55 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], None]
+# A batch handler gets deliveries in queue order and returns one outcome per delivery, in the same
+# order: None (done: acked) or the exception it failed with (retried or dead-lettered as a single
+# handler's). Raising fails every delivery of the batch with that exception.
+BatchHandler = Callable[[Sequence[Delivery]], Sequence["Exception | None"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Batching:
+    """How a batch consumer gathers deliveries: up to `size`, waiting at most `linger` seconds for
+    more once the first is there (0: only what is already waiting). Size 1 is a plain consumer."""
+
+    size: int = 50
+    linger: float = 0.005
+
+    def __post_init__(self) -> None:
+        if self.size < 1 or self.linger < 0:
+            raise ValueError("batch size must be >= 1 and linger >= 0")
+
+
+ONE_AT_A_TIME = Batching(1, 0.0)
+
+
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A single-delivery handler as a batch handler (how consume() is built on consume_batch())."""
+
+    def run(deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        for delivery in deliveries:
+            try:
+                handler(delivery)
+            except Exception as exc:  # settled by the consumer: retried or dead-lettered
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    return run
+
+
+def batch_outcomes(handler: BatchHandler, deliveries: Sequence[Delivery]) -> list[Exception | None]:
+    """Run a batch handler; its own failure (or a wrong number of outcomes) fails the whole batch."""
+    try:
+        outcomes = list(handler(deliveries))
+    except Exception as exc:
+        return [exc] * len(deliveries)
+    if len(outcomes) != len(deliveries):
+        error = BusError(f"batch handler returned {len(outcomes)} outcomes for {len(deliveries)} deliveries")
+        return [error] * len(deliveries)
+    return outcomes
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +234,27 @@ class Bus(ABC):
         for envelope in envelopes:
             self.publish(exchange, envelope, timeout)
 
-    @abstractmethod
     def consume(self, queue: str, handler: Handler, prefetch: int = 50, *, workers: int = 1) -> Consumer:
         """Start delivering messages from `queue` to `handler` on background thread(s).
 
         At most `prefetch` messages are unacked at once; `workers` handler threads run them (1 keeps
         the queue's order of processing; more trade order for throughput)."""
+        return self.consume_batch(queue, one_by_one(handler), ONE_AT_A_TIME, prefetch, workers=workers)
+
+    @abstractmethod
+    def consume_batch(
+        self,
+        queue: str,
+        handler: BatchHandler,
+        batching: Batching | None = None,
+        prefetch: int = 50,
+        *,
+        workers: int = 1,
+    ) -> Consumer:
+        """As consume(), but `handler` gets up to `batching.size` deliveries at once, in queue order
+        (so it can commit them in one transaction); each is settled by its own outcome, and only
+        after the handler returned. `prefetch` is raised to the batch size if lower; no `batching`
+        means Batching()'s defaults."""
 
     @abstractmethod
     def queue_depth(self, queue: str) -> int:

@@ -30,15 +30,17 @@ from dataclasses import dataclass, field
 from hub.bus.base import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
+    BatchHandler,
+    Batching,
     Bus,
     Consumer,
     Delivery,
     Envelope,
-    Handler,
     Reject,
     Topology,
     TopologyError,
     UnroutableError,
+    batch_outcomes,
     check_headers,
 )
 from hub.bus.deadletter import dead_letter_envelope, describe_error
@@ -206,13 +208,24 @@ class InProcessBus(Bus):
             self._dispatch(queue)
 
     # -- consuming ----------------------------------------------------------------------------
-    def consume(self, queue: str, handler: Handler, prefetch: int = 50, *, workers: int = 1) -> Consumer:
+    def consume_batch(
+        self,
+        queue: str,
+        handler: BatchHandler,
+        batching: Batching | None = None,
+        prefetch: int = 50,
+        *,
+        workers: int = 1,
+    ) -> Consumer:
         if prefetch < 1 or workers < 1:
             raise ValueError("prefetch and workers must be >= 1")
+        batching = batching or Batching()
         with self._lock:
             self._check_open()
             target = self._queue(queue)
-            consumer = InProcessConsumer(self, target, handler, prefetch, workers)
+            consumer = InProcessConsumer(
+                self, target, handler, batching, max(prefetch, batching.size), workers
+            )
             target.consumers.append(consumer)
             self._consumers.append(consumer)
             consumer.start()
@@ -329,11 +342,18 @@ class InProcessConsumer(Consumer):
     closed channel."""
 
     def __init__(
-        self, bus: InProcessBus, queue: _Queue, handler: Handler, prefetch: int, workers: int
+        self,
+        bus: InProcessBus,
+        queue: _Queue,
+        handler: BatchHandler,
+        batching: Batching,
+        prefetch: int,
+        workers: int,
     ) -> None:
         self.bus = bus
         self.queue = queue
         self.handler = handler
+        self.batching = batching
         self.prefetch = prefetch
         self.buffer: deque[_Message] = deque()
         self.unacked: set[_Message] = set()
@@ -356,36 +376,48 @@ class InProcessConsumer(Consumer):
         self.buffer.append(message)
         self._wakeup.notify()
 
+    def _take_batch(self) -> list[_Message] | None:
+        """The next batch in queue order (caller holds the lock): what is waiting, up to the batch
+        size, lingering a little for more once the first is there. None when stopping."""
+        while not self.buffer and not self._stopping:
+            self._wakeup.wait()
+        deadline = time.monotonic() + self.batching.linger
+        while not self._stopping and len(self.buffer) < self.batching.size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._wakeup.wait(remaining)
+        if self._stopping or not self.buffer:
+            return None if self._stopping else []
+        return [self.buffer.popleft() for _ in range(min(self.batching.size, len(self.buffer)))]
+
     def _work(self) -> None:
         while True:
             with self._wakeup:
-                while not self.buffer and not self._stopping:
-                    self._wakeup.wait()
-                if self._stopping:
+                messages = self._take_batch()
+                if messages is None:
                     return
-                message = self.buffer.popleft()
-                delivery = _delivery(self.queue, message)
-            try:
-                self.handler(delivery)
-            except Exception as exc:  # any handler failure is retried / dead-lettered, never lost
-                error: Exception | None = exc
-                if not isinstance(exc, Reject):
+                deliveries = [_delivery(self.queue, m) for m in messages]
+            if not messages:
+                continue
+            outcomes = batch_outcomes(self.handler, deliveries)
+            for delivery, error in zip(deliveries, outcomes, strict=True):
+                if error is not None and not isinstance(error, Reject):
                     log.warning(
                         "handler failed on %s attempt %d: %s",
-                        message.envelope.message_id,
+                        delivery.envelope.message_id,
                         delivery.attempt,
-                        describe_error(exc),
+                        describe_error(error),
                     )
-            else:
-                error = None
             with self._wakeup:
-                if message not in self.unacked:
-                    continue  # aborted meanwhile: the message was already handed back
-                self.unacked.discard(message)
-                if error is not None:
-                    self.bus._settle_failure(self.queue, message, error)
-                else:
-                    self.bus._ack(message)
+                for message, error in zip(messages, outcomes, strict=True):
+                    if message not in self.unacked:
+                        continue  # aborted meanwhile: the message was already handed back
+                    self.unacked.discard(message)
+                    if error is not None:
+                        self.bus._settle_failure(self.queue, message, error)
+                    else:
+                        self.bus._ack(message)
                 self.bus._dispatch(self.queue)
                 self._wakeup.notify_all()  # stop() may be waiting for unacked to drain
 

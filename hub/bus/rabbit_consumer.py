@@ -30,12 +30,14 @@ from tenacity import (
 )
 
 from hub.bus.base import (
+    BatchHandler,
+    Batching,
     BusError,
     Consumer,
     Delivery,
     Envelope,
-    Handler,
     Reject,
+    batch_outcomes,
 )
 from hub.bus.deadletter import dead_letter_envelope, describe_error
 from hub.bus.rabbit_params import (
@@ -74,7 +76,8 @@ class RabbitConsumer(Consumer):
         self,
         bus: RabbitBus,
         queue_name: str,
-        handler: Handler,
+        handler: BatchHandler,
+        batching: Batching,
         prefetch: int,
         workers: int,
         policy: QueuePolicy,
@@ -84,6 +87,7 @@ class RabbitConsumer(Consumer):
         self._bus = bus
         self.queue = queue_name
         self._handler = handler
+        self._batching = batching
         self._prefetch = prefetch
         self._policy = policy
         self._reconnect_timeout = reconnect_timeout
@@ -278,29 +282,53 @@ class RabbitConsumer(Consumer):
     # -- workers --
     def _work_loop(self) -> None:
         while True:
-            item = self._work.get()
-            if item is None:
+            items = self._take()
+            if items is None:
                 return
             with self._state:
-                if item.generation != self._generation:
-                    continue  # its connection died; the broker already requeued it
+                # deliveries of a dead connection: the broker already requeued them
+                live = [item for item in items if item.generation == self._generation]
                 if self._stopping.is_set():
-                    self._settle_later(item, lambda ch, tag: ch.basic_nack(tag, requeue=True))
+                    for item in live:
+                        self._settle_later(item, lambda ch, tag: ch.basic_nack(tag, requeue=True))
                     continue
-                self._in_flight += 1
+                self._in_flight += len(live)
+            if not live:
+                continue
             try:
-                self._settle_later(item, self._handle(item.delivery))
+                for item, settle in zip(live, self._handle([item.delivery for item in live]), strict=True):
+                    self._settle_later(item, settle)
             finally:
                 with self._state:
-                    self._in_flight -= 1
+                    self._in_flight -= len(live)
 
-    def _handle(self, delivery: Delivery) -> Callable[[BlockingChannel, int], None]:
-        """Run the handler; return how to settle the delivery (executed on the I/O thread)."""
-        try:
-            self._handler(delivery)
-        except Exception as exc:  # every failure is retried or dead-lettered, never lost
-            return self._on_failure(delivery, exc)
-        return lambda ch, tag: ch.basic_ack(tag)
+    def _take(self) -> list[_Item] | None:
+        """The next batch in delivery order: what is waiting, up to the batch size, lingering a little
+        for more once the first is there. None when the consumer stops."""
+        first = self._work.get()
+        if first is None:
+            return None
+        items = [first]
+        deadline = time.monotonic() + self._batching.linger
+        while len(items) < self._batching.size:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._work.get(timeout=remaining) if remaining > 0 else self._work.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._work.put(None)  # the stop signal is this worker's next turn
+                break
+            items.append(item)
+        return items
+
+    def _handle(self, deliveries: list[Delivery]) -> list[Callable[[BlockingChannel, int], None]]:
+        """Run the handler; return how to settle each delivery (executed on the I/O thread)."""
+        outcomes = batch_outcomes(self._handler, deliveries)
+        return [
+            (lambda ch, tag: ch.basic_ack(tag)) if error is None else self._on_failure(delivery, error)
+            for delivery, error in zip(deliveries, outcomes, strict=True)
+        ]
 
     def _on_failure(self, delivery: Delivery, exc: Exception) -> Callable[[BlockingChannel, int], None]:
         limit = self._policy.delivery_limit

@@ -23,11 +23,12 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 from hub.bus.base import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
+    BatchHandler,
+    Batching,
     Bus,
     BusUnavailable,
     Consumer,
     Envelope,
-    Handler,
     QueueSpec,
     Topology,
     TopologyError,
@@ -199,15 +200,25 @@ class RabbitBus(Bus):
         self._publisher.publish(DEAD_LETTER_EXCHANGE, [envelope], DEAD_LETTER_PUBLISH_TIMEOUT)
 
     # -- consuming --
-    def consume(self, queue: str, handler: Handler, prefetch: int = 50, *, workers: int = 1) -> Consumer:
+    def consume_batch(
+        self,
+        queue: str,
+        handler: BatchHandler,
+        batching: Batching | None = None,
+        prefetch: int = 50,
+        *,
+        workers: int = 1,
+    ) -> Consumer:
         if prefetch < 1 or workers < 1:
             raise ValueError("prefetch and workers must be >= 1")
+        batching = batching or Batching()
+        prefetch = max(prefetch, batching.size)
         self.queue_depth(queue)  # TopologyError now rather than endless reconnecting later
         with self._lock:
             policy = self._policies.get(queue, self._default_policy)
             name = f"{self._name}-consumer-{queue}-{next(self._consumer_ids)}"
         consumer = RabbitConsumer(
-            self, queue, handler, prefetch, workers, policy, self._reconnect_timeout, name
+            self, queue, handler, batching, prefetch, workers, policy, self._reconnect_timeout, name
         )
         consumer.start(timeout=15.0)
         with self._lock:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,6 +20,7 @@ from hub.bus.base import (
     ORIGINAL_EXCHANGE_HEADER,
     ORIGINAL_QUEUE_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
+    Batching,
     Bus,
     Delivery,
     QueueSpec,
@@ -366,3 +367,77 @@ def test_single_active_consumer_is_part_of_the_queue_declaration(ctx: Ctx) -> No
     ctx.declare(QueueSpec(queue, ((n.exchange, "#"),), single_active_consumer=True))  # idempotent
     with pytest.raises(TopologyError):
         ctx.declare(QueueSpec(queue, ((n.exchange, "#"),)))
+
+
+def test_batch_consumer_gets_waiting_messages_together_in_order_each_settled_by_its_outcome(
+    ctx: Ctx,
+) -> None:
+    n = ctx.names
+    queue = n.queue("batched")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),), delivery_limit=2))
+    ctx.bus.publish_many(n.exchange, [envelope(f"b{i}", n.key("a")) for i in range(7)])
+    batches: list[list[tuple[str, int]]] = []
+
+    def handle(deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        batches.append([(d.envelope.message_id, d.attempt) for d in deliveries])
+        # b2 fails its first attempt (retried), b4 is a poison message (dead-lettered at once)
+        return [
+            ValueError("not yet") if (d.envelope.message_id, d.attempt) == ("b2", 1)
+            else Reject("poison") if d.envelope.message_id == "b4"
+            else None
+            for d in deliveries
+        ]
+
+    consumer = ctx.bus.consume_batch(queue, handle, Batching(size=5, linger=0.5))
+    try:
+        assert wait_until(lambda: sum(len(b) for b in batches) >= 8)
+        assert wait_until(lambda: ctx.bus.queue_depth(n.dead_tap) >= 1)
+        time.sleep(0.3)
+    finally:
+        consumer.stop()
+
+    assert batches[0] == [(f"b{i}", 1) for i in range(5)]  # up to the size, in queue order
+    seen = [m for batch in batches for m, _ in batch]
+    assert seen.count("b2") == 2 and seen.count("b4") == 1
+    assert sorted(set(seen)) == [f"b{i}" for i in range(7)]
+    assert ("b2", 2) in [m for batch in batches for m in batch]
+    assert ctx.bus.queue_depth(queue) == 0
+    [dead] = _dead_letters(ctx, 1)
+    assert dead.envelope.message_id == "b4" and dead.envelope.headers[ERROR_HEADER] == "Reject: poison"
+
+
+def test_batch_is_not_acked_before_its_handler_returns_and_a_raising_handler_fails_it_whole(
+    ctx: Ctx,
+) -> None:
+    n = ctx.names
+    queue = n.queue("batch-crash")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),)))
+    ctx.bus.publish_many(n.exchange, [envelope(f"c{i}", n.key("a")) for i in range(3)])
+    entered, release = threading.Event(), threading.Event()
+
+    def hang(deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        entered.set()
+        release.wait(10)
+        return [None] * len(deliveries)
+
+    consumer = ctx.bus.consume_batch(queue, hang, Batching(size=3, linger=0.5))
+    assert entered.wait(10)
+    consumer.abort()  # the worker dies while its batch runs: none of the three was acked
+    release.set()
+
+    calls: list[list[tuple[str, int]]] = []
+
+    def explode(deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        calls.append([(d.envelope.message_id, d.attempt) for d in deliveries])
+        if len(calls) == 1:
+            raise ConnectionError("database went away")  # every delivery of the batch fails
+        return [None] * len(deliveries)
+
+    consumer = ctx.bus.consume_batch(queue, explode, Batching(size=3, linger=0.5))
+    try:
+        assert wait_until(lambda: sum(len(c) for c in calls) >= 6)
+        assert wait_until(lambda: ctx.bus.queue_depth(queue) == 0)
+    finally:
+        consumer.stop()
+    assert calls[0] == [("c0", 2), ("c1", 2), ("c2", 2)]
+    assert sorted(m for c in calls[1:] for m in c) == [("c0", 3), ("c1", 3), ("c2", 3)]
