@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         "hub_msg_per_s": messages / result.elapsed_s,
         "cpu_ms_per_inbound": cpu * 1000 / inbound,
         "sql_per_inbound": sql / inbound,
+        "phases_s": result.phases_s,
         "arrival_p50_ms": statistics.median(result.arrival_ms),
         "arrival_p99_ms": pct(result.arrival_ms, 0.99),
         "release_p50_ms": statistics.median(result.release_ms),

@@ -245,6 +245,7 @@ class FlowResult:
     arrival_ms: list[float]
     release_ms: list[float]
     published: dict[str, list[str]]  # bill -> the sender's references, in publish order
+    phases_s: dict[str, float] = field(default_factory=dict)  # time spent in each phase of the flow
 
 
 def wait(predicate: Callable[[], bool], what: str, timeout: float) -> None:
@@ -321,6 +322,7 @@ def flow(
             csn = f"B{tag}{s.bill_no[-9:]}"
             send(s.bill_no, BROKER, "DecMessage", declaration_xml("summary", s, csn), csn)
         wait(lambda: count_declarations(run, "registered", "summary") == n, "summaries registered", timeout)
+        phases = {"manifests+summaries registered": time.perf_counter() - started}
         sent: dict[str, float] = {}
         last_arrival: dict[str, float] = {}
         done = 0
@@ -332,7 +334,9 @@ def flow(
                 if during_arrivals is not None:
                     during_arrivals(done)
             last_arrival[s.bill_no] = sent[s.containers[-1]]
+        phases["arrivals+tallies published"] = time.perf_counter() - started - sum(phases.values())
         wait(lambda: len(released) == n, "releases", timeout)
+        phases["until released"] = time.perf_counter() - started - sum(phases.values())
         entries = dict(run.rows("SELECT bill_no, entry_id FROM clr_declaration WHERE kind = 'summary'"))
         for s in shipments:
             csn = f"C{tag}{s.bill_no[-9:]}"
@@ -340,6 +344,7 @@ def flow(
             send(s.bill_no, BROKER, "DecMessage", body, csn)
         wait(lambda: count_declarations(run, "cleared", "complete") == n, "cleared", timeout)
         elapsed = time.perf_counter() - started
+        phases["complete declarations cleared"] = elapsed - sum(phases.values())
     finally:
         party.close()
         for consumer in consumers:
@@ -350,6 +355,7 @@ def flow(
         [(arrived[b] - sent[b]) * 1000 for b in sent if b in arrived],
         [(released[b] - last_arrival[b]) * 1000 for b in last_arrival if b in released],
         published,
+        {k: round(v, 2) for k, v in phases.items()},
     )
 
 

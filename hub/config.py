@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # Inbound clearance traffic is spread over this many single-active-consumer queues by bill of
     # lading (hub/services/clearance/partitions.py): the most workers that can apply it at once.
     partitions: int = 8
+    # Intake (AMQP ingress) and the workflow partitions take what is waiting, up to batch_size
+    # messages, lingering batch_linger_ms for more, and commit them in one transaction
+    # (hub/services/clearance/batches.py). 1 = one transaction per message.
+    batch_size: int = 50
+    batch_linger_ms: int = 5
     risk_rules_dir: Path | None = None
     # Prometheus scrape token (Authorization: Bearer ...) for the API's /metrics and worker listeners.
     metrics_token: str | None = None

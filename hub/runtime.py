@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from hub.bus.base import Bus, Consumer, Handler, QueueSpec, Topology
+from hub.bus.base import BatchHandler, Batching, Bus, Consumer, Handler, QueueSpec, Topology
 from hub.bus.memory import InProcessBus
 from hub.config import Settings, get_settings
 from hub.db.migrate import upgrade
@@ -27,9 +27,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class ConsumerSpec:
     queue: QueueSpec
-    handler: Handler
+    handler: Handler | None = None
     prefetch: int = 50
     declare: bool = True  # False for queues the bus declares itself (the dead-letter queue)
+    # Instead of `handler`: deliveries in batches of the hub's batch_size/batch_linger_ms settings
+    batch_handler: BatchHandler | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch_handler is None):
+            raise ValueError(f"{self.queue.name}: give either handler or batch_handler")
 
 
 class HubService(Protocol):
@@ -113,11 +119,21 @@ class Hub:
             self.relay.start()
         if consumers:
             for spec in self._consumer_specs:
-                handler = metrics.watch_queue(spec.queue.name, spec.handler)
-                self._consumers.append(self.bus.consume(spec.queue.name, handler, spec.prefetch))
+                self._consumers.append(self._consume(spec))
             for service in self.services.values():
                 service.start()
         return self
+
+    def batching(self) -> Batching:
+        return Batching(max(1, self.settings.batch_size), max(0, self.settings.batch_linger_ms) / 1000)
+
+    def _consume(self, spec: ConsumerSpec) -> Consumer:
+        name = spec.queue.name
+        if spec.batch_handler is not None:
+            batch = metrics.watch_batches(name, spec.batch_handler)
+            return self.bus.consume_batch(name, batch, self.batching(), spec.prefetch)
+        assert spec.handler is not None
+        return self.bus.consume(name, metrics.watch_queue(name, spec.handler), spec.prefetch)
 
     def stop(self) -> None:
         for service in self.services.values():

@@ -6,16 +6,17 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hub.bus.base import Delivery, Handler
+from hub.bus.base import BatchHandler, Delivery, Handler, one_by_one
 from hub.clock import now
+from hub.db.batch import BatchFailed, isolating
 from hub.db.models import InboxMessage
 from hub.db.session import Database
 
@@ -65,6 +66,48 @@ def idempotent(db: Database, consumer: str, handler: SessionHandler) -> Handler:
             handler(session, delivery)
 
     return run
+
+
+def processed_among(session: Session, consumer: str, message_ids: Sequence[str]) -> set[str]:
+    """Which of `message_ids` `consumer` has processed already: one query for a whole batch."""
+    return set(
+        session.scalars(
+            select(InboxMessage.message_id).where(
+                InboxMessage.consumer == consumer, InboxMessage.message_id.in_(list(message_ids))
+            )
+        )
+    )
+
+
+def idempotent_batch(db: Database, consumer: str, handler: SessionHandler) -> BatchHandler:
+    """`idempotent` for a batch of deliveries: ONE transaction, one dedupe query and one multi-row
+    inbox insert for the whole batch, the handler applied to each new delivery in queue order.
+    A failing delivery is isolated (hub/db/batch.py); if the commit fails (e.g. another worker
+    recorded one of the ids first: the plain insert conflicts), each is applied on its own."""
+
+    def apply_all(deliveries: Sequence[Delivery]) -> None:
+        with db.unit_of_work(batch=True) as session:
+            done = processed_among(session, consumer, [d.envelope.message_id for d in deliveries])
+            fresh: list[str] = []
+            for index, delivery in enumerate(deliveries):
+                message_id = delivery.envelope.message_id
+                if message_id in done:
+                    log.info("%s: duplicate %s ignored", consumer, message_id)
+                    continue
+                try:
+                    handler(session, delivery)
+                except Exception as exc:
+                    raise BatchFailed(index, exc) from exc
+                done.add(message_id)
+                fresh.append(message_id)
+            if fresh:
+                stamp = now()
+                session.connection().execute(
+                    insert(InboxMessage.__table__),
+                    [{"consumer": consumer, "message_id": m, "processed_at": stamp} for m in fresh],
+                )
+
+    return isolating(apply_all, one_by_one(idempotent(db, consumer, handler)))
 
 
 @dataclass(eq=False)

@@ -49,6 +49,20 @@ def _engine(url: str) -> Engine:
     return engine
 
 
+KEEP_LOADED = "swhub.keep_loaded"  # session.info: strong references to the rows it loaded
+
+
+def _keep_loaded(session: Session, instance: object) -> None:
+    kept = session.info.get(KEEP_LOADED)
+    if kept is not None:
+        kept.append(instance)
+
+
+def in_batch(session: Session) -> bool:
+    """True in a unit_of_work(batch=True): rows loaded stay in its identity map."""
+    return KEEP_LOADED in session.info
+
+
 POOL_RECYCLE_SECONDS = 1800
 IDLE_PING_SECONDS = 30.0
 _CHECKED_IN = "swhub_checked_in"
@@ -79,6 +93,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        for name in ("loaded_as_persistent", "pending_to_persistent"):
+            event.listen(self.sessions, name, _keep_loaded)
         self.is_sqlite = url.startswith("sqlite")
         self._after_commit: list[Callable[[], None]] = []
 
@@ -87,12 +103,17 @@ class Database:
         self._after_commit.append(hook)
 
     @contextmanager
-    def unit_of_work(self, notify: bool = True) -> Iterator[Session]:
+    def unit_of_work(self, notify: bool = True, *, batch: bool = False) -> Iterator[Session]:
         """One transaction: committed when the block ends normally, rolled back on any exception.
 
         `notify=False` skips the after-commit hooks: the outbox relay's own transactions must not wake
-        the relay, or an idle hub polls its database in a tight loop."""
+        the relay, or an idle hub polls its database in a tight loop. `batch=True` (a transaction
+        applying many messages) keeps every row it loads in the identity map until it ends: the
+        session holds clean rows only weakly, so the next message's lookup of the same consignment
+        would otherwise query again."""
         session = self.sessions()
+        if batch:
+            session.info[KEEP_LOADED] = []
         try:
             yield session
             session.commit()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
@@ -159,6 +160,20 @@ def watch_queue(queue: str, handler: Callable[[D], None]) -> Callable[[D], None]
     def run(delivery: D) -> None:
         LAST_DELIVERY.labels(queue).set(time.time())
         handler(delivery)
+
+    return run
+
+
+def watch_batches(queue: str, handler: Callable[[Sequence[D]], R]) -> Callable[[Sequence[D]], R]:
+    """watch_queue for a batch handler; also records each batch's size under the queue's stage."""
+    CONSUMED_QUEUES.labels(queue).set(1)
+    stage = re.sub(r"\.p\d+$", "", queue).rsplit(".", 1)[-1]  # "ingress", "workflow" (any partition)
+
+    @functools.wraps(handler)
+    def run(deliveries: Sequence[D]) -> R:
+        LAST_DELIVERY.labels(queue).set(time.time())
+        BATCH_SIZE.labels(stage).observe(len(deliveries))
+        return handler(deliveries)
 
     return run
 

@@ -23,6 +23,7 @@ Envelope problems (UNB/UNZ, counts) refuse the whole interchange."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -131,6 +132,10 @@ def layer_summary(problems: list[Problem], not_run: str = "", after: str = SCHEM
         out.append({"layer": layer, "run": True, "problems": sum(p.layer == layer for p in problems)})
         skipping = bool(not_run) and layer == after
     return out
+
+
+class NotBatchable(Exception):
+    """A message Intake.receive_in cannot take inside a shared transaction: use Intake.receive."""
 
 
 class IntakeRejected(Exception):
@@ -488,6 +493,29 @@ class Intake:
             return self._receive_interchange(message_id, parts, sender, roles, channel)
         return self._receive_one(message_id, raw, sender, roles, channel, in_reply_to=in_reply_to)
 
+    @metrics.timed("intake")
+    def receive_in(
+        self,
+        session: Session,
+        raw: bytes,
+        sender: str,
+        roles: frozenset[str],
+        channel: str,
+        in_reply_to: str | None = None,
+    ) -> IntakeResult:
+        """receive() inside the caller's transaction (a batch of AMQP ingress): archived and applied
+        there, committed with the batch. A message that needs receive()'s own transactions (an
+        interchange of several messages, anything refused: its refusal is recorded apart from its
+        effects) raises NotBatchable or IntakeRejected; the caller rolls back and uses receive()."""
+        if in_reply_to is not None and not REPLY_ID.fullmatch(in_reply_to):
+            raise NotBatchable("correlation id is not a hub message id")
+        if split_interchange(raw, self.max_bytes) is not None:
+            raise NotBatchable("interchange of several messages")
+        row = archive(session, raw, direction="in", channel=channel, sender=sender)
+        return self._receive_one(
+            row.id, raw, sender, roles, channel, in_reply_to=in_reply_to, session=session, row=row
+        )
+
     def _receive_interchange(
         self,
         interchange_id: str,
@@ -582,13 +610,16 @@ class Intake:
         part: InterchangePart | None = None,
         interchange_id: str | None = None,
         in_reply_to: str | None = None,
+        session: Session | None = None,
+        row: Message | None = None,
     ) -> IntakeResult:
-        """Steps 2-6 for one archived message (alone, or one part of an interchange)."""
+        """Steps 2-6 for one archived message (alone, or one part of an interchange). In its own
+        transaction, or in `session` (a batch, `row` its archive row not yet flushed): then a refusal
+        is only raised, the caller records it."""
         try:
             tolerated: list[Any] = []  # partner tolerances and left-out values, shown on the receipt
             decoded = self._decode(raw, message_id, sender, tolerated)
-            fmt, message_type, xml_bytes = decoded.format, decoded.message_type, decoded.xml
-            model = decoded.model
+            message_type, model = decoded.message_type, decoded.model
             if model is None:  # the document cannot be read: semantic and business checks not run
                 raise IntakeRejected(
                     400,
@@ -607,66 +638,104 @@ class Intake:
             keys = business_keys(model)
             if part is not None:
                 keys["edi"], keys["interchange"] = part.edi_key, interchange_id
-            with self.db.unit_of_work() as session:
-                row = session.get(Message, message_id)
-                assert row is not None
-                row.format, row.message_type = fmt, message_type
-                row.external_id = (keys.get("external_id") or "")[:128] or None
-                self._set_keys(row, keys)
-                if in_reply_to:
-                    row.refs.append(MessageRef(kind="reply_to", value=in_reply_to))
-                first = self._same_edi(session, row, part) or self._earlier(session, row)
-                if first is not None:
-                    if first.sha256 == row.sha256:
-                        row.status, row.correlation_id, row.updated_at = "duplicate", first.id, now()
-                        receipt = self.workflow.receipt_for(session, first.id)
-                        return IntakeResult(first.id, message_type, fmt, True, receipt)
-                    raise IntakeRejected(
-                        409,
-                        message_id,
-                        [
-                            Problem(
-                                "reference",
-                                f"reference {row.external_id!r} was already used by message {first.id} "
-                                "with different content",
-                                "reference_used",
-                            )
-                        ],
-                    )
-                accepted = Accepted(
-                    message_id, message_type, fmt, sender, roles, model, xml_bytes, keys, in_reply_to
-                )
-                try:
-                    receipt = self.workflow.accept(session, accepted)
-                except IntakeRejected as exc:  # business layer: same locations as the earlier ones
-                    problems = self._located(decoded, exc.problems)
-                    raise IntakeRejected(
-                        exc.status, exc.message_id, problems, str(exc), layer_summary(problems)
-                    ) from None
-                if tolerated:
-                    receipt = {
-                        **receipt,
-                        "warnings": [_edifact_problem(w).as_json() for w in tolerated],
-                    }
-                row.status, row.updated_at = "accepted", now()
-                bill = partitions.partition_key(session, keys, row.external_id or message_id)
-                # the decoded model itself, so the workflow does not parse the message again
-                enqueue(
-                    session,
-                    INBOUND_EXCHANGE,
-                    partitions.routing_key(
-                        message_type, sender, partitions.partition_of(bill, self.partitions)
-                    ),
-                    wire.dumps(model, **_carried_xml(decoded)),
-                    message_id=message_id,
-                    content_type=wire.CONTENT_TYPE,
-                    headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()},
-                    correlation_id=message_id,
-                )
-                return IntakeResult(message_id, message_type, fmt, False, receipt)
+            facts = (row or message_id, decoded, keys, tolerated, sender, roles, part, in_reply_to)
+            if session is not None:
+                return self._store(session, *facts)
+            with self.db.unit_of_work() as own:
+                return self._store(own, *facts)
         except IntakeRejected as exc:
-            self._mark_rejected(exc)
+            if session is None:
+                self._mark_rejected(exc)
             raise
+
+    def _store(
+        self,
+        session: Session,
+        archived: Message | str,
+        decoded: Decoded,
+        keys: dict[str, Any],
+        tolerated: list[Any],
+        sender: str,
+        roles: frozenset[str],
+        part: InterchangePart | None,
+        in_reply_to: str | None,
+    ) -> IntakeResult:
+        """Steps 4-6 in the caller's transaction: duplicates, the workflow, the queued copy."""
+        fmt, message_type, xml_bytes, model = decoded.format, decoded.message_type, decoded.xml, decoded.model
+        row = archived if isinstance(archived, Message) else session.get(Message, archived)
+        assert row is not None
+        message_id = row.id
+        batch = isinstance(archived, Message)
+        if batch:
+            # archived in this transaction and rolled back with it if refused, so it is inserted
+            # `accepted` at once instead of inserted `received` and updated
+            row.status = "accepted"
+        row.format, row.message_type = fmt, message_type
+        row.external_id = (keys.get("external_id") or "")[:128] or None
+        self._set_keys(row, keys)
+        if in_reply_to:
+            row.refs.append(MessageRef(kind="reply_to", value=in_reply_to))
+        if batch:  # the batch's rows are flushed together at its commit, not one by one here
+            with session.no_autoflush:
+                first = _pending_earlier(session, row) or self._earlier(session, row)
+        else:
+            first = self._same_edi(session, row, part) or self._earlier(session, row)
+        if first is not None:
+            if first.sha256 == row.sha256:
+                row.status, row.correlation_id, row.updated_at = "duplicate", first.id, now()
+                receipt = self.workflow.receipt_for(session, first.id)
+                return IntakeResult(first.id, message_type, fmt, True, receipt)
+            raise IntakeRejected(
+                409,
+                message_id,
+                [
+                    Problem(
+                        "reference",
+                        f"reference {row.external_id!r} was already used by message {first.id} "
+                        "with different content",
+                        "reference_used",
+                    )
+                ],
+            )
+        accepted = Accepted(
+            message_id, message_type, fmt, sender, roles, model, xml_bytes, keys, in_reply_to
+        )
+        # A site report's or an answer's checks read what earlier batches committed, never rows this
+        # batch writes, so they need no flush; a declaration's checks (e.g. its ClientSeqNo already
+        # used) must see the batch's declarations.
+        reads_only_committed = batch and message_type != "DecMessage"
+        try:
+            with session.no_autoflush if reads_only_committed else contextlib.nullcontext():
+                receipt = self.workflow.accept(session, accepted)
+        except IntakeRejected as exc:  # business layer: same locations as the earlier ones
+            problems = self._located(decoded, exc.problems)
+            raise IntakeRejected(
+                exc.status, exc.message_id, problems, str(exc), layer_summary(problems)
+            ) from None
+        if tolerated:
+            receipt = {
+                **receipt,
+                "warnings": [_edifact_problem(w).as_json() for w in tolerated],
+            }
+        if batch:
+            _pending_accepted(session, row)
+        else:
+            row.status, row.updated_at = "accepted", now()
+        bill = partitions.partition_key(session, keys, row.external_id or message_id)
+        # the decoded model itself, so the workflow does not parse the message again
+        enqueue(
+            session,
+            INBOUND_EXCHANGE,
+            partitions.routing_key(
+                message_type, sender, partitions.partition_of(bill, self.partitions)
+            ),
+            wire.dumps(model, **_carried_xml(decoded)),
+            message_id=message_id,
+            content_type=wire.CONTENT_TYPE,
+            headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()},
+            correlation_id=message_id,
+        )
+        return IntakeResult(message_id, message_type, fmt, False, receipt)
 
     # ----- steps ---------------------------------------------------------------------------------
     def _decode(
@@ -908,6 +977,25 @@ class Intake:
                 row.status, row.updated_at = "rejected", now()
                 row.error = json.dumps([p.as_json() for p in exc.problems], ensure_ascii=False)[:20000]
                 bound_rejected(session, row, self.rejects)
+
+
+_PENDING = "intake.accepted_in_batch"  # session.info key: rows accepted in this transaction
+
+
+def _pending_key(row: Message) -> tuple[str | None, str, str | None]:
+    return (row.sender, row.message_type, row.external_id)
+
+
+def _pending_accepted(session: Session, row: Message) -> None:
+    if row.external_id:
+        session.info.setdefault(_PENDING, {}).setdefault(_pending_key(row), row)
+
+
+def _pending_earlier(session: Session, row: Message) -> Message | None:
+    """The same reference accepted earlier in this batch (not flushed, so no query can see it)."""
+    if not row.external_id:
+        return None
+    return session.info.get(_PENDING, {}).get(_pending_key(row))
 
 
 def _edifact_locator(origins: list[Any], model: Any, xml: bytes) -> Any:

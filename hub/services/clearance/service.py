@@ -17,14 +17,16 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.bus.base import NOTICE_EXCHANGE, Delivery, Envelope, QueueSpec, Reject, Topology
-from hub.db.inbox import idempotent
+from hub.bus.base import NOTICE_EXCHANGE, Delivery, Envelope, QueueSpec, Reject, Topology, one_by_one
+from hub.db.batch import BatchFailed, isolating
+from hub.db.inbox import idempotent_batch
 from hub.db.models import Party
 from hub.db.turns import my_turn
 from hub.observability import metrics
@@ -95,13 +97,14 @@ class ClearanceService:
                 QueueSpec(
                     self.queue("ingress"), ((INGRESS_EXCHANGE, "#"),), limit, single_active_consumer=True
                 ),
-                self._on_ingress,
+                # what is waiting is accepted in one transaction, acked after its commit
+                batch_handler=isolating(self._accept_batch, one_by_one(self._on_ingress)),
             )
         )
         # One inbox name for every partition: a message keeps its dedupe record when N changes.
-        apply = idempotent(self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound)
+        apply = idempotent_batch(self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound)
         for spec in partitions.queue_specs(self.settings.queue_prefix, self.hub.settings.partitions, limit):
-            self.hub.add_consumer(ConsumerSpec(spec, apply))
+            self.hub.add_consumer(ConsumerSpec(spec, batch_handler=apply))
         if self.settings.customs_url:
             self.hub.add_consumer(
                 ConsumerSpec(
@@ -156,12 +159,37 @@ class ClearanceService:
     ) -> IntakeResult:
         return self.intake.receive(raw, principal.uscc, principal.roles, channel, in_reply_to)
 
-    def _on_ingress(self, delivery: Delivery) -> None:
+    def _sender(self, session: Session, delivery: Delivery) -> party_cache.PartyView:
         sender = str(delivery.envelope.headers.get(SENDER_HEADER, ""))
-        with self.db.sessions() as session:
-            party = party_cache.party(session, sender)  # cached: no query per message
+        party = party_cache.party(session, sender)  # cached: no query per message
         if party is None:
             raise Reject(f"swhub.ingress message without a known {SENDER_HEADER} (got {sender!r})")
+        return party
+
+    def _accept_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """Accept a batch of ingress in ONE transaction (archive, workflow, queued copies). A message
+        that is refused, unknown or an interchange raises BatchFailed: the batch is split around it
+        and that one goes through _on_ingress, which records refusals in their own transactions."""
+        with self.db.unit_of_work(batch=True) as session:
+            for index, delivery in enumerate(deliveries):
+                try:
+                    party = self._sender(session, delivery)
+                    result = self.intake.receive_in(
+                        session,
+                        delivery.envelope.body,
+                        party.uscc,
+                        frozenset(party.roles),
+                        "amqp",
+                        delivery.envelope.correlation_id or None,
+                    )
+                except Exception as exc:
+                    raise BatchFailed(index, exc) from exc
+                if result.duplicate:
+                    log.info("ingress duplicate of %s ignored", result.message_id)
+
+    def _on_ingress(self, delivery: Delivery) -> None:
+        with self.db.sessions() as session:
+            party = self._sender(session, delivery)
         try:
             result = self.intake.receive(
                 delivery.envelope.body,

@@ -18,13 +18,14 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hub.clock import SHANGHAI, now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer, ClrDeclaration, ClrDiscrepancy, ClrParked
 from hub.db.models import Message
+from hub.db.session import in_batch
 from hub.services.clearance import answers, authority, messagebus, outbound, reconcile, repository
 from hub.services.clearance.domain import events, model
 from hub.services.clearance.domain.states import CONSIGNMENT_INITIAL, DECLARATION_INITIAL, OPEN
@@ -289,9 +290,13 @@ class ClearanceWorkflow:
             "GateOutReport": self.on_gate_out,
         }[message_type]
         handler(session, sender, model, message_id)
-        row = session.get(Message, message_id)
-        if row is not None and row.status == "accepted":
-            row.status, row.updated_at = "processed", now()
+        # one UPDATE, not a load of the archived row (raw payload included) and then an UPDATE; a
+        # handler that parked the message has already moved it off `accepted`
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == "accepted")
+            .values(status="processed", updated_at=now())
+        )
 
     # ----- manifest ---------------------------------------------------------------------------
     def on_manifest(self, session: Session, sender: str, manifest: Manifest, message_id: str) -> None:
@@ -1431,6 +1436,11 @@ class ClearanceWorkflow:
 
     @staticmethod
     def _container(session: Session, bill: str, box: str) -> ClrContainer:
+        loaded = session.info.setdefault("workflow.containers_loaded", set())
+        if in_batch(session) and bill not in loaded:
+            # a batch applies many reports of the same bill: its containers in one query, kept
+            loaded.add(bill)
+            session.scalars(select(ClrContainer).where(ClrContainer.bill_no == bill)).all()
         c = session.get(ClrContainer, (bill, box))
         if c is None:
             c = ClrContainer(bill_no=bill, container_no=box, listed=False)
