@@ -59,9 +59,14 @@ def test_connections_killed_server_side_lose_no_message(
             customs = Inbox(hub, f"t.customs.{uuid.uuid4().hex[:6]}", "customs.#")
 
             def applied(bill: str) -> Any:
-                response = client.get(
-                    f"/api/v1/consignments/{bill}/timeline", headers={"X-API-Key": KEYS["admin"]}
-                )
+                try:
+                    response = client.get(
+                        f"/api/v1/consignments/{bill}/timeline", headers={"X-API-Key": KEYS["admin"]}
+                    )
+                except sa.exc.OperationalError:
+                    # whichever transaction meets a killed connection first fails once (no pre-ping),
+                    # sometimes this poll rather than a consumer; the pool is then discarded
+                    return False
                 return response.status_code == 200 and response.json()["consignment"]
 
             def forwarded(bill: str) -> bool:

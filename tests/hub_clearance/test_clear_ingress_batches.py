@@ -1,0 +1,106 @@
+"""AMQP ingress in batches (HUB_BATCH_SIZE / HUB_BATCH_LINGER_MS): a burst is accepted in one
+transaction and applied in order; a refused message, one from an unknown sender and a duplicate
+inside the burst are each handled as on their own, and the rest of the burst still commits.
+On SQLite and PostgreSQL, on the in-process bus (the batch consumer itself is in the bus contract)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.bus.base import Envelope
+from hub.db.clearance_tables import ClrContainer
+from hub.db.models import DeadLetter, Message
+from hub.observability.metrics import REGISTRY
+from hub.runtime import Hub
+from hub.services.catalog import install_workflows
+from hub.services.clearance.settings import INGRESS_EXCHANGE, SENDER_HEADER
+from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
+from tests.hub_clearance.clrfixtures import BROKER, YARD, Inbox, fresh_postgres, settings_for, wait_for
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("HUB_BATCH_LINGER_MS", "400")  # the whole burst waits for one batch
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hub.db'}"
+        hub = Hub(settings_for(url, tmp_path))
+        yield from _running(hub)
+    else:
+        with fresh_postgres() as url:
+            yield from _running(Hub(settings_for(url, tmp_path)))
+
+
+def _running(hub: Hub) -> Iterator[Hub]:
+    install_workflows(hub)  # the dead-letter recorder included
+    hub.migrate()
+    hub.bootstrap_parties()
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+def ingress_batches() -> tuple[float, float]:
+    count = REGISTRY.get_sample_value("swhub_batch_size_count", {"stage": "ingress"}) or 0.0
+    total = REGISTRY.get_sample_value("swhub_batch_size_sum", {"stage": "ingress"}) or 0.0
+    return count, total
+
+
+def test_a_burst_is_accepted_together_and_its_bad_messages_alone(hub: Hub) -> None:
+    broker = Inbox(hub, f"t.broker.{uuid.uuid4().hex[:6]}", f"{BROKER}.#")
+    s = Shipment.make(31, 3)
+    bad = declaration_xml("summary", s, "A26120300000000001").replace(b"<IEFlag>I", b"<IEFlag>QQ")
+    arrival = arrival_xml(s.bill_no, s.containers[1])
+    burst = [
+        (manifest_xml(s), BROKER),
+        (arrival_xml(s.bill_no, s.containers[0]), YARD),
+        (bad, BROKER),  # refused: schema problem
+        (tally_xml(s.bill_no, s.containers[0]), None),  # no sender: dead-lettered
+        (arrival, YARD),
+        (arrival, YARD),  # the same message twice: one effect
+        (tally_xml(s.bill_no, s.containers[1]), YARD),
+    ]
+    before = ingress_batches()
+    hub.bus.publish_many(
+        INGRESS_EXCHANGE,
+        [
+            Envelope(body, "x", str(uuid.uuid4()), {SENDER_HEADER: sender} if sender else {})
+            for body, sender in burst
+        ],
+    )
+
+    def boxes() -> dict[str, tuple[bool, bool]]:
+        with hub.db.sessions() as session:
+            rows = session.scalars(select(ClrContainer).where(ClrContainer.bill_no == s.bill_no))
+            return {c.container_no: (c.arrived_at is not None, c.tallied_at is not None) for c in rows}
+
+    wait_for(lambda: boxes().get(s.containers[1]) == (True, True), "the burst applied")
+    rejection = json.loads(wait_for(lambda: broker.of("Rejection"), "the refusal sent back")[0])
+    assert rejection["status"] == 400 and rejection["problems"]
+
+    def dead() -> list[DeadLetter]:
+        with hub.db.sessions() as session:
+            query = select(DeadLetter).where(DeadLetter.original_queue.like("%.ingress"))
+            return list(session.scalars(query))
+
+    assert SENDER_HEADER in wait_for(dead, "the sender-less message dead-lettered")[0].reason
+    first, second, third = s.containers
+    assert boxes() == {first: (True, False), second: (True, True), third: (False, False)}
+    with hub.db.sessions() as session:
+        statuses = dict(
+            session.execute(
+                select(Message.status, func.count()).where(Message.direction == "in").group_by(Message.status)
+            ).all()
+        )
+    assert statuses == {"processed": 4, "rejected": 1, "duplicate": 1}, statuses
+    count, total = ingress_batches()
+    # 7 deliveries in fewer batches than deliveries: they were taken together
+    assert total - before[1] == 7 and count - before[0] < 7
