@@ -172,3 +172,39 @@ RAW_ERRORS = errors(400, 401, 403, 413, 415, 422)
 MESSAGE_ERRORS = errors(400, 401, 403, 409, 413, 415, 422)  # 409: another party owns the bill
 EVENT_ERRORS = errors(400, 401, 403, 404, 413, 415, 422)  # 404: no such refund case
 REFUND_ERRORS = errors(400, 401, 403, 409, 413, 415, 422)  # 409: the number is taken
+
+VALIDATION_TEXT = (
+    "The request's parameters or JSON body are not valid: every problem, each with its location "
+    "(`query.limit`, `body.uscc`) and message."
+)
+
+
+def _error_response(code: int, description: str | None = None) -> dict[str, Any]:
+    text = description or ERROR_TEXT.get(code, "Error")
+    return {"description": text, "content": {JSON: {"schema": ERROR_ENVELOPE}}}
+
+
+def with_error_envelope(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make every documented error the envelope the hub returns (in place; idempotent).
+
+    FastAPI documents a 422 `{"detail": [...]}` (HTTPValidationError) for every route with parameters
+    or a JSON body, but hub/api/errors.py answers `{"error": ...}`: replaced here, so /docs shows what a
+    client really gets. Every route that takes a key also documents its 401."""
+    for operations in spec.get("paths", {}).values():
+        for op in operations.values():
+            responses = op.setdefault("responses", {})
+            for code, answer in responses.items():
+                if not (code.isdigit() and int(code) >= 400):
+                    continue
+                if answer.get("content", {}).get(JSON, {}).get("schema") != ERROR_ENVELOPE:
+                    fastapis = code == "422" and answer.get("description") == "Validation Error"
+                    text = VALIDATION_TEXT if fastapis else answer.get("description")
+                    responses[code] = _error_response(int(code), text)
+            if op.get("security") and "401" not in responses:
+                responses["401"] = _error_response(401)
+    schemas = spec.get("components", {}).get("schemas", {})
+    text = repr(spec.get("paths"))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}" not in text:
+            schemas.pop(name, None)
+    return spec
