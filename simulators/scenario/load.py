@@ -43,6 +43,15 @@ def load(name_or_path: str) -> Scenario:
     return parse(data, str(path))
 
 
+def location(loc: tuple[int | str, ...]) -> str:
+    """pydantic's ('expect', 'declarations', 1, 'kind') as `expect.declarations[1].kind`: the form the
+    reference and vocabulary checks use, so one answer has one location format."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 def parse(data: object, source: str = "<scenario>") -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(source, ["the file must be a mapping (name, start, parties, ...)"])
@@ -51,7 +60,7 @@ def parse(data: object, source: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top)"
+            where = location(err["loc"]) or "(top)"
             message = err["msg"].removeprefix("Value error, ")
             problems.extend(f"{where}: {m}" if where != "(top)" else m for m in message.split("; "))
         problems += [p for p in vocab.raw_problems(data) if p not in problems]  # all at once
