@@ -30,6 +30,15 @@ def bash_blocks(text: str) -> list[str]:
     return re.findall(r"^```bash\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
 
 
+def banner_lines(text: str, port: int) -> list[str]:
+    """The start banner the walkthrough shows (its first `text` block), each line up to its first `…`
+    (the parts that differ per run), with the default port replaced by the test hub's."""
+    block = re.search(r"^```text\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+    assert block, "the walkthrough lost the start banner"
+    lines = [line.split("…")[0].replace(":8000", f":{port}") for line in block.group(1).splitlines()]
+    return [line for line in lines if line.strip()]
+
+
 def test_every_example_file_is_used_and_tells_one_story() -> None:
     script = "\n".join(bash_blocks(DOC.read_text(encoding="utf-8")))
     files = sorted(p.name for p in EXAMPLES.iterdir())
@@ -83,6 +92,9 @@ def test_walkthrough_commands_take_the_declaration_to_cleared_and_the_refund_to_
         )
         try:
             _wait_healthy(base, log, proc)
+            banner = log.read_text(errors="replace")
+            for line in banner_lines(DOC.read_text(encoding="utf-8"), port):  # what the reader is shown
+                assert line in banner, f"the walkthrough shows {line!r}; the hub printed:\n{banner[-3000:]}"
             script = "set -euo pipefail\n" + "\n".join(blocks)
             run = subprocess.run(
                 ["bash", "-c", script], cwd=ROOT, env={**env, "HUB": base},
