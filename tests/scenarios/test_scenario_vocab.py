@@ -131,3 +131,24 @@ def test_the_notice_types_are_what_the_hub_sends() -> None:
     sent = _hub_notice_types()
     assert {"ReleaseNotice", "InspectionNotice", "MT9999"} <= sent, sent
     assert set(vocab.NOTICE_TYPES) == sent
+
+
+def test_a_field_error_does_not_hide_a_dangling_reference() -> None:
+    """Every problem at once (item 8): with one `kind:` wrong the model is never built, and the
+    references of the expectations used to go unchecked until the next run."""
+    data = yaml.safe_load((SHIPPED / "normal-day.yaml").read_text(encoding="utf-8"))
+    data["expect"]["declarations"][1]["kind"] = "compleet"
+    data["expect"]["notices"][0]["of"] = "laptopz"
+    data["expect"]["notices"][2]["to"] = "carier_agent"
+    data["expect"]["consignments"][0]["of"] = "ghost"
+    with pytest.raises(ScenarioError) as caught:
+        parse(data)
+    problems = caught.value.problems
+    for expected in (
+        "expect.declarations[1].kind:",
+        "expect.notices[0].of: unknown consignment 'laptopz'",
+        "expect.notices[2].to: unknown party 'carier_agent'",
+        "expect.consignments[0].of: unknown consignment 'ghost'",
+    ):
+        assert any(p.startswith(expected) for p in problems), (expected, problems)
+    assert len(problems) == 4, problems
