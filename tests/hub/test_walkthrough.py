@@ -141,5 +141,18 @@ def test_api_docs_examples_are_the_walkthrough_messages() -> None:
         ("manifest-mt1101.xml", "01-manifest-mt1101.xml"),
         ("declaration.xml", "05-complete-declaration.xml"),
         ("refund-application.xml", "06-refund-application.xml"),
+        ("manifest-mt1101.edi", "01-manifest-mt1101.edi"),
+        ("arrival-mt3101.edi", "04-arrival-mt3101-box2.edi"),
+        ("tally-mt5101.edi", "03-tally-mt5101-box2.edi"),
     ):
         assert (api / shown).read_bytes() == (EXAMPLES / told).read_bytes(), f"{shown} differs from {told}"
+
+
+def test_api_docs_cusdec_example_is_the_declaration_example_converted() -> None:
+    """The CUSDEC /docs shows for screening is the shown DecMessage as the hub converts it (not a
+    hand-made EDIFACT that could drift from it)."""
+    from messages.convert import convert
+
+    api = ROOT / "hub" / "api" / "examples"
+    (doc,) = convert((api / "declaration.xml").read_bytes(), to="edifact")
+    assert doc.content == (api / "declaration.edi").read_bytes()
