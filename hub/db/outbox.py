@@ -210,7 +210,7 @@ class OutboxRelay:
             session.execute(
                 update(Message)
                 .where(Message.id == row.message_id, Message.direction == "out", Message.status == QUEUED)
-                .values(error=f"not delivered yet: {row.last_error}"[:2000], updated_at=now())
+                .values(error=_undelivered(row)[:2000], updated_at=now())
             )
 
     def drain(self, timeout: float = 30.0) -> int:
@@ -245,6 +245,14 @@ class OutboxRelay:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+
+
+def _undelivered(row: OutboxMessage) -> str:
+    """Why an outgoing copy waits, in the reader's words first: an unroutable one means nothing takes
+    that routing key yet (for customs.*: no customs system is wired), the bus's error follows."""
+    if row.last_error and row.last_error.startswith(UnroutableError.__name__):
+        return f"not delivered yet: nothing takes {row.routing_key} on {row.exchange} ({row.last_error})"
+    return f"not delivered yet: {row.last_error}"
 
 
 def mark_delivered(session: Session, message_id: str, error: str | None = None) -> None:

@@ -61,6 +61,7 @@ def test_declaration_says_no_customs_is_wired_and_nothing_shows_sent_to_customs(
     for event in to_customs:
         assert event["status"] == "queued", event
         assert event["error"] and "UnroutableError" in event["error"], event
+        assert f"nothing takes customs.{event['message_type']} on swhub.notices" in event["error"], event
 
 
 def test_serve_without_simulators_says_customs_is_not_wired(tmp_path: Path) -> None:
