@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from hub.api import errors
+from hub.api.openapi_docs import with_error_envelope
 from hub.api.routes import (
     clearance,
     convert,
@@ -74,9 +76,20 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
+    _document_error_envelope(app)
     for module in (health, metrics, parties, entrustments, messages, deadletters, risk, ui):
         app.include_router(module.router)
     app.include_router(convert.router)
     refunds.install(app, hub)
     clearance.install(app, hub)
     return app
+
+
+def _document_error_envelope(app: FastAPI) -> None:
+    """/openapi.json documents the error envelope errors.install() really returns, for every route."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return with_error_envelope(build())
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -65,22 +65,24 @@ def body(
     example: str | dict[str, Any] | None = None,
     role: str = "",
     status: int = 200,
+    more: dict[str, tuple[str | dict[str, Any], str, int]] | None = None,
 ) -> dict[str, Any]:
     """`openapi_extra` declaring a raw request body in `media_types` (a string schema: sent as is).
 
     `example`: a file under hub/api/examples/ (or a JSON body), shown in /docs for the first media
-    type. `x-swhub-example` says which first-run role's key it is sent with and the status it gets
-    on a fresh hub; tests/hub/test_hub_openapi_examples.py posts every example and checks that."""
+    type; `more`: media type -> (example, role, status) for the others, so each media type shows
+    one. Each media type's `x-swhub-example` says which first-run role's key it is sent with and the
+    status it gets on a fresh hub (in document order); tests/hub/test_hub_openapi_examples.py posts
+    every example and checks that."""
     content: dict[str, Any] = {m: {"schema": {"type": "string"}} for m in media_types}
-    extra: dict[str, Any] = {}
+    shown = dict(more or {})
     if example is not None:
-        if isinstance(example, str):
-            value: Any = (EXAMPLES / example).read_text(encoding="utf-8")
-        else:
-            value = example
-        content[media_types[0]]["example"] = value
-        extra["x-swhub-example"] = {"role": role, "status": status, "content_type": media_types[0]}
-    return {"requestBody": {"required": True, "description": description, "content": content}, **extra}
+        shown = {media_types[0]: (example, role, status), **shown}
+    for media, (value, who, code) in shown.items():
+        shown_value = (EXAMPLES / value).read_text(encoding="utf-8") if isinstance(value, str) else value
+        content[media]["example"] = shown_value
+        content[media]["x-swhub-example"] = {"role": who, "status": code}
+    return {"requestBody": {"required": True, "description": description, "content": content}}
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -101,22 +103,27 @@ MESSAGES = body(
     example="manifest-mt1101.xml",
     role="broker",
     status=202,
+    more={EDIFACT: ("arrival-mt3101.edi", "port_operator", 202)},  # the terminal's CODECO for a box of it
 )
 CONVERT = body(
     "A single-window XML message to turn into UN/EDIFACT, or an EDIFACT interchange to turn into XML "
-    "(`target` picks the other format by default). The example manifest comes back as a CUSCAR.",
+    "(`target` picks the other format by default). The example manifest comes back as a CUSCAR, the "
+    "example CUSCAR as the manifest.",
     example="manifest-mt1101.xml",
+    more={EDIFACT: ("manifest-mt1101.edi", "", 200)},
 )
 VALIDATE = body(
     "A single-window XML or UN/EDIFACT message to check without submitting it: 200 with "
     "`{\"valid\": true}`, or 422 listing every problem with its location.",
     example="declaration.xml",
+    more={EDIFACT: ("tally-mt5101.edi", "", 200)},
 )
 SCREEN = body(
     "A declaration to screen (DecMessage XML or an EDIFACT CUSDEC): the decision with every rule hit, "
     "credit adjustment and draw, with reasons (customs only).",
     example="declaration.xml",
     role="customs",
+    more={EDIFACT: ("declaration.edi", "customs", 200)},  # the same declaration as a CUSDEC
 )
 REFUNDS = body(
     "An export tax refund application (XML, xsd/refund/RefundApplication.xsd); ExporterUscc may be "
@@ -141,11 +148,12 @@ _TAX_EXAMPLE = {
 }
 TAX_EVENT = body(
     "A stage event from the tax refund authority (JSON, or XML StageEventNotification), deduplicated "
-    "by eventId. The example names no filed application, so it gets 404.",
+    "by eventId. The examples name no filed application, so they get 404.",
     (JSON, XML),
     example=_TAX_EXAMPLE,
     role="tax_officer",
     status=404,
+    more={XML: ("stage-event.xml", "tax_officer", 404)},  # the same event as XML
 )
 _BANK_EXAMPLE = {
     "eventId": "7d1c2b3a-0000-4000-8000-000000000001",
@@ -172,3 +180,39 @@ RAW_ERRORS = errors(400, 401, 403, 413, 415, 422)
 MESSAGE_ERRORS = errors(400, 401, 403, 409, 413, 415, 422)  # 409: another party owns the bill
 EVENT_ERRORS = errors(400, 401, 403, 404, 413, 415, 422)  # 404: no such refund case
 REFUND_ERRORS = errors(400, 401, 403, 409, 413, 415, 422)  # 409: the number is taken
+
+VALIDATION_TEXT = (
+    "The request's parameters or JSON body are not valid: every problem, each with its location "
+    "(`query.limit`, `body.uscc`) and message."
+)
+
+
+def _error_response(code: int, description: str | None = None) -> dict[str, Any]:
+    text = description or ERROR_TEXT.get(code, "Error")
+    return {"description": text, "content": {JSON: {"schema": ERROR_ENVELOPE}}}
+
+
+def with_error_envelope(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make every documented error the envelope the hub returns (in place; idempotent).
+
+    FastAPI documents a 422 `{"detail": [...]}` (HTTPValidationError) for every route with parameters
+    or a JSON body, but hub/api/errors.py answers `{"error": ...}`: replaced here, so /docs shows what a
+    client really gets. Every route that takes a key also documents its 401."""
+    for operations in spec.get("paths", {}).values():
+        for op in operations.values():
+            responses = op.setdefault("responses", {})
+            for code, answer in responses.items():
+                if not (code.isdigit() and int(code) >= 400):
+                    continue
+                if answer.get("content", {}).get(JSON, {}).get("schema") != ERROR_ENVELOPE:
+                    fastapis = code == "422" and answer.get("description") == "Validation Error"
+                    text = VALIDATION_TEXT if fastapis else answer.get("description")
+                    responses[code] = _error_response(int(code), text)
+            if op.get("security") and "401" not in responses:
+                responses["401"] = _error_response(401)
+    schemas = spec.get("components", {}).get("schemas", {})
+    text = repr(spec.get("paths"))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}" not in text:
+            schemas.pop(name, None)
+    return spec

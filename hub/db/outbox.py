@@ -83,7 +83,22 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # (exchange, routing-key prefix) -> note: copies a forwarder of the hub's own takes from the
+        # bus and hands on (customs over HTTP). The bus having one is not the counterpart having it,
+        # so the relay leaves its archive row `queued` with the note; the forwarder marks it sent.
+        self._forwarded: dict[tuple[str, str], str] = {}
         db.on_commit(self._wake.set)
+
+    def forwarded(self, exchange: str, prefix: str, note: str) -> None:
+        """Copies to `exchange` with a routing key starting with `prefix` are `sent` only once their
+        forwarder says the counterpart took them (mark_sent); until then `queued`, with `note`."""
+        self._forwarded[(exchange, prefix)] = note
+
+    def _forward_note(self, row: OutboxMessage) -> str | None:
+        for (exchange, prefix), note in self._forwarded.items():
+            if row.exchange == exchange and row.routing_key.startswith(prefix):
+                return note
+        return None
 
     def wake(self) -> None:
         self._wake.set()
@@ -142,12 +157,23 @@ class OutboxRelay:
                 # An outgoing copy's archive row says `sent` only once the bus has it (it is archived
                 # `queued`, under the same id as its outbox row): an undeliverable one stays `queued`.
                 done = set(sent)
-                ids = [r.message_id for r in rows if r.id in done]
+                ids, handed = [], []
+                for r in rows:
+                    if r.id in done:
+                        note = self._forward_note(r)
+                        (ids.append(r.message_id) if note is None else handed.append((r.message_id, note)))
                 session.execute(
                     update(Message)
                     .where(Message.id.in_(ids), Message.direction == "out", Message.status == QUEUED)
                     .values(status="sent", error=None, updated_at=now())
                 )
+                for message_id, note in handed:  # not yet the counterpart's: say where it is
+                    session.execute(
+                        update(Message)
+                        .where(Message.id == message_id, Message.direction == "out", Message.status == QUEUED)
+                        .where(Message.error.is_(None))
+                        .values(error=note, updated_at=now())
+                    )
                 for row in rows:
                     if row.id in done and metrics.TRIGGER_AT_HEADER in row.headers:
                         metrics.observe_published(row.headers, row.routing_key.rsplit(".", 1)[-1])
@@ -184,7 +210,7 @@ class OutboxRelay:
             session.execute(
                 update(Message)
                 .where(Message.id == row.message_id, Message.direction == "out", Message.status == QUEUED)
-                .values(error=f"not delivered yet: {row.last_error}"[:2000], updated_at=now())
+                .values(error=_undelivered(row)[:2000], updated_at=now())
             )
 
     def drain(self, timeout: float = 30.0) -> int:
@@ -219,3 +245,21 @@ class OutboxRelay:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+
+
+def _undelivered(row: OutboxMessage) -> str:
+    """Why an outgoing copy waits, in the reader's words first: an unroutable one means nothing takes
+    that routing key yet (for customs.*: no customs system is wired), the bus's error follows."""
+    if row.last_error and row.last_error.startswith(UnroutableError.__name__):
+        return f"not delivered yet: nothing takes {row.routing_key} on {row.exchange} ({row.last_error})"
+    return f"not delivered yet: {row.last_error}"
+
+
+def mark_delivered(session: Session, message_id: str, error: str | None = None) -> None:
+    """A forwarder's word on an archived outgoing copy: `sent` once the counterpart took it (error
+    None), else still `queued` with why it was not taken (see OutboxRelay.forwarded)."""
+    query = update(Message).where(Message.id == message_id, Message.direction == "out")
+    if error is None:
+        session.execute(query.values(status="sent", error=None, updated_at=now()))
+    else:
+        session.execute(query.where(Message.status == QUEUED).values(error=error[:2000], updated_at=now()))

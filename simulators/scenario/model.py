@@ -248,6 +248,7 @@ class Scenario(Strict):
             )
         for i, n in enumerate(e.notices):
             party(f"expect.notices[{i}].to", n.to)
+            out += vocab.unknown(f"expect.notices[{i}].type", n.type, vocab.NOTICE_TYPES, "notice type")
             if n.of is not None and n.of not in refs:
                 out.append(f"expect.notices[{i}].of: unknown consignment {n.of!r}")
         for i, rf in enumerate(e.refunds):

@@ -262,8 +262,13 @@ class ScenarioRunner:
 
     # ----- following the hub ----------------------------------------------------------------------
     def _follow(self) -> None:
-        """Report declaration state changes and port progress as they happen (the live timeline)."""
+        """Report declaration state changes and port progress as they happen (the live timeline).
+
+        Declarations are read before the bills but reported after them: a release read now implies
+        every arrival it needed, which the bills read next then show, so `arrived 3/3` never comes
+        after the `released` it caused."""
         try:
+            changes: list[str] = []
             for (ref, kind), decl_id in list(self.facts.declarations.items()):
                 cons = self.scenario.consignment(ref)[1]
                 who = getattr(cons.declarations, kind).by
@@ -281,10 +286,10 @@ class ScenarioRunner:
                     outcome = (r.json().get("screening") or {}).get("outcome")
                     if state in ("submitted", "registered", "inspection") and outcome:
                         extra = f" (screening: {outcome})"
-                    self.reporter.event(
-                        self.ep.now(), "hub", f"{self.facts.bills[ref]} {kind}: {state}{extra}"
-                    )
+                    changes.append(f"{self.facts.bills[ref]} {kind}: {state}{extra}")
             self._follow_bills()
+            for text in changes:
+                self.reporter.event(self.ep.now(), "hub", text)
             if self.ep.port is not None:
                 status = self._port_status()
                 for key in ("gated_out",):

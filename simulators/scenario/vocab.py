@@ -1,6 +1,7 @@
 """The words a scenario's expectations may use, so `state: relased` is refused before the run instead of
-failing as an expectation after it. Declaration states, refund statuses and discrepancy kinds are the
-hub's (tests/scenarios/test_scenario_vocab.py keeps them in step); outcomes come from the risk library."""
+failing as an expectation after it. Declaration states, refund statuses, discrepancy kinds and notice
+types are the hub's (tests/scenarios/test_scenario_vocab.py keeps them in step); outcomes come from the
+risk library."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ REFUND_STATUSES = (
     "filed", "accepted", "reviewed", "approved", "treasury_paid", "credited", "returned", "rejected",
 )  # fmt: skip
 DISCREPANCY_KINDS = ("weight", "packages", "container_not_discharged", "unlisted_container")
+# What the hub sends a party (expect.notices[].type is counted from the party's outgoing messages;
+# tests/scenarios/test_scenario_vocab.py reads the hub's sends to keep this in step).
+NOTICE_TYPES = (
+    "DecImportResponse", "DEC_DATA", "MT9999", "InspectionNotice", "ReleaseNotice", "DiscrepancyNotice",
+    "RefusalNotice", "DocumentsRequiredNotice", "CompleteDeclarationReminder", "CompleteDeclarationOverdue",
+    "Rejection",
+)  # fmt: skip
 
 
 def unknown(where: str, value: str | list[str] | None, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -38,6 +46,7 @@ FIELDS = {  # expect.<section>: field -> (vocabulary, what)
         "outcome": (OUTCOMES, "outcome"),
     },
     "consignments": {"discrepancies": (DISCREPANCY_KINDS, "kind")},
+    "notices": {"type": (NOTICE_TYPES, "notice type")},
     "refunds": {"status": (REFUND_STATUSES, "status")},
 }
 

@@ -30,6 +30,15 @@ def bash_blocks(text: str) -> list[str]:
     return re.findall(r"^```bash\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
 
 
+def banner_lines(text: str, port: int) -> list[str]:
+    """The start banner the walkthrough shows (its first `text` block), each line up to its first `…`
+    (the parts that differ per run), with the default port replaced by the test hub's."""
+    block = re.search(r"^```text\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+    assert block, "the walkthrough lost the start banner"
+    lines = [line.split("…")[0].replace(":8000", f":{port}") for line in block.group(1).splitlines()]
+    return [line for line in lines if line.strip()]
+
+
 def test_every_example_file_is_used_and_tells_one_story() -> None:
     script = "\n".join(bash_blocks(DOC.read_text(encoding="utf-8")))
     files = sorted(p.name for p in EXAMPLES.iterdir())
@@ -83,6 +92,9 @@ def test_walkthrough_commands_take_the_declaration_to_cleared_and_the_refund_to_
         )
         try:
             _wait_healthy(base, log, proc)
+            banner = log.read_text(errors="replace")
+            for line in banner_lines(DOC.read_text(encoding="utf-8"), port):  # what the reader is shown
+                assert line in banner, f"the walkthrough shows {line!r}; the hub printed:\n{banner[-3000:]}"
             script = "set -euo pipefail\n" + "\n".join(blocks)
             run = subprocess.run(
                 ["bash", "-c", script], cwd=ROOT, env={**env, "HUB": base},
@@ -129,5 +141,18 @@ def test_api_docs_examples_are_the_walkthrough_messages() -> None:
         ("manifest-mt1101.xml", "01-manifest-mt1101.xml"),
         ("declaration.xml", "05-complete-declaration.xml"),
         ("refund-application.xml", "06-refund-application.xml"),
+        ("manifest-mt1101.edi", "01-manifest-mt1101.edi"),
+        ("arrival-mt3101.edi", "04-arrival-mt3101-box2.edi"),
+        ("tally-mt5101.edi", "03-tally-mt5101-box2.edi"),
     ):
         assert (api / shown).read_bytes() == (EXAMPLES / told).read_bytes(), f"{shown} differs from {told}"
+
+
+def test_api_docs_cusdec_example_is_the_declaration_example_converted() -> None:
+    """The CUSDEC /docs shows for screening is the shown DecMessage as the hub converts it (not a
+    hand-made EDIFACT that could drift from it)."""
+    from messages.convert import convert
+
+    api = ROOT / "hub" / "api" / "examples"
+    (doc,) = convert((api / "declaration.xml").read_bytes(), to="edifact")
+    assert doc.content == (api / "declaration.edi").read_bytes()

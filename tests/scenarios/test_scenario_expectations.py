@@ -3,6 +3,7 @@ code), and an invalid scenario file is refused with every problem at once."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,6 +134,13 @@ def test_the_live_timeline_shows_consignment_events_and_80_columns_keep_each_exp
     out = done.stdout
     for event in ("manifest accepted", "container(s) (运抵)", "container(s) (理货)", "(查验)"):
         assert event in out, f"{event!r} not on the timeline:\n{out[-3000:]}"
+    flat_timeline = " ".join(out.split())
+    released = re.findall(r"(\S+) summary: released", flat_timeline)
+    assert released, out[-3000:]
+    for bill in released:  # the arrivals a release needs come before it, not after
+        last_arrival = [m for m in re.finditer(rf"{bill} arrived (\d+)/(\d+) container", flat_timeline)][-1]
+        assert last_arrival.group(1) == last_arrival.group(2), (bill, last_arrival.group(0))
+        assert last_arrival.start() < flat_timeline.index(f"{bill} summary: released"), out[-3000:]
     import json
 
     result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))

@@ -75,6 +75,8 @@ def test_refund_board_in_a_real_browser(live: dict[str, Any]) -> None:
     board = httpx.get(url + "/api/v1/refunds/board", headers={"X-API-Key": KEYS["officer"]}).json()
     warned = [c for c in board["cases"] if c["stage_light"] in ("amber", "red")]
     assert warned, board["cases"]  # the data carries a stage warning for the page to show
+    # deadlines in Shanghai time on every database (PostgreSQL gave the filed case's in UTC: 15:59)
+    assert all(c["deadline"].endswith("T23:59:59+08:00") for c in board["cases"]), board["cases"]
 
     page = f"{url}/ui/refunds#key={KEYS['officer']}"
     dom = lhtml.fromstring(dump_dom(page))
@@ -84,6 +86,8 @@ def test_refund_board_in_a_real_browser(live: dict[str, Any]) -> None:
     rows = dom.xpath('//table[@id="cases"]/tbody/tr')
     assert {n for n in numbers} <= {r.xpath("string(td[8])") for r in rows}
     assert dom.xpath('//div[@class="table-wrap"]/table[@id="cases"]')
+    shown = [r.xpath("string(td[3])") for r in rows]  # the Deadline column
+    assert {d[-5:] for d in shown} == {"23:59"}, shown
     warnings = dom.xpath('//span[contains(@class, "warn")]')
     assert len(warnings) == len(warned) and all("stage" in w.text_content() for w in warnings)
     assert any("working days" in w.text_content() for w in warnings)

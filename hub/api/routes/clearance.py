@@ -65,10 +65,18 @@ async def submit_message(
     return JSONResponse(result.as_json(), status_code=200 if result.duplicate else 202)
 
 
-@router.get("/api/v1/consignments/{bill_no}/timeline", summary="Every message in and out for a bill")
+@router.get(
+    "/api/v1/consignments/{bill_no}/timeline",
+    summary="Every message in and out for a bill",
+    responses=docs.errors(404),
+)
 def consignment_timeline(
     bill_no: str, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """One bill of lading: its manifest, each container's steps (arrived, tallied, inspected,
+    released, gated out), discrepancies, and every message in and out with its status and a link to
+    its raw bytes. Brokers see their own messages (and the containers while they have a declaration
+    for the bill); port operators their terminal's bills. 404 when the caller may not see it."""
     with hub.db.sessions() as session:
         view = queries.timeline(session, principal, bill_no)
     if view is None:
@@ -83,14 +91,22 @@ def list_declarations(
     principal: Principal = Depends(current_principal),
     hub: Hub = Depends(get_hub),
 ) -> Any:
+    """Declarations the caller filed (customs and admin: all), newest first, optionally of one state,
+    each with its state, screening and deadlines."""
     with hub.db.sessions() as session:
         return queries.declarations(session, principal, state, limit)
 
 
-@router.get("/api/v1/declarations/{declaration_id}", summary="State, deadlines, screening with reasons")
+@router.get(
+    "/api/v1/declarations/{declaration_id}",
+    summary="State, deadlines, screening with reasons",
+    responses=docs.errors(404),
+)
 def get_declaration(
     declaration_id: str, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """One declaration: state, kind (summary or complete), EntryId, screening with every rule hit and
+    its reason, deadlines, and while `submitted` what it waits for. 404 for one the caller may not see."""
     with hub.db.sessions() as session:
         row = queries.visible_declaration(session, principal, declaration_id)
         if row is None:  # same answer for absent and someone else's
@@ -104,6 +120,9 @@ def list_parked(
     principal: Principal = Depends(current_principal),
     hub: Hub = Depends(get_hub),
 ) -> Any:
+    """Messages that came before what they depend on (a report or declaration before its manifest, a
+    customs answer before its declaration) and wait for it, with the reason and what they wait for:
+    the caller's own (customs and admin: all). Resolved ones too with `include_resolved=true`."""
     with hub.db.sessions() as session:
         return queries.parked(session, principal, include_resolved)
 
@@ -112,4 +131,7 @@ def list_parked(
 def run_sweep(
     _: Principal = Depends(require_roles("admin")), service: ClearanceService = Depends(service_of)
 ) -> Any:
+    """Run the due-date sweep now instead of waiting for its interval: reminders before a complete
+    declaration is due, overdue ones marked late (with a notice), reconciliation of consignments
+    whose discharge grace period is over, parked customs answers expired (admin only)."""
     return service.sweep()

@@ -151,6 +151,10 @@ async def convert_message(
     hub: Hub = Depends(get_hub),
     _: Principal = Depends(current_principal),
 ) -> Response:
+    """Convert a message to the other format without submitting it: XML to UN/EDIFACT or EDIFACT to
+    XML (`target` to choose), with the partner profile's syntax and identities. One document comes back
+    as is (X-Message-Type names it); an interchange of several comes back as JSON `documents`. The
+    format is sniffed, so curl's default Content-Type works. 422 lists every problem of the input."""
     from messages.convert import convert
     from messages.errors import MessageError
 
@@ -191,6 +195,9 @@ async def validate_message(
     hub: Hub = Depends(get_hub),
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
+    """Check a message without submitting it: schema and semantic layers, and with `business=true` the
+    hub's business checks for the caller as POST /api/v1/messages would run them (nothing is stored).
+    200 `{"valid": true}`, or 422 with every problem of every layer (docs/errors.md)."""
     data = await _body(request, hub)
     profile = _partner(partner, data)
     try:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from hub.api import openapi_docs as docs
 from hub.api.auth import get_hub, require_roles
 from hub.api.errors import ApiError
 from hub.db.models import DeadLetter
@@ -54,6 +55,8 @@ def list_dead_letters(
     _: Principal = Depends(require_roles(*OPERATORS)),
     hub: Hub = Depends(get_hub),
 ) -> Any:
+    """Messages a consumer gave up on after the delivery limit (or refused outright), newest first, with
+    the queue they died in and the exception that killed them (admin, customs)."""
     query = select(DeadLetter).order_by(DeadLetter.dead_at.desc()).limit(limit)
     if status and status != "all":
         query = query.where(DeadLetter.status == status)
@@ -63,10 +66,17 @@ def list_dead_letters(
         return [DeadLetterOut.of(row) for row in session.scalars(query)]
 
 
-@router.get("/{dead_letter_id}", response_model=DeadLetterOut, summary="One dead letter")
+@router.get(
+    "/{dead_letter_id}",
+    response_model=DeadLetterOut,
+    summary="One dead letter",
+    responses=docs.errors(403, 404),
+)
 def get_dead_letter(
     dead_letter_id: str, _: Principal = Depends(require_roles(*OPERATORS)), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """One dead letter: where it came from, the reason, attempts, replay history and its body in
+    base64 (admin, customs)."""
     with hub.db.sessions() as session:
         row = session.get(DeadLetter, dead_letter_id)
     if row is None:
@@ -74,12 +84,19 @@ def get_dead_letter(
     return DeadLetterOut.of(row)
 
 
-@router.post("/{dead_letter_id}/replay", status_code=202, summary="Re-inject into the queue it died in")
+@router.post(
+    "/{dead_letter_id}/replay",
+    status_code=202,
+    summary="Re-inject into the queue it died in",
+    responses=docs.errors(403, 404, 409),
+)
 def replay_dead_letter(
     dead_letter_id: str,
     principal: Principal = Depends(require_roles(*OPERATORS)),
     hub: Hub = Depends(get_hub),
 ) -> Any:
+    """Publish the dead letter again to the queue it died in and record who did it (audited). 409 when
+    it is no longer `dead` (already replayed) or its queue is unknown (admin, customs)."""
     try:
         with hub.db.unit_of_work() as session:
             done = deadletters.replay(session, dead_letter_id, principal.uscc)

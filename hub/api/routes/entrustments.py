@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from hub.api import openapi_docs as docs
 from hub.api.auth import current_principal, get_hub
 from hub.api.errors import ApiError
 from hub.db import audit
@@ -28,6 +29,9 @@ class EntrustmentIn(BaseModel):
 def create(
     body: EntrustmentIn, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """Record that a consignee entrusted a broker to declare for it (代理报关委托). Only the
+    consignee itself or an administrator may; the broker must be a registered broker. A broker's
+    declaration naming a consignee that did not entrust it is refused (`not_entrusted`)."""
     if not principal.has("admin") and principal.uscc != body.consignee:
         raise ApiError(403, "only the consignee itself (or an administrator) may entrust a broker")
     details = [
@@ -57,15 +61,23 @@ def create(
 
 @router.get("", summary="Entrustments the caller is consignee or broker of (admin: all)")
 def listing(principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)) -> Any:
+    """Entrustments where the caller is the consignee or the broker (an administrator sees all)."""
     with hub.db.sessions() as session:
         party = None if principal.has("admin") else principal.uscc
         return [entrustments.as_json(r) for r in entrustments.listing(session, party)]
 
 
-@router.delete("/{entrustment_id}", status_code=204, summary="Withdraw an entrustment (consignee or admin)")
+@router.delete(
+    "/{entrustment_id}",
+    status_code=204,
+    summary="Withdraw an entrustment (consignee or admin)",
+    responses=docs.errors(403, 404),
+)
 def withdraw(
     entrustment_id: int, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
 ) -> None:
+    """Withdraw an entrustment: the broker's next declarations for that consignee are refused. Only
+    the consignee or an administrator may; 404 when the caller is neither party to it."""
     with hub.db.unit_of_work() as session:
         row = session.get(Entrustment, entrustment_id)
         visible = row is not None and (

@@ -13,6 +13,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", summary="Database and bus reachability (public)")
 def health(hub: Hub = Depends(get_hub)) -> JSONResponse:
+    """Public, no key. 200 with `{"status": "ok", ...}` when the database and the bus answer, 503
+    `degraded` naming the one that does not; also says which bus and database kind the hub runs on."""
     database = hub.db.ping()
     bus = hub.bus.ping()
     body = {

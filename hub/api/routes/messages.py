@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, or_, select
 
+from hub.api import openapi_docs as docs
 from hub.api.auth import current_principal, get_hub
 from hub.api.errors import ApiError
 from hub.db.models import Message
@@ -62,6 +63,9 @@ def list_messages(
     principal: Principal = Depends(current_principal),
     hub: Hub = Depends(get_hub),
 ) -> Any:
+    """The raw message archive: messages the caller sent or that were sent to it, newest first,
+    filtered by bill of lading and message type. Each has its status (`processed`, `rejected`,
+    `queued`, `sent`, ...) and a link to its raw bytes."""
     query = select(Message).order_by(Message.received_at.desc()).limit(limit)
     scope = visible_to(principal)
     if scope is not None:
@@ -87,17 +91,24 @@ def _get_visible(hub: Hub, principal: Principal, message_id: str) -> Message:
     return message
 
 
-@router.get("/{message_id}", response_model=MessageOut, summary="One archived message")
+@router.get(
+    "/{message_id}", response_model=MessageOut, summary="One archived message", responses=docs.errors(404)
+)
 def get_message(
     message_id: str, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """One archived message the caller sent or received; 404 for another party's (existence is not
+    leaked)."""
     return MessageOut.of(_get_visible(hub, principal, message_id))
 
 
-@router.get("/{message_id}/raw", summary="The raw bytes exactly as received or sent")
+@router.get(
+    "/{message_id}/raw", summary="The raw bytes exactly as received or sent", responses=docs.errors(404)
+)
 def get_raw(
     message_id: str, principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)
 ) -> Response:
+    """The message's bytes exactly as received or sent, with its media type (XML, EDIFACT or JSON)."""
     message = _get_visible(hub, principal, message_id)
     media = {"xml": "application/xml", "edifact": "application/edifact", "json": "application/json"}
     return Response(message.raw, media_type=media.get(message.format, "application/octet-stream"))

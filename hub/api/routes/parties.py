@@ -58,6 +58,8 @@ class PartyIn(BaseModel):
 
 @router.get("/me", response_model=PartyOut, summary="The calling party's own profile")
 def me(principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)) -> Any:
+    """The profile of the party the X-API-Key belongs to: USCC, name, roles and attributes (terminal,
+    assigned terminals, tax office level)."""
     with hub.db.sessions() as session:
         party = session.get(Party, principal.party_id)
         if party is None:
@@ -67,6 +69,7 @@ def me(principal: Principal = Depends(current_principal), hub: Hub = Depends(get
 
 @router.get("", response_model=list[PartyOut], summary="All parties (admin)")
 def list_parties(_: Principal = Depends(require_roles("admin")), hub: Hub = Depends(get_hub)) -> Any:
+    """Every registered party with its roles and attributes, ordered by USCC (admin only)."""
     with hub.db.sessions() as session:
         return [PartyOut.of(p) for p in session.scalars(select(Party).order_by(Party.uscc))]
 
@@ -78,6 +81,9 @@ def put_party(
     principal: Principal = Depends(require_roles("admin")),
     hub: Hub = Depends(get_hub),
 ) -> Any:
+    """Create the party or replace its name, roles and attributes (admin only). The USCC in the path
+    must equal the body's and be a valid GB 32100-2015 code; removing a role takes effect on the next
+    request of each of the party's keys. 422 lists every problem of the body."""
     if body.uscc != uscc:
         raise ApiError(422, "uscc in the path and the body differ")
     data = body.model_dump()
@@ -148,6 +154,8 @@ def _issued(issued: api_keys.IssuedKey) -> IssuedKeyOut:
 def issue_key(
     uscc: str, body: KeyIn, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """Issue a new API key for the party, optionally narrowed to some of its roles (admin only). The
+    key is in the answer once; only its SHA-256 is stored."""
     return _keys_call(
         hub, principal, "key.issue", uscc, lambda s: _issued(api_keys.issue(s, uscc, body.roles, body.label))
     )
@@ -155,6 +163,8 @@ def issue_key(
 
 @router.get("/{uscc}/keys", response_model=list[KeyOut], summary="A party's keys, by prefix (admin)")
 def list_keys(uscc: str, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)) -> Any:
+    """The party's keys by prefix (first 12 hex characters of the key's hash), with label, roles and
+    whether revoked; never the keys themselves (admin only)."""
     return _keys_call(
         hub, principal, "key.list", uscc, lambda s: [_out(k) for k in api_keys.list_keys(s, uscc)]
     )
@@ -169,6 +179,8 @@ def list_keys(uscc: str, principal: Principal = Depends(_ADMIN), hub: Hub = Depe
 def rotate_key(
     uscc: str, prefix: str, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """Issue a new key with the same label and roles and revoke the old one at once (admin only). The
+    new key is in the answer once."""
     return _keys_call(hub, principal, "key.rotate", uscc, lambda s: _issued(api_keys.rotate(s, uscc, prefix)))
 
 
@@ -176,4 +188,5 @@ def rotate_key(
 def revoke_key(
     uscc: str, prefix: str, principal: Principal = Depends(_ADMIN), hub: Hub = Depends(get_hub)
 ) -> Any:
+    """Revoke the key at once: its next request gets 401 (admin only)."""
     return _keys_call(hub, principal, "key.revoke", uscc, lambda s: _out(api_keys.revoke(s, uscc, prefix)))

@@ -56,7 +56,13 @@ def service_of(hub: Hub = Depends(get_hub)) -> RefundService:
 
 
 # ----- filing ----------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds", status_code=202, openapi_extra=docs.REFUNDS, responses=docs.REFUND_ERRORS)
+@router.post(
+    "/api/v1/refunds",
+    status_code=202,
+    summary="File an export tax refund application (exporter)",
+    openapi_extra=docs.REFUNDS,
+    responses=docs.REFUND_ERRORS,
+)
 async def file_refund(
     request: Request,
     principal: Principal = Depends(require_roles("exporter")),
@@ -76,7 +82,12 @@ async def file_refund(
 
 
 # ----- callbacks -------------------------------------------------------------------------------------
-@router.post("/api/v1/refunds/events/tax", openapi_extra=docs.TAX_EVENT, responses=docs.EVENT_ERRORS)
+@router.post(
+    "/api/v1/refunds/events/tax",
+    summary="A stage event from the tax authority",
+    openapi_extra=docs.TAX_EVENT,
+    responses=docs.EVENT_ERRORS,
+)
 async def tax_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),
@@ -94,7 +105,12 @@ async def tax_event(
     return {"applied": applied}
 
 
-@router.post("/api/v1/refunds/events/bank", openapi_extra=docs.BANK_EVENT, responses=docs.EVENT_ERRORS)
+@router.post(
+    "/api/v1/refunds/events/bank",
+    summary="A credit notification from the bank",
+    openapi_extra=docs.BANK_EVENT,
+    responses=docs.EVENT_ERRORS,
+)
 async def bank_event(
     request: Request,
     principal: Principal = Depends(require_roles("tax_officer")),
@@ -143,7 +159,7 @@ def board_data(service: RefundService, flt: BoardFilter) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/refunds/board")
+@router.get("/api/v1/refunds/board", summary="The tax officers' board of open cases")
 def board(
     enterprise_class: int | None = Query(None, alias="class"),
     level: str | None = Query(None, description="tax office level: province, city or county"),
@@ -289,7 +305,7 @@ def render_chart(daily: list[dict[str, Any]]) -> str:
 
 
 # ----- one case with its SLA (exporter: own cases; officers: all) ----------------------------------------
-@router.get("/api/v1/refunds/{application_no}")
+@router.get("/api/v1/refunds/{application_no}", summary="One refund case")
 def refund_case(
     application_no: str,
     exporter: str | None = Query(
@@ -323,14 +339,22 @@ def refund_case(
 
 
 # ----- public query (no login) -------------------------------------------------------------------------
-@router.get("/api/v1/public/refunds/stats", dependencies=[Depends(public_rate_limit)])
+@router.get(
+    "/api/v1/public/refunds/stats",
+    summary="Monthly refund figures (public)",
+    dependencies=[Depends(public_rate_limit)],
+)
 def public_refund_stats(service: RefundService = Depends(service_of)) -> dict[str, Any]:
     """Monthly aggregates (filed, acceptance rate, completed, average working days); no enterprise data."""
     with service.db.sessions() as session:
         return public_stats(session, service.calendar, service.profile)
 
 
-@router.get("/api/v1/public/refunds/{application_no}", dependencies=[Depends(public_rate_limit)])
+@router.get(
+    "/api/v1/public/refunds/{application_no}",
+    summary="One application's stage (public, 阳光公开)",
+    dependencies=[Depends(public_rate_limit)],
+)
 def public_refund(
     application_no: str,
     uscc: str = Query(..., min_length=18, max_length=18),

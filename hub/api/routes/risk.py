@@ -25,6 +25,8 @@ router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
 
 @router.get("/rules", summary="The active rule set: version, rules with reasons, sampling rates")
 def rules(_: Principal = Depends(require_roles("customs")), hub: Hub = Depends(get_hub)) -> Any:
+    """The two-stage admission rule set in force: its version, every rule with its reason and action,
+    the credit-class adjustments and sampling rates (customs only)."""
     return engine_for(hub).ruleset.describe()
 
 
@@ -40,6 +42,9 @@ async def screen(
     _: Principal = Depends(require_roles("customs")),
     hub: Hub = Depends(get_hub),
 ) -> Any:
+    """Run the two-stage admission screening on a declaration without filing it: stage 1 (准入, at
+    arrival) or 2 (合格入市), with the trader's credit class (or `credit`) and a sampling `seed`. The
+    decision lists every rule hit with its reason, the credit adjustment and the draw (customs only)."""
     body = await read_capped(request, hub.settings.max_message_bytes, "declaration")
     # decoding and screening are CPU work: off the event loop so other clients are not held up
     return await run_in_threadpool(_screen, hub, body, stage, credit, seed)

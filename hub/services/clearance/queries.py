@@ -208,7 +208,8 @@ def waiting(session: Session, row: ClrDeclaration) -> str | None:
     if copy.status == "queued":
         if copy.error and "UnroutableError" in copy.error:
             return NOT_WIRED
-        return f"waiting: the DecMessage for customs is not delivered yet ({copy.error or 'in the outbox'})"
+        why = (copy.error or "in the outbox").removeprefix("not delivered yet: ")
+        return f"waiting: the DecMessage for customs is not delivered yet ({why})"
     return "waiting for customs: " + (
         "registration (DEC_DATA with its EntryId)" if not row.entry_id else "its decision (DEC_DATA)"
     )

@@ -28,6 +28,7 @@ from hub.bus.base import NOTICE_EXCHANGE, Delivery, Envelope, QueueSpec, Reject,
 from hub.db.batch import BatchFailed, isolating
 from hub.db.inbox import idempotent_batch
 from hub.db.models import Party
+from hub.db.outbox import mark_delivered
 from hub.db.turns import my_turn
 from hub.observability import metrics
 from hub.runtime import ConsumerSpec, Hub
@@ -106,6 +107,12 @@ class ClearanceService:
         for spec in partitions.queue_specs(self.settings.queue_prefix, self.hub.settings.partitions, limit):
             self.hub.add_consumer(ConsumerSpec(spec, batch_handler=apply))
         if self.settings.customs_url:
+            # on the bus is not at customs: the copy is `sent` once customs' /inbox took it
+            self.hub.relay.forwarded(
+                NOTICE_EXCHANGE,
+                f"{CUSTOMS_KEY}.",
+                f"not delivered yet: on its way to customs at {self.settings.customs_url}",
+            )
             self.hub.add_consumer(
                 ConsumerSpec(
                     QueueSpec(self.queue("customs-gateway"), ((NOTICE_EXCHANGE, f"{CUSTOMS_KEY}.#"),), limit),
@@ -261,6 +268,14 @@ class ClearanceService:
         return xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes), None
 
     # ----- customs over HTTP --------------------------------------------------------------------
+    def _customs_took(self, message_id: str, error: str | None) -> None:
+        """The archived copy says `sent` only once customs took it; else why not (the timeline)."""
+        with self.db.unit_of_work(notify=False) as session:
+            mark_delivered(session, message_id, error)
+
+    def _not_taken(self, error: str) -> str:
+        return f"not delivered yet: customs at {self.settings.customs_url} did not take it ({error})"
+
     def _to_customs_http(self, delivery: Delivery) -> None:
         """Push one message to customs; retried with back-off for ~30 s before the bus retries it."""
         if self._http is None:
@@ -273,23 +288,35 @@ class ClearanceService:
         }
         if self.settings.customs_api_key:
             headers["X-API-Key"] = self.settings.customs_api_key
-        delay, deadline = 0.2, time.monotonic() + 30
+        delay, deadline, told = 0.2, time.monotonic() + 30, False
+        response: httpx.Response | None
         while True:
             try:
                 response = self._http.post(
                     f"{self.settings.customs_url}/inbox", content=envelope.body, headers=headers
                 )
-                if response.status_code < 300:
-                    return
-                if 400 <= response.status_code < 500:
-                    raise Reject(
-                        f"customs refused {envelope.message_id}: {response.status_code} "
-                        f"{json.dumps(response.text[:500])}"
-                    )
                 error = f"customs answered {response.status_code}"
             except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                response, error = None, f"{type(exc).__name__}: {exc}"
+            if response is not None and response.status_code < 300:
+                self._customs_took(envelope.message_id, None)
+                return
+            if response is not None and 400 <= response.status_code < 500:
+                refused = (
+                    f"customs refused {envelope.message_id}: {response.status_code} "
+                    f"{json.dumps(response.text[:500])}"
+                )
+                self._customs_took(envelope.message_id, f"not delivered: {refused} (dead-lettered)")
+                raise Reject(refused)
+            if not told:  # the timeline says why at once, not only after the ~30 s of retries
+                told = True
+                self._customs_took(envelope.message_id, f"{self._not_taken(error)}; retrying")
             if time.monotonic() > deadline or self._stop.is_set():
+                self._customs_took(
+                    envelope.message_id,
+                    f"{self._not_taken(error)}; the bus retries it up to HUB_DELIVERY_LIMIT times, then "
+                    "dead-letters it (replay: POST /api/v1/dead-letters/{id}/replay)",
+                )
                 raise ConnectionError(error)
             time.sleep(delay)
             delay = min(delay * 2, 2.0)

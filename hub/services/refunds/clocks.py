@@ -31,8 +31,10 @@ TERMINAL = frozenset({"credited", "rejected"})
 
 
 def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were stored as Asia/Shanghai local time."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+    """A stored moment in Asia/Shanghai time. SQLite hands back naive datetimes (stored as Shanghai
+    local time); PostgreSQL hands back UTC ones, which the board would show as 15:59 for a 23:59
+    deadline (it prints the wall-clock time), so those are converted, not passed on."""
+    return moment.astimezone(SHANGHAI) if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
 @dataclass(frozen=True, slots=True)
