@@ -60,8 +60,14 @@ def _bgm_code(tree: GroupNode) -> str:
 
 
 def tree_to_model(
-    message: EdifactMessage, tree: GroupNode, sender: str, receiver: str, partner: Partner
+    message: EdifactMessage,
+    tree: GroupNode,
+    sender: str,
+    receiver: str,
+    partner: Partner,
+    warnings: list[ValidationIssue] | None = None,
 ) -> object:
+    """Map one structured message; ``warnings`` (optional) is given what the reader tolerated."""
     issues = Issues()
     code = _bgm_code(tree)
     where = "segment 2 (BGM)"
@@ -116,8 +122,13 @@ def tree_to_model(
             model = None
     else:
         raise UnknownMessageType(f"no mapping for EDIFACT {kind} (mapped: {', '.join(PAIRS)})")
+    if isinstance(model, Manifest) and not model.head.message_id:
+        # terminals often leave BGM 1004 empty (BGM+34++9): the UNH reference names the message
+        model.head.message_id = message.ref
     if issues.items:
         raise ValidationFailed(issues.items)
+    if warnings is not None:
+        warnings += issues.warnings
     return model
 
 
@@ -139,7 +150,8 @@ def message_to_model(
     directory = f"{message.version}{message.release}" if message.release else partner.directory
     try:
         tree = structure(message, directory)
-        model = tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
+        tolerated: list[ValidationIssue] = []
+        model = tree_to_model(message, tree, interchange.sender, interchange.recipient, partner, tolerated)
         if sources is not None:
             note = getattr(_module(message.type), "note", None)
             if note is not None:
@@ -149,7 +161,7 @@ def message_to_model(
         raise type(exc)([_prefixed(i, message.ref) for i in exc.issues]) from None
     if warnings is not None:
         warnings += [w for w in interchange.warnings if w not in warnings]
-        warnings += [_prefixed(i, message.ref) for i in found]
+        warnings += [_prefixed(i, message.ref) for i in tolerated + found]
     if errors:
         raise ValidationFailed([_prefixed(i, message.ref) for i in errors])
     return model

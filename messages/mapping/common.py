@@ -19,13 +19,18 @@ from messages.errors import ValidationIssue
 class Issues:
     """Mapping problems of one message, each located as ``segment N (TAG)``."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "warnings")
 
     def __init__(self) -> None:
         self.items: list[ValidationIssue] = []
+        # what the reader tolerated (read one way, reported on the receipt, never silently)
+        self.warnings: list[ValidationIssue] = []
 
     def add(self, where: str, message: str) -> None:
         self.items.append(ValidationIssue(where, message))
+
+    def warn(self, where: str, message: str) -> None:
+        self.warnings.append(ValidationIssue(where, message))
 
     def decimal(self, value: str, where: str, what: str) -> Decimal | None:
         if value == "":

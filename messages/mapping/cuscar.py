@@ -31,6 +31,7 @@ from messages.models.manifest import (
     Communication,
     Consignment,
     ConsignmentItem,
+    Location,
     Manifest,
     ManifestDeclaration,
     Party,
@@ -127,8 +128,13 @@ def item_from(gid: GroupNode, issues: Issues) -> ConsignmentItem:
 
 
 def consignment_from(
-    cni: GroupNode, containers: dict[str, TransportEquipment], issues: Issues
+    cni: GroupNode,
+    containers: dict[str, TransportEquipment],
+    issues: Issues,
+    bulk: dict[str, str] | None = None,
 ) -> Consignment:
+    """One CNI group; ``bulk`` = equipment id -> EQD qualifier of the equipment that is no container."""
+    bulk = bulk or {}
     segs = cni.segments
     head = segs[0]
     c = Consignment(head.get(1), head.get(1, 1))
@@ -155,10 +161,14 @@ def consignment_from(
             continue
         bill_seen = True
         bill = rff.get(0, 1)
-        if not c.bill_no:
-            c.bill_no = bill
-        elif bill and bill != c.bill_no:
-            issues.add(at(ref), f"RFF+BM {bill!r} differs from the CNI bill {c.bill_no!r}")
+        if bill and c.bill_no and bill != c.bill_no:
+            # carriers number the CNI (e.g. UK LOT10: '<bill>-0'); RFF+BM is the bill of lading itself
+            issues.warn(
+                at(ref),
+                f"RFF+BM {bill!r} differs from the CNI document number {c.bill_no!r}: the bill is "
+                "taken from RFF+BM (the CNI number is not carried by MT1101)",
+            )
+        c.bill_no = bill or c.bill_no
         if len(ref.segments) > 1:
             _bill_details(ref, c, issues)
         items: list[ConsignmentItem] = []
@@ -176,7 +186,20 @@ def consignment_from(
                 nad = child.segments[0]
                 role = nad.get(0)
                 if role in _ROLE_ATTR:
-                    setattr(c, _ROLE_ATTR[role], party_from(nad, child))
+                    party = party_from(nad, child)
+                    if not party.name and nad.get(2):
+                        # C058 (name and address, unstructured lines) instead of C080 party name:
+                        # its first line is the name, the others the address
+                        lines = [x for x in nad.elements[2][:5] if x]
+                        party.name = lines[0]
+                        if not party.address_line:
+                            party.address_line = " ".join(lines[1:])
+                        issues.warn(
+                            at(child),
+                            f"NAD+{role}: no party name (C080); name and address are taken from the "
+                            "unstructured name and address lines (C058)",
+                        )
+                    setattr(c, _ROLE_ATTR[role], party)
                 elif role == "CS":
                     c.consolidator_id = nad.get(1)
         c.items = items
@@ -190,6 +213,28 @@ def consignment_from(
                 f"bill {c.bill_no or '?'}: no {what}: add NAD+{role} with its name or code "
                 "under the bill's RFF+BM",
             )
+        elif not party.name:
+            # MT1101 Consignor/Consignee Name is mandatory (an..70): a code alone is not enough
+            issues.add(
+                at(cni),
+                f"bill {c.bill_no or '?'}: NAD+{role} {party.id!r} has no name: add the party name "
+                "(NAD C080, or name and address lines C058)",
+            )
+        elif len(party.name) > 70:
+            issues.add(
+                at(cni),
+                f"bill {c.bill_no or '?'}: NAD+{role} name is {len(party.name)} characters, "
+                "MT1101 allows 70",
+            )
+    for item in c.items:
+        for code in {item.package_type_code, c.package_type_code} - {""}:
+            if len(code) != 2 or not code.isalnum() or not code.isupper() and not code.isdigit():
+                issues.add(
+                    at(cni),
+                    f"bill {c.bill_no or '?'}: package type {code!r} (GID/CNT+11) is not a "
+                    "two-character UN/ECE Rec. 21 code (e.g. PK, CT, BG)",
+                )
+                break
     items = c.items
     if len(items) == 1:
         ids = items[0].equipment_ids
@@ -198,6 +243,14 @@ def consignment_from(
         seen = list(dict.fromkeys(eid for item in items for eid in item.equipment_ids))
     boxes = c.transport_equipment
     for eid in seen:
+        if eid in bulk:
+            # EQD+BL etc.: not a container, MT1101 lists containers only
+            issues.warn(
+                at(cni), f"SGP+{eid} refers to equipment that is not a container (EQD+{bulk[eid]}): left out"
+            )
+            for item in items:
+                item.equipment_ids = [x for x in item.equipment_ids if x != eid]
+            continue
         box = containers.get(eid)
         if box is None:
             issues.add(at(cni), f"SGP refers to container {eid!r} that has no EQD segment")
@@ -280,12 +333,48 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
             send_time = dtm_text(d)
     head = head_from(tree.segment("BGM"), "MT1101", pad_send_time(send_time), ms or sender, mr or receiver)
     containers: dict[str, TransportEquipment] = {}
+    bulk: dict[str, str] = {}
     for eqd in tree.groups("EQD"):
+        q = eqd.segments[0].get(0)
+        if q not in ("CN", ""):  # BL (bulk), TE (trailer), ...: no container number to carry
+            bulk.setdefault(eqd.segments[0].get(1), q)
+            continue
         box = equipment_from(eqd)
         containers.setdefault(box.equipment_id, box)
-    decl.consignments = [consignment_from(cni, containers, issues) for cni in tree.groups("CNI")]
+    decl.consignments = [consignment_from(cni, containers, issues, bulk) for cni in tree.groups("CNI")]
+    _header_facts_elsewhere(tree, decl, issues)
     _required_header_facts(tree, decl, issues)
     return Manifest(head, decl)
+
+
+def _header_facts_elsewhere(tree: GroupNode, decl: ManifestDeclaration, issues: Issues) -> None:
+    """Header facts carriers put elsewhere, each taken with a warning naming where it came from:
+    the carrier from TDT C040 (no NAD+CA), the place of unloading from LOC+60 (place of arrival)
+    in the TDT group, the places of loading / unloading from the bills' own LOC+9 / LOC+11 when
+    every bill names the same one."""
+    tdt = tree.group("TDT")
+    where = at(tdt) if tdt is not None else "segment 2 (BGM)"
+    if not decl.carrier_id and tdt is not None and tdt.segments[0].get(4):
+        decl.carrier_id = tdt.segments[0].get(4)
+        issues.warn(where, f"no NAD+CA: the carrier {decl.carrier_id!r} is taken from TDT C040")
+    if decl.unloading_location is None and tdt is not None:
+        for seg in tdt.segments[1:] + [s for g in tdt.children for s in g.segments]:
+            if seg.tag == "LOC" and seg.get(0) == "60" and seg.get(1):
+                decl.unloading_location = Location(seg.get(1))
+                issues.warn(at(tdt), f"no LOC+11: the place of unloading is LOC+60 {seg.get(1)!r}")
+                break
+    for attr, q, what in (
+        ("loading_location", "9", "loading"),
+        ("unloading_location", "11", "unloading"),
+    ):
+        if getattr(decl, attr) is not None:
+            continue
+        ids = {getattr(c, f"{attr}_id") for c in decl.consignments}
+        if len(ids) == 1 and (only := ids.pop()):
+            setattr(decl, attr, Location(only))
+            issues.warn(
+                where, f"no LOC+{q} in the TDT group: the place of {what} is the bills' LOC+{q} {only!r}"
+            )
 
 
 def _required_header_facts(tree: GroupNode, decl: ManifestDeclaration, issues: Issues) -> None:

@@ -120,16 +120,27 @@ def enrich(
     if not isinstance(model, Manifest):
         return errors, warnings
     mt = model.head.message_type
-    if mt == "MT5101" and model.declaration.loading_location is not None:
-        # a discharge report names where the box was loaded; MT5101 has no element for it
+    if mt in ("MT5101", "MT3101") and model.declaration.loading_location is not None:
+        # a discharge or gate-in report names where the box was (or will be) loaded; neither
+        # MT5101 nor MT3101 has an element for it
         warnings.append(
             ValidationIssue(
                 _tdt_where(tree),
                 f"LOC+9 {model.declaration.loading_location.id!r} (place of loading) is not carried by "
-                "MT5101 and was left out",
+                f"{mt} and was left out",
             )
         )
         model.declaration.loading_location = None
+    if mt in ("MT5101", "MT5102") and not model.declaration.consignments:
+        # a tally report lists containers under their bills; empties alone make no tally report
+        # (before, this was an internal error: the generated document failed its schema)
+        errors.append(
+            ValidationIssue(
+                _tdt_where(tree),
+                f"no bill of lading in any EQD group: {mt} lists containers under their bills: "
+                "add RFF+BM to the EQD group of each container",
+            )
+        )
     hub_facts: Mapping[str, str] | None = None
     for fact in NEEDED.get(mt, ()):
         if _get(model, fact):

@@ -1,0 +1,187 @@
+"""Issue 11 audit: shapes seen in partners' real messages that the hub refused or mis-read.
+
+Samples written by the team in the shapes public terminals', carriers' and client tools' messages
+take: an ITG12 COARRI with an empty BGM number and a call sign under code list 146, an ITG13
+export gate-in CODECO with only a booking and the vessel's port of loading, a UK LOT10-style CUSCAR
+(no NAD+CA, LOC+60, bills numbered '<bill>-0', C058-only parties, a bulk EQD+BL linked by SGP) and
+a DEC_RESULT in the 2018+ client's own element order with ISO dates. Each is validated, converted,
+checked at its XML paths, converted back and read again to the same document; what the reader
+tolerated is a warning naming the input segment; what cannot be carried is refused in the
+sender's terms, never as an internal error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from hub.cli.convert import run_validate
+from messages import edifact
+from messages.convert import convert, validate
+from messages.errors import ValidationIssue
+from messages.partners import Partner, load_partners_file, select_profile, sniff_unb_sender
+
+CORPUS = Path(__file__).parent
+PROFILES = load_partners_file(CORPUS / "partners.yaml")
+
+# file -> (document type, {xpath: values}, words every warning must contain one of)
+SAMPLES: dict[str, tuple[str, dict[str, list[str]]]] = {
+    "coarri_terminal_d95b_itg12_comma.edi": (
+        "MT5101",
+        {
+            "/m:Manifest/m:Head/m:MessageID": ["DIS0312"],  # BGM+44++9: the UNH reference
+            "//m:BorderTransportMeans/m:ID": ["9VMK4"],  # a call sign under 146 is not 'UN' + it
+            "//m:BorderTransportMeans/m:Name": ["MAERSK SEMBAWANG"],
+            "//m:UnloadingLocation/m:ID": ["IDPNJ"],
+            "//m:Consignment/m:TransportContractDocument/m:ID": ["MAEU253310477"],
+            "//m:Consignment/m:TransportEquipment/m:TotalGrossMassMeasure": ["26410.5"],  # 26410,5
+            "//m:Consignment/m:TransportEquipment/m:SealID": ["ML-SG7781342"],
+            "/m:Manifest/m:Declaration/m:TransportEquipment/m:EquipmentIdentification/m:ID": ["MRKU5566777"],
+            "/m:Manifest/m:Head/m:SendTime": ["20261203061500000"],  # UNB S004
+        },
+    ),
+    "codeco_terminal_d95b_itg13_booking.edi": (
+        "MT3101",
+        {
+            "/m:Manifest/m:Head/m:MessageID": ["11920"],
+            "//m:TransportEquipment/m:EquipmentIdentification/m:ID": ["OOLU1644406"],
+            "//m:TransportEquipment/m:SealID": ["OOLHCK2210", "BOC0043917"],
+            "//m:TransportEquipment/m:TotalGrossMassMeasure": ["18760"],
+            "//m:BorderTransportMeans/m:ID": ["VRDZ7"],
+        },
+    ),
+    "cuscar_carrier_d95b_lot10_bulk.edi": (
+        "MT1101",
+        {
+            "//m:Carrier/m:ID": ["GSLU"],  # TDT C040, no NAD+CA
+            "/m:Manifest/m:Declaration/m:LoadingLocation/m:ID": ["CNNGB"],  # the bills' LOC+9
+            "/m:Manifest/m:Declaration/m:UnloadingLocation/m:ID": ["GBFXT"],  # LOC+60
+            "//m:Consignment/m:TransportContractDocument/m:ID": ["GSLUNGB260871", "GSLUNGB260872"],
+            "//m:Consignor/m:Name": ["NINGBO OCEANWIDE HOUSEWARE CO LTD", "ZHEJIANG BULK MINERALS CO"],
+            "//m:Consignor/m:Address/m:Line": ["NO 18 JIANGNAN RD"],
+            "//m:Consignment/m:TotalGrossMassMeasure": ["27140", "41200"],
+            # the bulk EQD+BL is no container: only the real box is listed
+            "//m:TransportEquipment/m:EquipmentIdentification/m:ID": ["GSLU6120015"],
+            "//m:ConsignmentItem/m:EquipmentIdentification/m:ID": ["GSLU6120015"],
+            "//m:BorderTransportMeans/m:ID": ["UN9402711"],  # an IMO number under 146
+        },
+    ),
+}
+
+
+def _xpath(doc: bytes, path: str) -> list[str]:
+    root = etree.fromstring(doc)
+    return [e.text or "" for e in root.xpath(path, namespaces={"m": root.nsmap[None]})]
+
+
+def _partner(data: bytes) -> Partner:
+    profile = select_profile(PROFILES, sniff_unb_sender(data))
+    assert profile is not None
+    return profile
+
+
+def _read(name: str) -> bytes:
+    return (CORPUS / "edifact" / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_real_shape_reads_with_its_facts_and_round_trips(name: str) -> None:
+    mt, facts = SAMPLES[name]
+    data = _read(name)
+    partner = _partner(data)
+    assert validate(data, partner=partner) == []
+    [doc] = convert(data, partner=partner)
+    assert doc.message_type == mt
+    for path, values in facts.items():
+        assert _xpath(doc.content, path) == values, path
+    edi = convert(doc.content, partner=partner)[0].content
+    assert edifact.validate(edi) == []
+    assert convert(edi, partner=partner)[0].content == doc.content
+
+
+def test_what_the_cuscar_reader_tolerated_is_a_warning_naming_the_input_segment() -> None:
+    data = _read("cuscar_carrier_d95b_lot10_bulk.edi")
+    warnings: list[ValidationIssue] = []
+    convert(data, partner=_partner(data), warnings=warnings)
+    text = [f"{w.location}: {w.message}" for w in warnings]
+    expected = [
+        "segment 17 (RFF): RFF+BM 'GSLUNGB260871' differs from the CNI document number 'GSLUNGB260871-0'",
+        "segment 23 (NAD): NAD+CZ: no party name (C080)",
+        "segment 30 (CNI): SGP+BULK4471 refers to equipment that is not a container (EQD+BL)",
+        "segment 6 (TDT): no NAD+CA: the carrier 'GSLU' is taken from TDT C040",
+        "segment 6 (TDT): no LOC+11: the place of unloading is LOC+60 'GBFXT'",
+        "segment 6 (TDT): no LOC+9 in the TDT group: the place of loading is the bills' LOC+9 'CNNGB'",
+    ]
+    for want in expected:
+        assert any(want in t for t in text), (want, text)
+    assert all(t.startswith("message MREF0044710 segment ") for t in text)
+
+
+def test_codeco_place_of_loading_is_a_warning_not_an_internal_error() -> None:
+    data = _read("codeco_terminal_d95b_itg13_booking.edi")
+    warnings: list[ValidationIssue] = []
+    convert(data, partner=_partner(data), warnings=warnings)
+    assert [w.message for w in warnings] == [
+        "LOC+9 'PHMNL' (place of loading) is not carried by MT3101 and was left out"
+    ]
+
+
+def test_coarri_of_empties_only_is_refused_in_the_senders_terms() -> None:
+    data = _read("coarri_terminal_d95b_itg12_comma.edi").replace(b"RFF+BM:MAEU253310477'", b"")
+    data = data.replace(b"UNT+000017+", b"UNT+000016+")
+    issues = validate(data, partner=_partner(data))
+    assert [i.message for i in issues] == [
+        "no bill of lading in any EQD group: MT5101 lists containers under their bills: "
+        "add RFF+BM to the EQD group of each container"
+    ]
+    assert issues[0].location == "message DIS0312 segment 3 (TDT group)"
+    assert not any("internal error" in i.message for i in issues)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "location", "words"),
+    [
+        # a package type outside UN/ECE Rec. 21 (UK 'UNT'): refused at its bill, not an XSD failure
+        (b"GID+1+1180:CT'", b"GID+1+1180:UNT'", "segment 16 (CNI)", "package type 'UNT'"),
+        # a consignee with a code only: MT1101 needs its name
+        (b"NAD+CN+GB00931+NORTH SEA AGGREGATES LTD'", b"NAD+CN+GB00931'", "segment 30 (CNI)",
+         "NAD+CN 'GB00931' has no name"),
+    ],
+)
+def test_broken_cuscar_is_refused_for_its_real_reason(
+    old: bytes, new: bytes, location: str, words: str
+) -> None:
+    data = _read("cuscar_carrier_d95b_lot10_bulk.edi")
+    assert old in data
+    issues = validate(data.replace(old, new), partner=_partner(data))
+    assert any(i.location == f"message MREF0044710 {location}" and words in i.message for i in issues), issues
+    assert not any("internal error" in i.message for i in issues)
+
+
+def test_cli_validate_prints_the_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    path = CORPUS / "edifact" / "codeco_terminal_d95b_itg13_booking.edi"
+    run_validate([str(path)], partners_file=CORPUS / "partners.yaml")
+    out = capsys.readouterr()
+    assert out.out == "valid\n"
+    assert "warning: message 11920 segment 3 (TDT group): LOC+9 'PHMNL'" in out.err
+
+
+def test_dec_result_in_the_client_order_with_iso_dates() -> None:
+    data = (CORPUS / "xml" / "DEC_RESULT_client2018_order.xml").read_bytes()
+    assert validate(data) == []
+    edi = convert(data)[0].content
+    segments = edifact.read(edi).messages[0].segments
+    by = {(s.tag, s.get(0)): s for s in segments}
+    assert by[("LOC", "22")].get(1) == "4227"  # CUSTOM_MASTER after NOTE, as the client writes it
+    assert by[("RFF", "ABT")].get(0, 1) == "422720261000381176"
+    assert by[("DTM", "132")].get(0, 1) == "20261202"
+    back = convert(edi)[0].content
+    root = etree.fromstring(back)
+    assert root.findtext("DEC_RESULT/D_DATE") == "2026-12-01T00:00:00"
+    assert root.findtext("DEC_RESULT/CUSTOM_MASTER") == "4227"
+    assert root.findtext("DEC_RESULT/CHANNEL") == "P"
+    # a date the client never writes is still refused, naming the element
+    wrong = data.replace(b"<D_DATE>2026-12-01T00:00:00", b"<D_DATE>01/12/2026")
+    assert any("D_DATE" in i.location for i in validate(wrong))
