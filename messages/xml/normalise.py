@@ -4,6 +4,9 @@
   numeric ones included. Empty leaves (no children, no attributes, no text) are removed,
   then wrappers left empty by that; a required element removed this way is reported by the schema
   as missing, under its own name. Only removals, so every line number stays the sender's.
+* Children in another order than the schema's sequence (client tools write DecHead's fields in
+  their own order, e.g. IEFlag first and the *Scc codes last) are put in the schema's order where
+  that order is unambiguous; elements keep their source lines, and repeated ones their order.
 * The bare DEC_RESULT root the client writes to its inbox is read as DEC_DATA/DEC_RESULT.
 * The manifest family's transport envelope MFTMessage (MFTHead, MFTData, a namespace-less Manifest
   inside) is opened: the Manifest is read in its message type's namespace.
@@ -45,6 +48,90 @@ def known_names(key: str) -> frozenset[str]:
         names.update(tree.xpath("//xs:element/@name", namespaces=_XS))
         todo += [path.parent / loc for loc in tree.xpath("//xs:include/@schemaLocation", namespaces=_XS)]
     return frozenset(names)
+
+
+def _schema_trees(key: str) -> list[etree._ElementTree]:
+    trees: list[etree._ElementTree] = []
+    todo = [XSD_DIR / SCHEMA_FILES[key]]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        tree = etree.parse(str(path))
+        trees.append(tree)
+        todo += [path.parent / loc for loc in tree.xpath("//xs:include/@schemaLocation", namespaces=_XS)]
+    return trees
+
+
+def _sequence_order(complex_type: etree._Element) -> tuple[str, ...] | None:
+    """Child names of a complexType that is one plain xs:sequence of distinct xs:elements."""
+    particles = [c for c in complex_type if isinstance(c.tag, str) and local(c.tag) != "annotation"]
+    if len(particles) != 1 or local(particles[0].tag) != "sequence":
+        return None
+    names: list[str] = []
+    for child in particles[0]:
+        if not isinstance(child.tag, str) or local(child.tag) == "annotation":
+            continue
+        if local(child.tag) != "element" or not child.get("name"):
+            return None  # a choice, a nested sequence or a ref: leave its order to the schema
+        names.append(child.get("name"))
+    return tuple(names) if len(set(names)) == len(names) else None
+
+
+@cache
+def child_orders(key: str) -> dict[str, dict[str, int]]:
+    """Parent element name -> {child name: position} for the schema of `key`, only where every
+    declaration of that parent name has the same sequence."""
+    trees = _schema_trees(key)
+    named: dict[str, tuple[str, ...] | None] = {}
+    for tree in trees:
+        for ct in tree.xpath("//xs:complexType[@name]", namespaces=_XS):
+            named[ct.get("name")] = _sequence_order(ct)
+    orders: dict[str, set[tuple[str, ...] | None]] = {}
+    for tree in trees:
+        for el in tree.xpath("//xs:element[@name]", namespaces=_XS):
+            inline = el.find("xs:complexType", namespaces=_XS)
+            if inline is not None:
+                order = _sequence_order(inline)
+            else:
+                type_name = (el.get("type") or "").split(":")[-1]
+                if type_name not in named:
+                    continue  # a simple type: a leaf
+                order = named[type_name]
+            orders.setdefault(el.get("name"), set()).add(order)
+    return {
+        name: {child: i for i, child in enumerate(next(iter(found)))}  # type: ignore[arg-type]
+        for name, found in orders.items()
+        if len(found) == 1 and None not in found
+    }
+
+
+def reorder(root: etree._Element, orders: dict[str, dict[str, int]]) -> etree._Element:
+    """Put each element's children in its schema sequence's order (stable: repeated children keep
+    theirs). Only elements whose children are all elements with whitespace between them."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        order = orders.get(local(el.tag))
+        if order is None or len(el) < 2:
+            continue
+        children = list(el)
+        if any(not isinstance(c.tag, str) or (c.tail and c.tail.strip()) for c in children):
+            continue
+        end = len(order)
+        ranks = [order.get(local(c.tag), end) for c in children]
+        if ranks == sorted(ranks):
+            continue
+        ranked = sorted(zip(ranks, range(len(children)), children, strict=True))
+        tails = [c.tail for c in children]  # indentation stays where it was
+        for c in children:
+            el.remove(c)
+        for (_rank, _i, c), tail in zip(ranked, tails, strict=True):
+            c.tail = tail
+            el.append(c)
+    return root
 
 
 def drop_empty(root: etree._Element, known: frozenset[str] | None = None) -> etree._Element:
@@ -119,7 +206,7 @@ def _manifest_in(root: etree._Element) -> etree._Element:
 
 def normalise(root: etree._Element, key: str) -> etree._Element:
     """`root` already opened (open_envelope) and identified as `key`."""
-    return drop_empty(root, known_names(key))
+    return reorder(drop_empty(root, known_names(key)), child_orders(key))
 
 
 def build_mft_message(manifest: etree._Element, message_type: str, head: dict[str, str]) -> etree._Element:

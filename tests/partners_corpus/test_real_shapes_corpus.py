@@ -12,6 +12,7 @@ sender's terms, never as an internal error.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,34 @@ def test_dec_result_in_the_client_order_with_iso_dates() -> None:
     # a date the client never writes is still refused, naming the element
     wrong = data.replace(b"<D_DATE>2026-12-01T00:00:00", b"<D_DATE>01/12/2026")
     assert any("D_DATE" in i.location for i in validate(wrong))
+
+
+def test_dec_message_in_a_client_tools_own_element_order_validates_and_round_trips() -> None:
+    from messages import xml
+
+    data = (CORPUS / "xml" / "DecMessage_client_import_order.xml").read_bytes()
+    assert validate(data) == []  # before: "Element 'GrossWet': This element is not expected"
+    decl = xml.decode(data)
+    head = decl.head
+    assert (head.ie_flag, head.bill_no, head.gross_wet, head.agent_code_scc) == (
+        "I",
+        "MEDUQD7712001",
+        Decimal("24380.5"),
+        "91370200163562681G",
+    )
+    assert head.fee_rate is None  # written empty: the same as absent
+    assert [c.container_id for c in decl.containers] == ["MEDU9182736"]
+    assert decl.containers[0].container_wt == Decimal("4200")
+    assert (decl.items[0].code_ts, decl.items[0].g_qty) == ("0303890090", Decimal("23900"))
+    assert (decl.free_txt.voy_no, decl.sign.client_seq_no) == ("FA248E", "202612030000004471")
+    edi = convert(data)[0].content
+    assert xml.decode(convert(edi)[0].content) == decl
+
+
+def test_reordering_does_not_hide_an_unknown_or_misplaced_element() -> None:
+    data = (CORPUS / "xml" / "DecMessage_client_import_order.xml").read_bytes()
+    unknown = data.replace(b"<dec:MarkNo>", b"<dec:Bogus>1</dec:Bogus><dec:MarkNo>")
+    assert any("Bogus" in i.message for i in validate(unknown))
+    # a DecList field inside DecHead is no DecHead field, whatever the order
+    misplaced = data.replace(b"<dec:MarkNo>", b"<dec:CodeTS>0303890090</dec:CodeTS><dec:MarkNo>")
+    assert any("CodeTS" in i.message for i in validate(misplaced))
