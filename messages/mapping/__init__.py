@@ -28,7 +28,7 @@ from messages.edifact import (
     structure,
 )
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
-from messages.mapping.common import Issues, lossless_issues
+from messages.mapping.common import Issues, date_issues, lossless_issues
 from messages.mapping.enrich import Known, enrich
 from messages.mapping.provenance import Origins, Sources
 from messages.models.declaration import Declaration
@@ -122,6 +122,8 @@ def tree_to_model(
             model = None
     else:
         raise UnknownMessageType(f"no mapping for EDIFACT {kind} (mapped: {', '.join(PAIRS)})")
+    if not isinstance(model, GateOutReport):  # a gate-out checks its gate times itself
+        issues.items += date_issues(message.segments)
     if isinstance(model, Manifest) and not model.head.message_id:
         # terminals often leave BGM 1004 empty (BGM+34++9): the UNH reference names the message
         model.head.message_id = message.ref

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
 from messages.edifact.directory import load
-from messages.mapping.common import Issues, at, dtm_text, fmt_decimal, fmt_int, joined, text_chunks
+from messages.mapping.common import (
+    Issues,
+    at,
+    check_equipment,
+    dtm_text,
+    fmt_decimal,
+    fmt_int,
+    joined,
+    text_chunks,
+)
 from messages.mapping.manifest_header import SPELLING as HEADER_SPELLING
 from messages.mapping.manifest_header import (
     apply_header_nads,
@@ -339,6 +348,7 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
         if q not in ("CN", ""):  # BL (bulk), TE (trailer), ...: no container number to carry
             bulk.setdefault(eqd.segments[0].get(1), q)
             continue
+        check_equipment(eqd.segments[0], at(eqd), issues)
         box = equipment_from(eqd)
         containers.setdefault(box.equipment_id, box)
     decl.consignments = [consignment_from(cni, containers, issues, bulk) for cni in tree.groups("CNI")]

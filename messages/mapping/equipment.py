@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
-from messages.mapping.common import Issues, at, fmt_decimal, fmt_int
+from messages.mapping.common import Issues, at, check_equipment, fmt_decimal, fmt_int
 from messages.mapping.cuscar import equipment_segment
 from messages.models.manifest import TransportEquipment
 
@@ -47,6 +47,7 @@ def container_from(node: GroupNode, issues: Issues) -> tuple[TransportEquipment,
     )
     if not box.equipment_id:
         issues.add(where, "EQD without a container number")
+    check_equipment(seg, where, issues)
     listed_under = package_type = ""
     for s in node.segments[1:]:
         tag, q = s.tag, s.get(0)

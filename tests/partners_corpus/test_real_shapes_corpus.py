@@ -217,3 +217,31 @@ def test_reordering_does_not_hide_an_unknown_or_misplaced_element() -> None:
     # a DecList field inside DecHead is no DecHead field, whatever the order
     misplaced = data.replace(b"<dec:MarkNo>", b"<dec:CodeTS>0303890090</dec:CodeTS><dec:MarkNo>")
     assert any("CodeTS" in i.message for i in validate(misplaced))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "location", "words"),
+    [
+        # a 10-digit value under 203 (YYMMDDHHMM written as if it were CCYYMMDDHHMM)
+        (b"DTM+203:202612030548:203", b"DTM+203:2612030548:203", "segment 8 (DTM)",
+         "DTM+203 '2612030548' is not a valid date/time for format 203"),
+        (b"DTM+203:202612030548:203", b"DTM+203:202613030548:203", "segment 8 (DTM)", "format 203"),
+        (b"DTM+203:202612030548:203", b"DTM+203:20261203:102", None, None),  # a date alone: fine
+        (b"DTM+203:202612030548:203", b"DTM+203:202612030548+07:303", None, None),  # with its zone
+        (b"DTM+203:202612030548:203", b"DTM+203:20261203054812:304", "segment 8 (DTM)", "format 304"),
+        (b"45G1:102:5++3+5'", b"45G1:102:5++3+9'", "segment 6 (EQD)", "full/empty indicator '9'"),
+        (b"45G1:102:5++3+5'", b"45G:102:5++3+5'", "segment 6 (EQD)", "size and type '45G'"),
+        (b"EQD+CN+MSKU4433220", b"EQD+CN+MSKU 443322-0", "segment 6 (EQD)", "is not an ISO 6346 number"),
+    ],
+)
+def test_broken_terminal_values_are_refused_at_their_segment(
+    old: bytes, new: bytes, location: str | None, words: str | None
+) -> None:
+    data = _read("coarri_terminal_d95b_itg12_comma.edi")
+    assert old in data
+    issues = validate(data.replace(old, new), partner=_partner(data))
+    if location is None:
+        assert issues == []
+        return
+    assert any(i.location == f"message DIS0312 {location}" and words in i.message for i in issues), issues
+    assert not any("internal error" in i.message for i in issues)
