@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from messages.edifact import GroupNode, Segment
 from messages.errors import ValidationIssue
 
+_TO_KG = {"TNE": Decimal(1000), "LBR": Decimal("0.45359237")}
+
 
 class Issues:
     """Mapping problems of one message, each located as ``segment N (TAG)``."""
@@ -48,6 +50,22 @@ class Issues:
             self.add(where, f"{what} {value!r} is not a finite number")
             return None
         return number
+
+    def mass(self, value: str, unit: str, where: str, what: str) -> Decimal | None:
+        """A weight in kilograms, as every single-window document carries it. TNE is converted
+        exactly and LBR to the gram, each with a warning; any other unit is refused (before, the
+        number was taken as kilograms whatever its unit: 54013 LBR became 54013 KGM)."""
+        number = self.decimal(value, where, what)
+        if number is None or unit in ("KGM", ""):
+            return number
+        factor = _TO_KG.get(unit)
+        if factor is None:
+            self.add(where, f"{what} {value!r} is in {unit!r}: send KGM (or TNE / LBR) as the measure unit")
+            return None
+        kg = (number * factor).quantize(Decimal("0.001"))
+        kg = kg.quantize(Decimal(1)) if kg == kg.to_integral_value() else kg.normalize()
+        self.warn(where, f"{what} {value} {unit} converted to {kg} KGM")
+        return kg
 
     def integer(self, value: str, where: str, what: str) -> int | None:
         if value == "":

@@ -123,7 +123,7 @@ def item_from(gid: GroupNode, issues: Issues) -> ConsignmentItem:
                 item.cargo_description = g(3) + g(3, 1) + g(3, 2) + g(3, 3) + g(3, 4)
         elif tag == "MEA":
             if s.get(0) == "AAE":
-                item.gross_mass = issues.decimal(s.get(2, 1), at(gid), "gross mass")
+                item.gross_mass = issues.mass(s.get(2, 1), s.get(2), at(gid), "gross mass")
         elif tag == "SGP":
             equipment.append(s.get(0))
         elif tag == "PCI":
@@ -154,7 +154,7 @@ def consignment_from(
                 c.package_quantity = _int(s.get(0, 1), issues, cni, "total packages")
                 c.package_type_code = s.get(0, 2)
             elif q == "7":
-                c.gross_mass = issues.decimal(s.get(0, 1), at(cni), "total gross mass")
+                c.gross_mass = issues.mass(s.get(0, 1), s.get(0, 2), at(cni), "total gross mass")
             elif q == "15":
                 c.gross_volume = issues.decimal(s.get(0, 1), at(cni), "gross volume")
     bill_seen = False

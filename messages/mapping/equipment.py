@@ -62,7 +62,7 @@ def container_from(node: GroupNode, issues: Issues) -> tuple[TransportEquipment,
                 # holds the gross mass (G, else VGM); tare and empty weight are not carried
                 kind = s.get(1)
                 if kind in ("G", "AAB", "") or (kind == "VGM" and box.gross_mass is None):
-                    box.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
+                    box.gross_mass = issues.mass(s.get(2, 1), s.get(2), where, "gross mass")
             elif q == "CT":
                 package_type = s.get(2)
                 box.package_quantity = issues.integer(s.get(2, 1), where, "package count")

@@ -245,3 +245,30 @@ def test_broken_terminal_values_are_refused_at_their_segment(
         return
     assert any(i.location == f"message DIS0312 {location}" and words in i.message for i in issues), issues
     assert not any("internal error" in i.message for i in issues)
+
+
+@pytest.mark.parametrize(
+    ("measure", "kilograms", "warning"),
+    [
+        ("KGM:26410,5", "26410.5", None),
+        ("TNE:26,4105", "26410.5", "gross mass 26,4105 TNE converted to 26410.5 KGM"),
+        ("LBR:58225", "26410.416", "gross mass 58225 LBR converted to 26410.416 KGM"),
+    ],
+)
+def test_a_weight_in_another_unit_is_converted_with_a_warning(
+    measure: str, kilograms: str, warning: str | None
+) -> None:
+    # before: the number was taken as kilograms whatever its unit (58225 LBR became 58225 KGM)
+    data = _read("coarri_terminal_d95b_itg12_comma.edi").replace(b"KGM:26410,5", measure.encode())
+    warnings: list[ValidationIssue] = []
+    [doc] = convert(data, partner=_partner(data), warnings=warnings)
+    assert _xpath(doc.content, "//m:Consignment/m:TransportEquipment/m:TotalGrossMassMeasure") == [kilograms]
+    found = [w.message for w in warnings if "converted" in w.message]
+    assert found == ([warning] if warning else [])
+
+
+def test_a_weight_in_a_unit_that_is_no_weight_is_refused_at_its_segment() -> None:
+    data = _read("coarri_terminal_d95b_itg12_comma.edi").replace(b"KGM:26410,5", b"MTQ:67")
+    [issue] = validate(data, partner=_partner(data))
+    assert issue.location == "message DIS0312 segment 6 (EQD)"
+    assert issue.message == "gross mass '67' is in 'MTQ': send KGM (or TNE / LBR) as the measure unit"
