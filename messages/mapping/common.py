@@ -244,3 +244,17 @@ def date_issues(segments: list[Segment]) -> list[ValidationIssue]:
                 )
             )
     return out
+
+
+def seal_segments(seals: list[str], agencies: list[str]) -> list[Segment]:
+    """SEL per seal with who applied it (4517: CA, SH, CU, ...) as read; none named: no code."""
+    return [
+        Segment.of("SEL", seal, agencies[k]) if k < len(agencies) and agencies[k] else Segment.of("SEL", seal)
+        for k, seal in enumerate(seals)
+    ]
+
+
+def agencies_of(sels: list[Segment]) -> list[str]:
+    """SEL 4517 of each seal, parallel to the seal numbers; [] when no SEL names one."""
+    found = [s.get(1) for s in sels]
+    return found if any(found) else []

@@ -14,12 +14,14 @@ from messages.edifact import GroupNode, Segment
 from messages.edifact.directory import load
 from messages.mapping.common import (
     Issues,
+    agencies_of,
     at,
     check_equipment,
     dtm_text,
     fmt_decimal,
     fmt_int,
     joined,
+    seal_segments,
     text_chunks,
 )
 from messages.mapping.manifest_header import SPELLING as HEADER_SPELLING
@@ -96,12 +98,14 @@ def party_from(nad: Segment, node: GroupNode | None) -> Party:
 
 def equipment_from(eqd: GroupNode) -> TransportEquipment:
     seg = eqd.segments[0]
+    sels = [s for s in eqd.segments[1:] if s.tag == "SEL"]
     return TransportEquipment(
         equipment_id=seg.get(1),
         characteristic_code=seg.get(2),
         supplier_party_type_code=seg.get(3),
         fullness_code=seg.get(5),
-        seal_ids=[s.get(0) for s in eqd.segments[1:] if s.tag == "SEL"],
+        seal_ids=[s.get(0) for s in sels],
+        seal_agencies=agencies_of(sels),
     )
 
 
@@ -300,6 +304,7 @@ def _copy(box: TransportEquipment) -> TransportEquipment:
         box.supplier_party_type_code,
         box.fullness_code,
         list(box.seal_ids),
+        list(box.seal_agencies),
     )
 
 
@@ -518,7 +523,7 @@ def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:
             boxes.setdefault(box.equipment_id, box)
     for box in boxes.values():
         segs.append(equipment_segment(box))
-        segs += [Segment.of("SEL", seal, "CA") for seal in box.seal_ids]
+        segs += seal_segments(box.seal_ids, box.seal_agencies)
     for n, c in enumerate(d.consignments, 1):
         segs += consignment_segments(n, c)
     return segs

@@ -272,3 +272,26 @@ def test_a_weight_in_a_unit_that_is_no_weight_is_refused_at_its_segment() -> Non
     [issue] = validate(data, partner=_partner(data))
     assert issue.location == "message DIS0312 segment 6 (EQD)"
     assert issue.message == "gross mass '67' is in 'MTQ': send KGM (or TNE / LBR) as the measure unit"
+
+
+def test_who_applied_a_seal_survives_both_ways() -> None:
+    # before: SEL+<no>+SH / +CU came out as SealID alone and went back as SEL+<no>+CA
+    data = _read("codeco_terminal_d95b_itg13_booking.edi")
+    partner = _partner(data)
+    [doc] = convert(data, partner=partner)
+    root = etree.fromstring(doc.content)
+    ns = {"m": root.nsmap[None]}
+    seals = [(e.text, e.get("AgencyCode")) for e in root.xpath("//m:SealID", namespaces=ns)]
+    assert seals == [("OOLHCK2210", "SH"), ("BOC0043917", "CU")]
+    edi = convert(doc.content, partner=partner)[0].content
+    sels = [(s.get(0), s.get(1)) for s in edifact.read(edi).messages[0].segments if s.tag == "SEL"]
+    assert sels == [("OOLHCK2210", "SH"), ("BOC0043917", "CU")]
+    # a client's XML with the attribute on some seals only validates and keeps each as written
+    mixed = doc.content.replace(b' AgencyCode="CU"', b"")
+    assert validate(mixed) == []
+    sels = [
+        (s.get(0), s.get(1))
+        for s in edifact.read(convert(mixed, partner=partner)[0].content).messages[0].segments
+        if s.tag == "SEL"
+    ]
+    assert sels == [("OOLHCK2210", "SH"), ("BOC0043917", "")]
