@@ -57,6 +57,13 @@ def _edifact_type(head: bytes) -> str:
     if text.startswith("UNA"):
         if len(text) < 9:
             raise MalformedMessage("UNA service string advice is shorter than 6 characters")
+        if not text[9:].lstrip("\r\n\t ").startswith("UNB"):
+            # e.g. "UNA:+.?'UNB" (the reserved character left out): name that, not a missing UNH
+            raise MalformedMessage(
+                f"malformed UNA service string advice {text[:12]!r}: 'UNA' must be followed by exactly "
+                "6 service characters (component, element, decimal, release, reserved/repetition, "
+                "segment terminator), then UNB"
+            )
         comp, elem, release, term = text[3], text[4], text[6], text[8]
     e, c, t, r = re.escape(elem), re.escape(comp), re.escape(term), re.escape(release)
     # UNH+<ref>+<TYPE>:<version>...  preceded by a segment terminator (optionally a line break);

@@ -295,3 +295,12 @@ def test_who_applied_a_seal_survives_both_ways() -> None:
         if s.tag == "SEL"
     ]
     assert sels == [("OOLHCK2210", "SH"), ("BOC0043917", "")]
+
+
+def test_una_without_its_reserved_character_is_refused_for_that_reason() -> None:
+    # a generator writing "UNA:+.?'" (five characters and the terminator): before, the refusal was
+    # "EDIFACT interchange without a readable UNH message header"
+    data = b"UNA:+.?'" + _read("codeco_terminal_d95b_itg13_booking.edi")[9:]
+    assert data.startswith(b"UNA:+.?'UNB+")
+    [issue] = validate(data)
+    assert "malformed UNA service string advice" in issue.message and "UNH" not in issue.message
