@@ -95,9 +95,19 @@ def parse(
 
     start, delimiters, una = _locate(data)
     body = data[start:]
+    tolerated: list[ValidationIssue] = []
+    unwrapped = _unwrap(data, start, delimiters.terminator.encode("latin-1"))
+    if unwrapped is not None:
+        body, width = unwrapped
+        tolerated.append(
+            ValidationIssue(
+                "interchange",
+                f"line breaks every {width} characters inside segments (a record-wrapped file) were "
+                "removed before reading",
+            )
+        )
     syntax_id, version = _sniff_syntax(body, delimiters)
     charset = _charset(syntax_id, encoding)
-    tolerated: list[ValidationIssue] = []
     if "lowercase_in_unoa" in lenient and charset.syntax_id.upper() == "UNOA":
         lower = re.search(rb"[a-z]", body)
         if lower is not None:
@@ -160,6 +170,29 @@ def _locate(data: bytes) -> tuple[int, Delimiters, bool]:
             f"UNB is not followed by the data element separator {delimiters.element!r}", offset=unb_at + 3
         )
     return unb_at, delimiters, match.group(1) is not None
+
+
+def _unwrap(data: bytes, start: int, term: bytes) -> tuple[bytes, int] | None:
+    """(body from UNB without line breaks, record width) when the file is cut into fixed-width
+    records regardless of segments (mainframe / VAN output, often 80 characters); None otherwise.
+    Only when every line but the last has the same width and some line ends inside a segment: a
+    file with one segment per line is left alone."""
+    if b"\n" not in data:
+        return None
+    first = data.rfind(b"\n", 0, start) + 1
+    lines = [line.rstrip(b"\r") for line in data[first:].split(b"\n")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) < 3:
+        return None
+    width = len(lines[0])
+    full = lines[:-1]
+    if width < 40 or any(len(line) != width for line in full) or len(lines[-1]) > width:
+        return None
+    if all(line.endswith(term) for line in full):
+        return None
+    joined = b"".join(lines)
+    return joined[start - first :], width
 
 
 def _una(raw: bytes, offset: int) -> Delimiters:

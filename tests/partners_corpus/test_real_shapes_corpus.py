@@ -304,3 +304,19 @@ def test_una_without_its_reserved_character_is_refused_for_that_reason() -> None
     assert data.startswith(b"UNA:+.?'UNB+")
     [issue] = validate(data)
     assert "malformed UNA service string advice" in issue.message and "UNH" not in issue.message
+
+
+@pytest.mark.parametrize("width", [80, 128])
+def test_a_record_wrapped_file_reads_as_the_unwrapped_one(width: int) -> None:
+    # mainframe / VAN output cut into fixed-width records, line breaks inside segments
+    data = _read("cuscar_carrier_d95b_lot10_bulk.edi")
+    flat = data.replace(b"\n", b"")
+    wrapped = b"\r\n".join(flat[i : i + width] for i in range(0, len(flat), width))
+    assert any(not line.endswith(b"'") for line in wrapped.split(b"\r\n")[:-1])
+    partner = _partner(data)
+    warnings: list[ValidationIssue] = []
+    assert convert(wrapped, partner=partner, warnings=warnings) == convert(data, partner=partner)
+    assert f"line breaks every {width} characters" in warnings[0].message
+    # lines of uneven width are no record format: line breaks inside segments are still refused
+    uneven = wrapped.replace(b"\r\n", b"\r\n ", 1)
+    assert validate(uneven, partner=partner) != []
