@@ -180,6 +180,9 @@ def _unwrap(data: bytes, start: int, term: bytes) -> tuple[bytes, int] | None:
     if b"\n" not in data:
         return None
     first = data.rfind(b"\n", 0, start) + 1
+    head = data[first : first + 1024].split(b"\n")
+    if len(head) < 3 or len(head[0].rstrip(b"\r")) != len(head[1].rstrip(b"\r")):
+        return None  # the common case (one segment per line) decided without splitting the file
     lines = [line.rstrip(b"\r") for line in data[first:].split(b"\n")]
     while lines and not lines[-1].strip():
         lines.pop()
