@@ -135,8 +135,8 @@ _MANIFEST_ROOTS = ("Manifest", "MFTMessage")  # MFTMessage: the client's transpo
 
 
 def _known_root(ns: str, name: str) -> str:
-    if ns == _DEC_NS and name in ("DecMessage", "DecImportResponse"):
-        return name
+    if ns in (_DEC_NS, "") and name in ("DecMessage", "DecImportResponse"):
+        return name  # without the namespace: read in it (messages.xml.normalise.open_envelope)
     if not ns and name in ("DEC_DATA", "DEC_RESULT"):
         return "DEC_DATA"  # the bare DEC_RESULT the client writes to its inbox is a DEC_DATA receipt
     if ns == _NOTICE_NS and name in _NOTICE_ROOTS:

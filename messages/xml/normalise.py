@@ -8,6 +8,8 @@
   their own order, e.g. IEFlag first and the *Scc codes last) are put in the schema's order where
   that order is unambiguous; elements keep their source lines, and repeated ones their order.
 * The bare DEC_RESULT root the client writes to its inbox is read as DEC_DATA/DEC_RESULT.
+* DecMessage / DecImportResponse without the declaration namespace, and a Manifest without its
+  typed namespace (its type from Head/MessageType), are read in their namespace.
 * The manifest family's transport envelope MFTMessage (MFTHead, MFTData, a namespace-less Manifest
   inside) is opened: the Manifest is read in its message type's namespace.
 """
@@ -21,7 +23,14 @@ from lxml import etree
 
 from messages.errors import UnknownMessageType
 from messages.xml.binding import local
-from messages.xml.schemas import MANIFEST_NS_PREFIX, MANIFEST_TYPES, SCHEMA_FILES, XSD_DIR, manifest_ns
+from messages.xml.schemas import (
+    DEC_NS,
+    MANIFEST_NS_PREFIX,
+    MANIFEST_TYPES,
+    SCHEMA_FILES,
+    XSD_DIR,
+    manifest_ns,
+)
 
 _XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
 
@@ -168,7 +177,21 @@ def open_envelope(root: etree._Element) -> etree._Element:
         return wrapper
     if name == "MFTMessage":
         return _manifest_in(root)
+    if not ns and name in ("DecMessage", "DecImportResponse"):
+        # written without the declaration namespace (tools that strip it): read in it
+        _into_namespace(root, DEC_NS)
+    elif not ns and name == "Manifest":
+        # a manifest without its typed namespace: the type from Head/MessageType
+        mt = next((el.text.strip() for el in root.iter() if local(el.tag) == "MessageType" and el.text), "")
+        if mt in MANIFEST_TYPES:
+            _into_namespace(root, manifest_ns(mt))
     return root
+
+
+def _into_namespace(root: etree._Element, target: str) -> None:
+    for el in root.iter():
+        if isinstance(el.tag, str) and not etree.QName(el).namespace:
+            el.tag = f"{{{target}}}{el.tag}"
 
 
 def mft_message_type(root: etree._Element) -> str:
@@ -197,10 +220,7 @@ def _manifest_in(root: etree._Element) -> etree._Element:
             f"MFTMessage: MFTHead/MessageType {mt!r} is not a supported manifest type "
             f"({', '.join(MANIFEST_TYPES)})"
         )
-    target = manifest_ns(mt)
-    for el in manifest.iter():
-        if isinstance(el.tag, str) and not etree.QName(el).namespace:
-            el.tag = f"{{{target}}}{el.tag}"
+    _into_namespace(manifest, manifest_ns(mt))
     return manifest
 
 

@@ -320,3 +320,26 @@ def test_a_record_wrapped_file_reads_as_the_unwrapped_one(width: int) -> None:
     # lines of uneven width are no record format: line breaks inside segments are still refused
     uneven = wrapped.replace(b"\r\n", b"\r\n ", 1)
     assert validate(uneven, partner=partner) != []
+
+
+def test_documents_written_without_their_namespace_are_read_in_it() -> None:
+    from messages import xml
+
+    with_ns = (CORPUS / "xml" / "DecMessage_client_import_order.xml").read_bytes()
+    without = with_ns.replace(b' xmlns:dec="http://www.chinaport.gov.cn/dec"', b"").replace(b"dec:", b"")
+    assert b"chinaport" not in without
+    assert validate(without) == [] and xml.decode(without) == xml.decode(with_ns)
+    response = (
+        "<?xml version='1.0' encoding='UTF-8'?>\n<DecImportResponse><ResponseCode>0</ResponseCode>"
+        "<ErrorMessage>通讯回执</ErrorMessage><ClientSeqNo>202612030000004471</ClientSeqNo>"
+        "<SeqNo>I20260000381176420</SeqNo><TrnPreId></TrnPreId></DecImportResponse>"
+    ).encode()
+    assert validate(response) == []
+    assert xml.decode(response).client_seq_no == "202612030000004471"
+    edi = _read("codeco_terminal_d95b_itg13_booking.edi")
+    [doc] = convert(edi, partner=_partner(edi))
+    bare = doc.content.replace(b' xmlns="urn:Declaration:datamodel:standard:CN:MT3101:1"', b"")
+    assert validate(bare) == [] and xml.decode(bare) == xml.decode(doc.content)
+    # a root that is no known document is still refused by name
+    unknown = bare.replace(b"Manifest>", b"Manifesto>").replace(b"<Manifest", b"<Manifesto")
+    assert "Manifesto" in validate(unknown)[0].message
