@@ -141,6 +141,7 @@ def enrich(
                 "add RFF+BM to the EQD group of each container",
             )
         )
+    arrival = _gate_in_date(model, tree, warnings) if mt == "MT3101" else ""
     hub_facts: Mapping[str, str] | None = None
     for fact in NEEDED.get(mt, ()):
         if _get(model, fact):
@@ -175,7 +176,47 @@ def enrich(
                 f"no {_WORDS[fact]}: {_HOW[fact]} or set defaults.{fact} in partner profile {partner.name!r}",
             )
         )
+    place = model.declaration.unloading_location
+    if arrival and place is not None and not place.date_time:
+        place.date_time = arrival
+        why = "no DTM+232: the arrival date is the containers' gate-in time (DTM+7)"
+        warnings.append(ValidationIssue(_tdt_where(tree), f"{why} {arrival}"))
+        if sources is not None:
+            sources.text(place, "date_time", f"{sources.label} has {why}")
     return errors, warnings
+
+
+def _gate_in_date(model: Manifest, tree: GroupNode, warnings: list[ValidationIssue]) -> str:
+    """MT3101 UnloadingLocation/ArrivalDate(Time) from the containers' gate-in times (DTM+7, or
+    DTM+203 as SMDG guides qualify it) when the TDT group has no DTM+232, as terminal systems
+    fill it: one time -> ArrivalDateTime; several on one day -> ArrivalDate; several days -> left
+    out with a warning. Returned, and set once the place of unloading is known (it may come from
+    the profile)."""
+    place = model.declaration.unloading_location
+    if place is not None and place.date_time:
+        return ""
+    stamps: list[tuple[str, str]] = []  # (value, location)
+    for node in tree.groups("EQD"):
+        flat = node.segments[1:] + [s for child in node.children for s in child.segments]
+        for seg in flat:
+            if seg.tag == "DTM" and seg.get(0) in ("7", "203") and seg.get(0, 2) in ("203", "204", ""):
+                stamps.append((seg.get(0, 1), f"segment {node.position} (EQD)"))
+                break
+    values = {v for v, _ in stamps if v.isdigit() and len(v) in (12, 14)}
+    if not values:
+        return ""
+    if len(values) == 1:
+        return next(iter(values)).ljust(14, "0")
+    if len({v[:8] for v in values}) == 1:
+        return next(iter(values))[:8]
+    warnings.append(
+        ValidationIssue(
+            stamps[0][1],
+            "the containers passed the gate on different days (DTM+7): MT3101 carries one "
+            "arrival date, left out",
+        )
+    )
+    return ""
 
 
 def _check_containers(

@@ -51,6 +51,8 @@ SAMPLES: dict[str, tuple[str, dict[str, list[str]]]] = {
             "//m:TransportEquipment/m:SealID": ["OOLHCK2210", "BOC0043917"],
             "//m:TransportEquipment/m:TotalGrossMassMeasure": ["18760"],
             "//m:BorderTransportMeans/m:ID": ["VRDZ7"],
+            # the gate-in time (DTM+7 in the EQD group), as terminal systems fill ArrivalDate(Time)
+            "//m:UnloadingLocation/m:ArrivalDateTime": ["20261203090200"],
         },
     ),
     "cuscar_carrier_d95b_lot10_bulk.edi": (
@@ -125,7 +127,8 @@ def test_codeco_place_of_loading_is_a_warning_not_an_internal_error() -> None:
     warnings: list[ValidationIssue] = []
     convert(data, partner=_partner(data), warnings=warnings)
     assert [w.message for w in warnings] == [
-        "LOC+9 'PHMNL' (place of loading) is not carried by MT3101 and was left out"
+        "LOC+9 'PHMNL' (place of loading) is not carried by MT3101 and was left out",
+        "no DTM+232: the arrival date is the containers' gate-in time (DTM+7) 20261203090200",
     ]
 
 
@@ -343,3 +346,20 @@ def test_documents_written_without_their_namespace_are_read_in_it() -> None:
     # a root that is no known document is still refused by name
     unknown = bare.replace(b"Manifest>", b"Manifesto>").replace(b"<Manifest", b"<Manifesto")
     assert "Manifesto" in validate(unknown)[0].message
+
+
+def test_gate_in_times_on_several_days_give_no_arrival_date() -> None:
+    data = _read("codeco_terminal_d95b_itg13_booking.edi")
+    second = (
+        b"EQD+CN+MSKU4433220+45G1:102:5++2+5'DTM+7:202612040815:203'"
+        b"LOC+165+PHMNL:139:6:MICT+MICT'"
+    )
+    data = data.replace(b"CNT+16:1'", second + b"CNT+16:2'").replace(b"UNT+18+", b"UNT+21+")
+    warnings: list[ValidationIssue] = []
+    [doc] = convert(data, partner=_partner(data), warnings=warnings)
+    assert _xpath(doc.content, "//m:UnloadingLocation/m:ArrivalDateTime") == []
+    assert _xpath(doc.content, "//m:UnloadingLocation/m:ArrivalDate") == []
+    assert any("different days" in w.message for w in warnings)
+    same_day = data.replace(b"DTM+7:202612040815", b"DTM+7:202612031515")
+    [doc] = convert(same_day, partner=_partner(data))
+    assert _xpath(doc.content, "//m:UnloadingLocation/m:ArrivalDate") == ["20261203"]
