@@ -243,11 +243,14 @@ def _charset(syntax_id: str, encoding: str | None) -> Charset:
     return charset
 
 
-_UTF8_MULTIBYTE = re.compile(rb"[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_C1 = re.compile(rb"[\x80-\x9f]")
+# 2-byte sequences too: Latin-1 accents are followed by ASCII letters, so Latin-1 text with accents
+# fails to decode as UTF-8; UTF-8 'é' (C3 A9) read as Latin-1 would reach customs as 'Ã©'
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _looks_utf8(body: bytes) -> bool:
-    """Valid UTF-8 with 3/4-byte sequences (CJK...): Latin-1 text virtually never decodes so."""
+    """Valid UTF-8 with multi-byte sequences: Latin-1 text with accents virtually never decodes so."""
     if body.isascii() or _UTF8_MULTIBYTE.search(body) is None:
         return False
     try:
@@ -268,6 +271,31 @@ def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -
         tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
         raise EdifactEncodingError(
             "declares UNOC but the content looks like UTF-8; set the partner's encoding (or declare UNOY)",
+            offset=start + at,
+            segment=segment,
+            tag=tag,
+        )
+    if charset.codec.startswith(("latin", "iso8859", "iso-8859")) and (c1 := _C1.search(body)):
+        # ISO 8859 has no graphic character at 0x80-0x9F: such bytes are Windows-1252 (0x92 = ’,
+        # 0x80 = €) and would reach customs as control characters
+        at = c1.start()
+        segment = body[:at].count(term) + 1
+        seg_start = body.rfind(term, 0, at) + 1
+        tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
+        shown = body[at : at + 1].decode("cp1252", errors="replace")
+        try:
+            body.decode("utf-8")
+            reason = (
+                f"declares {charset.syntax_id} but the content looks like UTF-8; set the partner's "
+                "encoding (or declare UNOY)"
+            )
+        except UnicodeDecodeError:
+            reason = (
+                f"byte 0x{body[at]:02X} is a control character in {charset.syntax_id} (ISO 8859) and "
+                f"{shown!r} in Windows-1252: set the partner's encoding (e.g. cp1252) or declare UNOY"
+            )
+        raise EdifactEncodingError(
+            reason,
             offset=start + at,
             segment=segment,
             tag=tag,

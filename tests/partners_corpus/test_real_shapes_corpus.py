@@ -363,3 +363,30 @@ def test_gate_in_times_on_several_days_give_no_arrival_date() -> None:
     same_day = data.replace(b"DTM+7:202612040815", b"DTM+7:202612031515")
     [doc] = convert(same_day, partner=_partner(data))
     assert _xpath(doc.content, "//m:UnloadingLocation/m:ArrivalDate") == ["20261203"]
+
+
+@pytest.mark.parametrize(
+    ("text", "codec", "words"),
+    [
+        # Windows-1252 punctuation under UNOC: before, read as the control character U+0092
+        ("SHIPPER’S SEAL", "cp1252", "byte 0x92 is a control character in UNOC"),
+        # UTF-8 accents (2-byte sequences) under UNOC: before, read as 'Ã‰' mojibake
+        ("ÉTIQUETTE DÉCHIRÉE", "utf-8", "declares UNOC but the content looks like UTF-8"),
+        ("ÉTIQUETTE DÉCHIRÉE", "latin-1", None),  # real Latin-1: fine
+    ],
+)
+def test_unoc_bytes_of_another_charset_are_refused_not_read_as_mojibake(
+    text: str, codec: str, words: str | None
+) -> None:
+    data = _read("codeco_terminal_d95b_itg13_booking.edi").replace(b"UNOA:2", b"UNOC:3")
+    data = data.replace(b"BGM+34++9'", b"BGM+34++9'FTX+AAI+++" + text.encode(codec) + b"'")
+    data = data.replace(b"UNT+18+", b"UNT+19+")
+    issues = validate(data, partner=_partner(data))
+    if words is None:
+        assert issues == []
+        [doc] = convert(data, partner=_partner(data))
+        assert text.encode() in doc.content or text in doc.content.decode()
+        return
+    [issue] = issues
+    assert words in issue.message and issue.location.startswith("segment 4 (FTX)")
+    assert validate(data, partner=_partner(data), encoding=codec) == []  # the partner's encoding
