@@ -120,20 +120,36 @@ def child_orders(key: str) -> dict[str, dict[str, int]]:
 def reorder(root: etree._Element, orders: dict[str, dict[str, int]]) -> etree._Element:
     """Put each element's children in its schema sequence's order (stable: repeated children keep
     theirs). Only elements whose children are all elements with whitespace between them."""
+    by_tag: dict[str, dict[str, int] | None] = {}  # Clark tag -> order keyed by Clark child tags
     for el in root.iter():
-        if not isinstance(el.tag, str):
+        if len(el) < 2:
+            continue  # leaves and single children: the common case, decided without a lookup
+        tag = el.tag
+        order = by_tag.get(tag, False) if isinstance(tag, str) else None
+        if order is False:
+            local_order = orders.get(local(tag))
+            ns = tag[1 : tag.index("}")] if tag.startswith("{") else ""
+            prefix = f"{{{ns}}}" if ns else ""
+            order = by_tag[tag] = (
+                None if local_order is None else {prefix + k: i for k, i in local_order.items()}
+            )
+        if order is None:
             continue
-        order = orders.get(local(el.tag))
-        if order is None or len(el) < 2:
-            continue
+        end = len(order)
+        last = -1
+        for child in el:
+            rank = order.get(child.tag, end)
+            if rank < last:
+                break
+            last = rank
+        else:
+            continue  # already in the schema's order
         children = list(el)
         if any(not isinstance(c.tag, str) or (c.tail and c.tail.strip()) for c in children):
             continue
-        end = len(order)
-        ranks = [order.get(local(c.tag), end) for c in children]
-        if ranks == sorted(ranks):
-            continue
-        ranked = sorted(zip(ranks, range(len(children)), children, strict=True))
+        ranked = sorted(
+            ((order.get(c.tag, end), i, c) for i, c in enumerate(children)), key=lambda r: (r[0], r[1])
+        )
         tails = [c.tail for c in children]  # indentation stays where it was
         for c in children:
             el.remove(c)
