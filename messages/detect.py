@@ -40,6 +40,14 @@ def detect(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Detected:
     data = bytes(data)
     if len(data) > max_bytes:
         raise PayloadTooLarge(len(data), max_bytes)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        from messages.xml.safe import normalise_encoding
+
+        data = normalise_encoding(data)  # UTF-16 XML (.NET tools): sniffed as the UTF-8 it becomes
+    elif re.match(rb"\s*<\?xml[^>]*encoding\s*=\s*[\"'](?i:utf-?16|unicode)[\"']", data[:200]):
+        from messages.xml.safe import normalise_encoding
+
+        data = normalise_encoding(data)  # 8-bit text declared utf-16
     head = data[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"UNA", b"UNB")):
         return Detected("edifact", _edifact_type(head))

@@ -390,3 +390,12 @@ def test_unoc_bytes_of_another_charset_are_refused_not_read_as_mojibake(
     [issue] = issues
     assert words in issue.message and issue.location.startswith("segment 4 (FTX)")
     assert validate(data, partner=_partner(data), encoding=codec) == []  # the partner's encoding
+
+
+def test_receipts_saved_by_windows_tools_in_utf16_are_read() -> None:
+    # .NET XmlSerializer output: real UTF-16 with a BOM, or UTF-8 bytes still declaring utf-16
+    text = (CORPUS / "xml" / "DEC_RESULT_client2018_order.xml").read_bytes().decode("utf-8")
+    for data in (text.replace("UTF-8", "utf-16").encode("utf-16"), text.replace("UTF-8", "utf-16").encode()):
+        assert validate(data) == []
+        [edi] = convert(data)
+        assert "海关已放行".encode() in edi.content
