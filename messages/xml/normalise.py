@@ -1,7 +1,8 @@
 """What real client tools write, brought to the one shape the schemas describe (before validation).
 
 * Every element written, unused ones empty: an empty optional element is the same as an absent one,
-  numeric ones included. Empty leaves (no children, no attributes, no text) are removed,
+  numeric ones included (also when marked xsi:nil="true", as .NET tools write unset values).
+  Empty leaves (no children, no attributes, no text) are removed,
   then wrappers left empty by that; a required element removed this way is reported by the schema
   as missing, under its own name. Only removals, so every line number stays the sender's.
 * Children in another order than the schema's sequence (client tools write DecHead's fields in
@@ -36,8 +37,11 @@ _XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
 
 # Empty: no text at all, or only the line breaks and indentation of a pretty-printed empty wrapper.
 # Spaces alone are kept: in fixed-position codes ("  " in DecHead/Type) they are a value.
+# xsi:nil="true" (as .NET XmlSerializer writes unset values) counts as no attribute: empty is empty.
 _EMPTY = etree.XPath(
-    "//*[not(*) and not(@*) and (not(text()) or (not(normalize-space()) and contains(., '\n')))]"
+    "//*[not(*) and not(@*[not(local-name()='nil' and "
+    "namespace-uri()='http://www.w3.org/2001/XMLSchema-instance')]) "
+    "and (not(text()) or (not(normalize-space()) and contains(., '\n')))]"
 )
 
 

@@ -399,3 +399,19 @@ def test_receipts_saved_by_windows_tools_in_utf16_are_read() -> None:
         assert validate(data) == []
         [edi] = convert(data)
         assert "海关已放行".encode() in edi.content
+
+
+def test_unset_values_marked_xsi_nil_are_empty_elements() -> None:
+    # .NET XmlSerializer: xsi/xsd declarations on the root, unset values as <X xsi:nil="true" />
+    data = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<DEC_RESULT '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
+        "<CUS_CIQ_NO>I20260000381176420</CUS_CIQ_NO><ENTRY_ID xsi:nil=\"true\" />"
+        "<NOTICE_DATE>2026-12-03T10:41:07</NOTICE_DATE><CHANNEL>L</CHANNEL><NOTE>入库成功</NOTE>"
+        '<CUSTOM_MASTER xsi:nil="true"></CUSTOM_MASTER><I_E_DATE /></DEC_RESULT>'
+    ).encode()
+    assert validate(data) == []  # before: "Element 'ENTRY_ID': The element is not 'nillable'"
+    segments = edifact.read(convert(data)[0].content).messages[0].segments
+    assert not any(s.tag == "LOC" and s.get(0) == "22" for s in segments)  # no CUSTOM_MASTER
+    # a nil mark on an element with a value is no empty element: refused by the schema
+    assert validate(data.replace(b"<CHANNEL>", b'<CHANNEL xsi:nil="true">')) != []
