@@ -52,7 +52,10 @@ def detect(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Detected:
     if head.startswith((b"UNA", b"UNB")):
         return Detected("edifact", _edifact_type(head))
     if head.startswith(b"<"):
-        return Detected("xml", _xml_type(data))
+        from messages.xml.safe import late_declaration
+
+        body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        return Detected("xml", _xml_type(late_declaration(body)))
     raise UnknownMessageType("neither XML (starts with '<') nor EDIFACT (starts with UNA/UNB)")
 
 

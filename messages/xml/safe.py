@@ -92,6 +92,19 @@ def _re_declare(text: str) -> bytes:
     ).encode("utf-8")
 
 
+_LATE_DECL = re.compile(rb"^(\s+)(<\?xml\s[^>]*\?>)")
+
+
+def late_declaration(data: bytes) -> bytes:
+    """Blank lines before the XML declaration (scripts that print a newline first): the
+    declaration (already honoured for the encoding) is blanked out in place, so the document
+    parses and every line and column stays the sender's."""
+    match = _LATE_DECL.match(data)
+    if match is None:
+        return data
+    return match.group(1) + b" " * len(match.group(2)) + data[match.end() :]
+
+
 def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     """Parse untrusted bytes into the root element, or raise a typed MessageError."""
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -103,7 +116,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
         raise MalformedMessage("empty document")
     if _DOCTYPE.search(data):
         raise UnsafeXml("DOCTYPE/ENTITY declarations are not allowed (XXE and entity-expansion protection)")
-    data = normalise_encoding(data)
+    data = late_declaration(normalise_encoding(data))
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:

@@ -415,3 +415,12 @@ def test_unset_values_marked_xsi_nil_are_empty_elements() -> None:
     assert not any(s.tag == "LOC" and s.get(0) == "22" for s in segments)  # no CUSTOM_MASTER
     # a nil mark on an element with a value is no empty element: refused by the schema
     assert validate(data.replace(b"<CHANNEL>", b'<CHANNEL xsi:nil="true">')) != []
+
+
+def test_blank_lines_before_the_xml_declaration_are_read_keeping_line_numbers() -> None:
+    # scripts that print a newline before the document (PHP, shell heredocs)
+    data = b"\xef\xbb\xbf\r\n\r\n" + (CORPUS / "xml" / "DEC_RESULT_client2018_order.xml").read_bytes()
+    assert validate(data) == []  # before: "XML declaration allowed only at the start"
+    broken = data.replace(b"<D_DATE>2026-12-01T00:00:00", b"<D_DATE>01/12/2026")
+    [issue] = validate(broken)
+    assert (issue.location, issue.line) == ("/DEC_RESULT/D_DATE", 12)  # line 10 + 2 blank lines
