@@ -94,8 +94,15 @@ def parse(
         raise PayloadTooLarge(len(data), max_bytes)
 
     start, delimiters, una = _locate(data)
-    body = data[start:]
     tolerated: list[ValidationIssue] = []
+    padded = data.rstrip(b" \t\r\n")
+    if padded.endswith((b"\x1a", b"\x00")):
+        # a DOS end-of-file mark (Ctrl-Z) or NUL block padding after the interchange: not data
+        data = padded.rstrip(b"\x1a\x00 \t\r\n")
+        tolerated.append(
+            ValidationIssue("interchange", "end-of-file mark (Ctrl-Z) or NUL padding after UNZ ignored")
+        )
+    body = data[start:]
     unwrapped = _unwrap(data, start, delimiters.terminator.encode("latin-1"))
     if unwrapped is not None:
         body, width = unwrapped

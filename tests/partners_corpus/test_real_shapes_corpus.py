@@ -424,3 +424,14 @@ def test_blank_lines_before_the_xml_declaration_are_read_keeping_line_numbers() 
     broken = data.replace(b"<D_DATE>2026-12-01T00:00:00", b"<D_DATE>01/12/2026")
     [issue] = validate(broken)
     assert (issue.location, issue.line) == ("/DEC_RESULT/D_DATE", 12)  # line 10 + 2 blank lines
+
+
+@pytest.mark.parametrize("tail", [b"\x1a", b"\r\n\x1a", b"\n\x00\x00\x00\x00"])
+def test_an_end_of_file_mark_or_nul_padding_after_unz_is_ignored(tail: bytes) -> None:
+    data = _read("codeco_terminal_d95b_itg13_booking.edi")
+    partner = _partner(data)
+    warnings: list[ValidationIssue] = []
+    assert convert(data + tail, partner=partner, warnings=warnings) == convert(data, partner=partner)
+    assert any("Ctrl-Z" in w.message for w in warnings)
+    # inside the interchange it is still refused
+    assert validate(data.replace(b"TMD+3'", b"TMD+3\x1a'"), partner=partner) != []
