@@ -32,7 +32,8 @@ SAMPLES: dict[str, tuple[str, dict[str, list[str]]]] = {
     "coarri_terminal_d95b_itg12_comma.edi": (
         "MT5101",
         {
-            "/m:Manifest/m:Head/m:MessageID": ["DIS0312"],  # BGM+44++9: the UNH reference
+            # BGM+44++9: UNB 0020 + UNH 0062 (UNH references alone repeat across interchanges)
+            "/m:Manifest/m:Head/m:MessageID": ["2612030615-DIS0312"],
             "//m:BorderTransportMeans/m:ID": ["9VMK4"],  # a call sign under 146 is not 'UN' + it
             "//m:BorderTransportMeans/m:Name": ["MAERSK SEMBAWANG"],
             "//m:UnloadingLocation/m:ID": ["IDPNJ"],
@@ -46,7 +47,7 @@ SAMPLES: dict[str, tuple[str, dict[str, list[str]]]] = {
     "codeco_terminal_d95b_itg13_booking.edi": (
         "MT3101",
         {
-            "/m:Manifest/m:Head/m:MessageID": ["11920"],
+            "/m:Manifest/m:Head/m:MessageID": ["11920-11920"],
             "//m:TransportEquipment/m:EquipmentIdentification/m:ID": ["OOLU1644406"],
             "//m:TransportEquipment/m:SealID": ["OOLHCK2210", "BOC0043917"],
             "//m:TransportEquipment/m:TotalGrossMassMeasure": ["18760"],
@@ -127,6 +128,7 @@ def test_codeco_place_of_loading_is_a_warning_not_an_internal_error() -> None:
     warnings: list[ValidationIssue] = []
     convert(data, partner=_partner(data), warnings=warnings)
     assert [w.message for w in warnings] == [
+        "no document number (BGM 1004): '11920-11920' (UNB 0020-UNH 0062) is used",
         "LOC+9 'PHMNL' (place of loading) is not carried by MT3101 and was left out",
         "no DTM+232: the arrival date is the containers' gate-in time (DTM+7) 20261203090200",
     ]
@@ -435,3 +437,22 @@ def test_an_end_of_file_mark_or_nul_padding_after_unz_is_ignored(tail: bytes) ->
     assert any("Ctrl-Z" in w.message for w in warnings)
     # inside the interchange it is still refused
     assert validate(data.replace(b"TMD+3'", b"TMD+3\x1a'"), partner=partner) != []
+
+
+def test_a_gate_out_without_a_document_number_is_named_by_its_interchange_and_unh() -> None:
+    # BGM+36++9 as terminals send it; before: refused ("no document number (BGM 1004)")
+    data = _read("codeco_terminal_d95b_itg13_booking.edi").replace(b"BGM+34++9'", b"BGM+36++9'")
+    data = data.replace(b"RFF+BN:2740193385'", b"RFF+BN:2740193385'RFF+BM:OOLU2740193385'")
+    data = data.replace(b"UNT+18+", b"UNT+19+")
+    warnings: list[ValidationIssue] = []
+    [doc] = convert(data, partner=_partner(data), warnings=warnings)
+    assert doc.message_type == "GateOutReport"
+    root = etree.fromstring(doc.content)
+    assert root.findtext("{urn:swhub:notice:1}ReportId") == "11920-11920"
+    assert any("UNB 0020-UNH 0062" in w.message for w in warnings)
+    # two interchanges that both number their message UNH+1 still get two ids
+    first = data.replace(b"UNH+11920+", b"UNH+1+").replace(b"UNT+19+11920", b"UNT+19+1")
+    other = first.replace(b"+11920'", b"+11921'")  # another interchange (UNB/UNZ 0020)
+    tag = "{urn:swhub:notice:1}ReportId"
+    ids = {etree.fromstring(convert(d, partner=_partner(d))[0].content).findtext(tag) for d in (first, other)}
+    assert ids == {"11920-1", "11921-1"}
