@@ -456,3 +456,20 @@ def test_a_gate_out_without_a_document_number_is_named_by_its_interchange_and_un
     tag = "{urn:swhub:notice:1}ReportId"
     ids = {etree.fromstring(convert(d, partner=_partner(d))[0].content).findtext(tag) for d in (first, other)}
     assert ids == {"11920-1", "11921-1"}
+
+
+@pytest.mark.parametrize(
+    ("c222", "vessel_id"),
+    [
+        (b"9VMK4:146::MAERSK SEMBAWANG", "9VMK4"),  # a call sign under 146: as it is
+        (b"9302205:146::MAERSK SEMBAWANG", "UN9302205"),  # an IMO number
+        (b"9302205::11:MAERSK SEMBAWANG", "UN9302205"),  # IMO by its agency (11 Lloyd's Register)
+        (b"9VMK4:103::MAERSK SEMBAWANG", "9VMK4"),  # a call sign under 103
+    ],
+)
+def test_vessel_identification_as_terminals_write_it(c222: bytes, vessel_id: str) -> None:
+    data = _read("coarri_terminal_d95b_itg12_comma.edi").replace(b"9VMK4:146::MAERSK SEMBAWANG", c222)
+    [doc] = convert(data, partner=_partner(data))
+    assert _xpath(doc.content, "//m:BorderTransportMeans/m:ID") == [vessel_id]
+    assert _xpath(convert(convert(doc.content, partner=_partner(data))[0].content,
+                          partner=_partner(data))[0].content, "//m:BorderTransportMeans/m:ID") == [vessel_id]
