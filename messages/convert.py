@@ -187,10 +187,15 @@ def _xml_to_edifact(data: bytes, message_type: str, partner: Partner) -> list[Co
 
 
 def validate(
-    data: bytes, *, encoding: str | None = None, partner: Partner | None = None
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    partner: Partner | None = None,
+    warnings: list[ValidationIssue] | None = None,
 ) -> list[ValidationIssue]:
     """All problems of the input: XML = XSD + semantic; EDIFACT = syntax + envelope + structure +
-    mapping + XSD of the mapped result. [] when valid. Never raises a MessageError."""
+    mapping + XSD of the mapped result. [] when valid. Never raises a MessageError. ``warnings``
+    (optional) collects what was tolerated or left out, as `convert` reports it."""
     partner = partner or DEFAULT_PARTNER
     try:
         found = detect(data)
@@ -206,7 +211,7 @@ def validate(
         if issues:
             return issues
         try:
-            _edifact_to_xml(data, encoding or partner.encoding, partner)
+            _edifact_to_xml(data, encoding or partner.encoding, partner, warnings)
         except ValidationFailed as exc:
             return exc.issues
         except MessageError as exc:

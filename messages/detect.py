@@ -40,11 +40,22 @@ def detect(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Detected:
     data = bytes(data)
     if len(data) > max_bytes:
         raise PayloadTooLarge(len(data), max_bytes)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        from messages.xml.safe import normalise_encoding
+
+        data = normalise_encoding(data)  # UTF-16 XML (.NET tools): sniffed as the UTF-8 it becomes
+    elif re.match(rb"\s*<\?xml[^>]*encoding\s*=\s*[\"'](?i:utf-?16|unicode)[\"']", data[:200]):
+        from messages.xml.safe import normalise_encoding
+
+        data = normalise_encoding(data)  # 8-bit text declared utf-16
     head = data[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"UNA", b"UNB")):
         return Detected("edifact", _edifact_type(head))
     if head.startswith(b"<"):
-        return Detected("xml", _xml_type(data))
+        from messages.xml.safe import late_declaration
+
+        body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        return Detected("xml", _xml_type(late_declaration(body)))
     raise UnknownMessageType("neither XML (starts with '<') nor EDIFACT (starts with UNA/UNB)")
 
 
@@ -57,6 +68,13 @@ def _edifact_type(head: bytes) -> str:
     if text.startswith("UNA"):
         if len(text) < 9:
             raise MalformedMessage("UNA service string advice is shorter than 6 characters")
+        if not text[9:].lstrip("\r\n\t ").startswith("UNB"):
+            # e.g. "UNA:+.?'UNB" (the reserved character left out): name that, not a missing UNH
+            raise MalformedMessage(
+                f"malformed UNA service string advice {text[:12]!r}: 'UNA' must be followed by exactly "
+                "6 service characters (component, element, decimal, release, reserved/repetition, "
+                "segment terminator), then UNB"
+            )
         comp, elem, release, term = text[3], text[4], text[6], text[8]
     e, c, t, r = re.escape(elem), re.escape(comp), re.escape(term), re.escape(release)
     # UNH+<ref>+<TYPE>:<version>...  preceded by a segment terminator (optionally a line break);
@@ -128,8 +146,8 @@ _MANIFEST_ROOTS = ("Manifest", "MFTMessage")  # MFTMessage: the client's transpo
 
 
 def _known_root(ns: str, name: str) -> str:
-    if ns == _DEC_NS and name in ("DecMessage", "DecImportResponse"):
-        return name
+    if ns in (_DEC_NS, "") and name in ("DecMessage", "DecImportResponse"):
+        return name  # without the namespace: read in it (messages.xml.normalise.open_envelope)
     if not ns and name in ("DEC_DATA", "DEC_RESULT"):
         return "DEC_DATA"  # the bare DEC_RESULT the client writes to its inbox is a DEC_DATA receipt
     if ns == _NOTICE_NS and name in _NOTICE_ROOTS:

@@ -29,6 +29,12 @@ def _fail(lines: list[str], code: int) -> NoReturn:
     raise SystemExit(code)
 
 
+def _warn(issues: list[Any], prefix: str) -> None:
+    """What the conversion tolerated or left out: on stderr, never silently (the exit stays 0)."""
+    for issue in issues:
+        print(f"warning: {prefix}{issue}", file=sys.stderr)
+
+
 def _read_input(source: str) -> bytes:
     if source == "-":
         return sys.stdin.buffer.read()
@@ -166,8 +172,9 @@ def run_convert(
         data = _read_input(source)
         profile = profiles.for_data(partner, data)
         prefix = f"{source}: " if batch else ""
+        warnings: list[Any] = []
         try:
-            documents = convert(data, to=to, encoding=encoding, partner=profile)
+            documents = convert(data, to=to, encoding=encoding, partner=profile, warnings=warnings)
         except MessageError as exc:
             failures += _issue_lines(exc, prefix)
             documents = []
@@ -175,6 +182,7 @@ def run_convert(
             _fail([f"unknown encoding: {exc}"], EXIT_USAGE)
         if bar is not None:
             next(bar, None)
+        _warn(warnings, prefix)
         if not documents:
             continue
         if batch:
@@ -215,11 +223,14 @@ def run_validate(
     for source in inputs:
         data = _read_input(source)
         profile = profiles.for_data(partner, data)
+        warnings: list[Any] = []
         try:
-            issues = validate(data, encoding=encoding, partner=profile)
+            issues = validate(data, encoding=encoding, partner=profile, warnings=warnings)
         except LookupError as exc:
             _fail([f"unknown encoding: {exc}"], EXIT_USAGE)
         prefix = f"{source}: " if batch else ""
+        if not issues:
+            _warn(warnings, prefix)
         problems += [f"{prefix}{issue}" for issue in issues]
     if problems:
         _fail(problems, EXIT_INVALID)

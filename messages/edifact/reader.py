@@ -94,10 +94,27 @@ def parse(
         raise PayloadTooLarge(len(data), max_bytes)
 
     start, delimiters, una = _locate(data)
+    tolerated: list[ValidationIssue] = []
+    padded = data.rstrip(b" \t\r\n")
+    if padded.endswith((b"\x1a", b"\x00")):
+        # a DOS end-of-file mark (Ctrl-Z) or NUL block padding after the interchange: not data
+        data = padded.rstrip(b"\x1a\x00 \t\r\n")
+        tolerated.append(
+            ValidationIssue("interchange", "end-of-file mark (Ctrl-Z) or NUL padding after UNZ ignored")
+        )
     body = data[start:]
+    unwrapped = _unwrap(data, start, delimiters.terminator.encode("latin-1"))
+    if unwrapped is not None:
+        body, width = unwrapped
+        tolerated.append(
+            ValidationIssue(
+                "interchange",
+                f"line breaks every {width} characters inside segments (a record-wrapped file) were "
+                "removed before reading",
+            )
+        )
     syntax_id, version = _sniff_syntax(body, delimiters)
     charset = _charset(syntax_id, encoding)
-    tolerated: list[ValidationIssue] = []
     if "lowercase_in_unoa" in lenient and charset.syntax_id.upper() == "UNOA":
         lower = re.search(rb"[a-z]", body)
         if lower is not None:
@@ -162,6 +179,32 @@ def _locate(data: bytes) -> tuple[int, Delimiters, bool]:
     return unb_at, delimiters, match.group(1) is not None
 
 
+def _unwrap(data: bytes, start: int, term: bytes) -> tuple[bytes, int] | None:
+    """(body from UNB without line breaks, record width) when the file is cut into fixed-width
+    records regardless of segments (mainframe / VAN output, often 80 characters); None otherwise.
+    Only when every line but the last has the same width and some line ends inside a segment: a
+    file with one segment per line is left alone."""
+    if b"\n" not in data:
+        return None
+    first = data.rfind(b"\n", 0, start) + 1
+    head = data[first : first + 1024].split(b"\n")
+    if len(head) < 3 or len(head[0].rstrip(b"\r")) != len(head[1].rstrip(b"\r")):
+        return None  # the common case (one segment per line) decided without splitting the file
+    lines = [line.rstrip(b"\r") for line in data[first:].split(b"\n")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) < 3:
+        return None
+    width = len(lines[0])
+    full = lines[:-1]
+    if width < 40 or any(len(line) != width for line in full) or len(lines[-1]) > width:
+        return None
+    if all(line.endswith(term) for line in full):
+        return None
+    joined = b"".join(lines)
+    return joined[start - first :], width
+
+
 def _una(raw: bytes, offset: int) -> Delimiters:
     chars = raw.decode("latin-1")
     component, element, decimal, release, repetition, terminator = chars
@@ -207,11 +250,14 @@ def _charset(syntax_id: str, encoding: str | None) -> Charset:
     return charset
 
 
-_UTF8_MULTIBYTE = re.compile(rb"[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_C1 = re.compile(rb"[\x80-\x9f]")
+# 2-byte sequences too: Latin-1 accents are followed by ASCII letters, so Latin-1 text with accents
+# fails to decode as UTF-8; UTF-8 'é' (C3 A9) read as Latin-1 would reach customs as 'Ã©'
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _looks_utf8(body: bytes) -> bool:
-    """Valid UTF-8 with 3/4-byte sequences (CJK...): Latin-1 text virtually never decodes so."""
+    """Valid UTF-8 with multi-byte sequences: Latin-1 text with accents virtually never decodes so."""
     if body.isascii() or _UTF8_MULTIBYTE.search(body) is None:
         return False
     try:
@@ -232,6 +278,31 @@ def _decode(body: bytes, start: int, charset: Charset, delimiters: Delimiters) -
         tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
         raise EdifactEncodingError(
             "declares UNOC but the content looks like UTF-8; set the partner's encoding (or declare UNOY)",
+            offset=start + at,
+            segment=segment,
+            tag=tag,
+        )
+    if charset.codec.startswith(("latin", "iso8859", "iso-8859")) and (c1 := _C1.search(body)):
+        # ISO 8859 has no graphic character at 0x80-0x9F: such bytes are Windows-1252 (0x92 = ’,
+        # 0x80 = €) and would reach customs as control characters
+        at = c1.start()
+        segment = body[:at].count(term) + 1
+        seg_start = body.rfind(term, 0, at) + 1
+        tag = body[seg_start : seg_start + 8].lstrip(b"\r\n")[:3].decode("latin-1")
+        shown = body[at : at + 1].decode("cp1252", errors="replace")
+        try:
+            body.decode("utf-8")
+            reason = (
+                f"declares {charset.syntax_id} but the content looks like UTF-8; set the partner's "
+                "encoding (or declare UNOY)"
+            )
+        except UnicodeDecodeError:
+            reason = (
+                f"byte 0x{body[at]:02X} is a control character in {charset.syntax_id} (ISO 8859) and "
+                f"{shown!r} in Windows-1252: set the partner's encoding (e.g. cp1252) or declare UNOY"
+            )
+        raise EdifactEncodingError(
+            reason,
             offset=start + at,
             segment=segment,
             tag=tag,

@@ -28,7 +28,7 @@ from messages.edifact import (
     structure,
 )
 from messages.errors import UnknownMessageType, ValidationFailed, ValidationIssue
-from messages.mapping.common import Issues, lossless_issues
+from messages.mapping.common import Issues, date_issues, lossless_issues
 from messages.mapping.enrich import Known, enrich
 from messages.mapping.provenance import Origins, Sources
 from messages.models.declaration import Declaration
@@ -60,9 +60,20 @@ def _bgm_code(tree: GroupNode) -> str:
 
 
 def tree_to_model(
-    message: EdifactMessage, tree: GroupNode, sender: str, receiver: str, partner: Partner
+    message: EdifactMessage,
+    tree: GroupNode,
+    sender: str,
+    receiver: str,
+    partner: Partner,
+    warnings: list[ValidationIssue] | None = None,
+    control_ref: str = "",
 ) -> object:
+    """Map one structured message; ``warnings`` (optional) is given what the reader tolerated.
+    ``control_ref`` (UNB 0020) makes the id of a message without BGM 1004 unique per sender."""
     issues = Issues()
+    # a message without BGM 1004 is named by its interchange and UNH reference: UNH references
+    # alone repeat (UNH+1 in every interchange) and the hub deduplicates on the id
+    fallback_id = f"{control_ref}-{message.ref}" if control_ref else message.ref
     code = _bgm_code(tree)
     where = "segment 2 (BGM)"
     kind = message.type
@@ -72,7 +83,7 @@ def tree_to_model(
             issues.add(where, f"BGM document code {code!r} is not a customs manifest (85)")
         model = _module("CUSCAR").to_model(tree, sender, receiver, issues)
     elif kind == "CODECO" and code in ("36", partner.bgm("CODECO_gate_out")):
-        model = _module("CODECO_gate_out").to_model(tree, sender, issues, partner)
+        model = _module("CODECO_gate_out").to_model(tree, sender, issues, partner, fallback_id)
     elif kind == "CODECO":
         if code not in ("34", partner.bgm("CODECO_gate_in")):
             issues.add(
@@ -116,8 +127,18 @@ def tree_to_model(
             model = None
     else:
         raise UnknownMessageType(f"no mapping for EDIFACT {kind} (mapped: {', '.join(PAIRS)})")
+    if not isinstance(model, GateOutReport):  # a gate-out checks its gate times itself
+        issues.items += date_issues(message.segments)
+    if isinstance(model, Manifest) and not model.head.message_id:
+        # terminals often leave BGM 1004 empty (BGM+34++9): UNB + UNH references name the message
+        model.head.message_id = fallback_id
+        issues.warn(
+            "segment 2 (BGM)", f"no document number (BGM 1004): {fallback_id!r} (UNB 0020-UNH 0062) is used"
+        )
     if issues.items:
         raise ValidationFailed(issues.items)
+    if warnings is not None:
+        warnings += issues.warnings
     return model
 
 
@@ -139,7 +160,16 @@ def message_to_model(
     directory = f"{message.version}{message.release}" if message.release else partner.directory
     try:
         tree = structure(message, directory)
-        model = tree_to_model(message, tree, interchange.sender, interchange.recipient, partner)
+        tolerated: list[ValidationIssue] = []
+        model = tree_to_model(
+            message,
+            tree,
+            interchange.sender,
+            interchange.recipient,
+            partner,
+            tolerated,
+            interchange.control_ref,
+        )
         if sources is not None:
             note = getattr(_module(message.type), "note", None)
             if note is not None:
@@ -149,7 +179,7 @@ def message_to_model(
         raise type(exc)([_prefixed(i, message.ref) for i in exc.issues]) from None
     if warnings is not None:
         warnings += [w for w in interchange.warnings if w not in warnings]
-        warnings += [_prefixed(i, message.ref) for i in found]
+        warnings += [_prefixed(i, message.ref) for i in tolerated + found]
     if errors:
         raise ValidationFailed([_prefixed(i, message.ref) for i in errors])
     return model

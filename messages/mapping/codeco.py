@@ -60,7 +60,7 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
             if s.tag == "PIA" and s.get(1, 1) == "BM":
                 c.bill_no = s.get(1)
             elif s.tag == "MEA" and s.get(0) == "AAE":
-                c.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
+                c.gross_mass = issues.mass(s.get(2, 1), s.get(2), where, "gross mass")
         if not c.bill_no:
             issues.add(where, "goods item without a bill of lading number (PIA+5+<bill>:BM)")
         decl.consignments.append(c)

@@ -26,9 +26,17 @@ GATE_DTM = ("7", "203")  # effective / execution date-time
 _FORMATS = {"203": ("%Y%m%d%H%M", 12), "204": ("%Y%m%d%H%M%S", 14), "102": ("%Y%m%d", 8)}
 
 
-def to_model(tree: GroupNode, sender: str, issues: Issues, partner: Partner) -> GateOutReport:
+def to_model(
+    tree: GroupNode, sender: str, issues: Issues, partner: Partner, message_ref: str = ""
+) -> GateOutReport:
     bgm_seg = tree.segment("BGM")
     report = GateOutReport(report_id=bgm_seg.get(1) if bgm_seg else "", sender_id="")
+    if not report.report_id and message_ref:
+        # terminals often send BGM+36++9: the interchange and UNH references name the report
+        report.report_id = message_ref
+        issues.warn(
+            "segment 2 (BGM)", f"no document number (BGM 1004): {message_ref!r} (UNB 0020-UNH 0062) is used"
+        )
     if not report.report_id:
         issues.add("segment 2 (BGM)", "no document number (BGM 1004): the hub deduplicates on it")
     for nad in (g.segments[0] for g in tree.groups("NAD")):

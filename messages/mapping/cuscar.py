@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
 from messages.edifact.directory import load
-from messages.mapping.common import Issues, at, dtm_text, fmt_decimal, fmt_int, joined, text_chunks
+from messages.mapping.common import (
+    Issues,
+    agencies_of,
+    at,
+    check_equipment,
+    dtm_text,
+    fmt_decimal,
+    fmt_int,
+    joined,
+    seal_segments,
+    text_chunks,
+)
 from messages.mapping.manifest_header import SPELLING as HEADER_SPELLING
 from messages.mapping.manifest_header import (
     apply_header_nads,
@@ -31,6 +42,7 @@ from messages.models.manifest import (
     Communication,
     Consignment,
     ConsignmentItem,
+    Location,
     Manifest,
     ManifestDeclaration,
     Party,
@@ -86,12 +98,14 @@ def party_from(nad: Segment, node: GroupNode | None) -> Party:
 
 def equipment_from(eqd: GroupNode) -> TransportEquipment:
     seg = eqd.segments[0]
+    sels = [s for s in eqd.segments[1:] if s.tag == "SEL"]
     return TransportEquipment(
         equipment_id=seg.get(1),
         characteristic_code=seg.get(2),
         supplier_party_type_code=seg.get(3),
         fullness_code=seg.get(5),
-        seal_ids=[s.get(0) for s in eqd.segments[1:] if s.tag == "SEL"],
+        seal_ids=[s.get(0) for s in sels],
+        seal_agencies=agencies_of(sels),
     )
 
 
@@ -113,7 +127,7 @@ def item_from(gid: GroupNode, issues: Issues) -> ConsignmentItem:
                 item.cargo_description = g(3) + g(3, 1) + g(3, 2) + g(3, 3) + g(3, 4)
         elif tag == "MEA":
             if s.get(0) == "AAE":
-                item.gross_mass = issues.decimal(s.get(2, 1), at(gid), "gross mass")
+                item.gross_mass = issues.mass(s.get(2, 1), s.get(2), at(gid), "gross mass")
         elif tag == "SGP":
             equipment.append(s.get(0))
         elif tag == "PCI":
@@ -127,8 +141,13 @@ def item_from(gid: GroupNode, issues: Issues) -> ConsignmentItem:
 
 
 def consignment_from(
-    cni: GroupNode, containers: dict[str, TransportEquipment], issues: Issues
+    cni: GroupNode,
+    containers: dict[str, TransportEquipment],
+    issues: Issues,
+    bulk: dict[str, str] | None = None,
 ) -> Consignment:
+    """One CNI group; ``bulk`` = equipment id -> EQD qualifier of the equipment that is no container."""
+    bulk = bulk or {}
     segs = cni.segments
     head = segs[0]
     c = Consignment(head.get(1), head.get(1, 1))
@@ -139,7 +158,7 @@ def consignment_from(
                 c.package_quantity = _int(s.get(0, 1), issues, cni, "total packages")
                 c.package_type_code = s.get(0, 2)
             elif q == "7":
-                c.gross_mass = issues.decimal(s.get(0, 1), at(cni), "total gross mass")
+                c.gross_mass = issues.mass(s.get(0, 1), s.get(0, 2), at(cni), "total gross mass")
             elif q == "15":
                 c.gross_volume = issues.decimal(s.get(0, 1), at(cni), "gross volume")
     bill_seen = False
@@ -155,10 +174,14 @@ def consignment_from(
             continue
         bill_seen = True
         bill = rff.get(0, 1)
-        if not c.bill_no:
-            c.bill_no = bill
-        elif bill and bill != c.bill_no:
-            issues.add(at(ref), f"RFF+BM {bill!r} differs from the CNI bill {c.bill_no!r}")
+        if bill and c.bill_no and bill != c.bill_no:
+            # carriers number the CNI (e.g. UK LOT10: '<bill>-0'); RFF+BM is the bill of lading itself
+            issues.warn(
+                at(ref),
+                f"RFF+BM {bill!r} differs from the CNI document number {c.bill_no!r}: the bill is "
+                "taken from RFF+BM (the CNI number is not carried by MT1101)",
+            )
+        c.bill_no = bill or c.bill_no
         if len(ref.segments) > 1:
             _bill_details(ref, c, issues)
         items: list[ConsignmentItem] = []
@@ -176,7 +199,20 @@ def consignment_from(
                 nad = child.segments[0]
                 role = nad.get(0)
                 if role in _ROLE_ATTR:
-                    setattr(c, _ROLE_ATTR[role], party_from(nad, child))
+                    party = party_from(nad, child)
+                    if not party.name and nad.get(2):
+                        # C058 (name and address, unstructured lines) instead of C080 party name:
+                        # its first line is the name, the others the address
+                        lines = [x for x in nad.elements[2][:5] if x]
+                        party.name = lines[0]
+                        if not party.address_line:
+                            party.address_line = " ".join(lines[1:])
+                        issues.warn(
+                            at(child),
+                            f"NAD+{role}: no party name (C080); name and address are taken from the "
+                            "unstructured name and address lines (C058)",
+                        )
+                    setattr(c, _ROLE_ATTR[role], party)
                 elif role == "CS":
                     c.consolidator_id = nad.get(1)
         c.items = items
@@ -190,6 +226,28 @@ def consignment_from(
                 f"bill {c.bill_no or '?'}: no {what}: add NAD+{role} with its name or code "
                 "under the bill's RFF+BM",
             )
+        elif not party.name:
+            # MT1101 Consignor/Consignee Name is mandatory (an..70): a code alone is not enough
+            issues.add(
+                at(cni),
+                f"bill {c.bill_no or '?'}: NAD+{role} {party.id!r} has no name: add the party name "
+                "(NAD C080, or name and address lines C058)",
+            )
+        elif len(party.name) > 70:
+            issues.add(
+                at(cni),
+                f"bill {c.bill_no or '?'}: NAD+{role} name is {len(party.name)} characters, "
+                "MT1101 allows 70",
+            )
+    for item in c.items:
+        for code in {item.package_type_code, c.package_type_code} - {""}:
+            if len(code) != 2 or not code.isalnum() or not code.isupper() and not code.isdigit():
+                issues.add(
+                    at(cni),
+                    f"bill {c.bill_no or '?'}: package type {code!r} (GID/CNT+11) is not a "
+                    "two-character UN/ECE Rec. 21 code (e.g. PK, CT, BG)",
+                )
+                break
     items = c.items
     if len(items) == 1:
         ids = items[0].equipment_ids
@@ -198,6 +256,14 @@ def consignment_from(
         seen = list(dict.fromkeys(eid for item in items for eid in item.equipment_ids))
     boxes = c.transport_equipment
     for eid in seen:
+        if eid in bulk:
+            # EQD+BL etc.: not a container, MT1101 lists containers only
+            issues.warn(
+                at(cni), f"SGP+{eid} refers to equipment that is not a container (EQD+{bulk[eid]}): left out"
+            )
+            for item in items:
+                item.equipment_ids = [x for x in item.equipment_ids if x != eid]
+            continue
         box = containers.get(eid)
         if box is None:
             issues.add(at(cni), f"SGP refers to container {eid!r} that has no EQD segment")
@@ -238,6 +304,7 @@ def _copy(box: TransportEquipment) -> TransportEquipment:
         box.supplier_party_type_code,
         box.fullness_code,
         list(box.seal_ids),
+        list(box.seal_agencies),
     )
 
 
@@ -280,12 +347,49 @@ def to_model(tree: GroupNode, sender: str, receiver: str, issues: Issues) -> Man
             send_time = dtm_text(d)
     head = head_from(tree.segment("BGM"), "MT1101", pad_send_time(send_time), ms or sender, mr or receiver)
     containers: dict[str, TransportEquipment] = {}
+    bulk: dict[str, str] = {}
     for eqd in tree.groups("EQD"):
+        q = eqd.segments[0].get(0)
+        if q not in ("CN", ""):  # BL (bulk), TE (trailer), ...: no container number to carry
+            bulk.setdefault(eqd.segments[0].get(1), q)
+            continue
+        check_equipment(eqd.segments[0], at(eqd), issues)
         box = equipment_from(eqd)
         containers.setdefault(box.equipment_id, box)
-    decl.consignments = [consignment_from(cni, containers, issues) for cni in tree.groups("CNI")]
+    decl.consignments = [consignment_from(cni, containers, issues, bulk) for cni in tree.groups("CNI")]
+    _header_facts_elsewhere(tree, decl, issues)
     _required_header_facts(tree, decl, issues)
     return Manifest(head, decl)
+
+
+def _header_facts_elsewhere(tree: GroupNode, decl: ManifestDeclaration, issues: Issues) -> None:
+    """Header facts carriers put elsewhere, each taken with a warning naming where it came from:
+    the carrier from TDT C040 (no NAD+CA), the place of unloading from LOC+60 (place of arrival)
+    in the TDT group, the places of loading / unloading from the bills' own LOC+9 / LOC+11 when
+    every bill names the same one."""
+    tdt = tree.group("TDT")
+    where = at(tdt) if tdt is not None else "segment 2 (BGM)"
+    if not decl.carrier_id and tdt is not None and tdt.segments[0].get(4):
+        decl.carrier_id = tdt.segments[0].get(4)
+        issues.warn(where, f"no NAD+CA: the carrier {decl.carrier_id!r} is taken from TDT C040")
+    if decl.unloading_location is None and tdt is not None:
+        for seg in tdt.segments[1:] + [s for g in tdt.children for s in g.segments]:
+            if seg.tag == "LOC" and seg.get(0) == "60" and seg.get(1):
+                decl.unloading_location = Location(seg.get(1))
+                issues.warn(at(tdt), f"no LOC+11: the place of unloading is LOC+60 {seg.get(1)!r}")
+                break
+    for attr, q, what in (
+        ("loading_location", "9", "loading"),
+        ("unloading_location", "11", "unloading"),
+    ):
+        if getattr(decl, attr) is not None:
+            continue
+        ids = {getattr(c, f"{attr}_id") for c in decl.consignments}
+        if len(ids) == 1 and (only := ids.pop()):
+            setattr(decl, attr, Location(only))
+            issues.warn(
+                where, f"no LOC+{q} in the TDT group: the place of {what} is the bills' LOC+{q} {only!r}"
+            )
 
 
 def _required_header_facts(tree: GroupNode, decl: ManifestDeclaration, issues: Issues) -> None:
@@ -419,7 +523,7 @@ def to_segments(m: Manifest, bgm_code: str) -> list[Segment]:
             boxes.setdefault(box.equipment_id, box)
     for box in boxes.values():
         segs.append(equipment_segment(box))
-        segs += [Segment.of("SEL", seal, "CA") for seal in box.seal_ids]
+        segs += seal_segments(box.seal_ids, box.seal_agencies)
     for n, c in enumerate(d.consignments, 1):
         segs += consignment_segments(n, c)
     return segs

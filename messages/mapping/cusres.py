@@ -83,9 +83,9 @@ def _read_totals(r: DecResult, node: GroupNode, issues: Issues) -> None:
             continue
         kind, value = mea.get(1), mea.get(2, 1)
         if kind == "AAB":
-            r.gross_wt = issues.decimal(value, where, "gross weight")
+            r.gross_wt = issues.mass(value, mea.get(2), where, "gross weight")
         elif kind == "AAA":
-            r.net_wt = issues.decimal(value, where, "net weight")
+            r.net_wt = issues.mass(value, mea.get(2), where, "net weight")
         elif kind == "AAD":
             r.pack_no = issues.integer(value, where, "number of packages")
 

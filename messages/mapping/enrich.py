@@ -120,16 +120,28 @@ def enrich(
     if not isinstance(model, Manifest):
         return errors, warnings
     mt = model.head.message_type
-    if mt == "MT5101" and model.declaration.loading_location is not None:
-        # a discharge report names where the box was loaded; MT5101 has no element for it
+    if mt in ("MT5101", "MT3101") and model.declaration.loading_location is not None:
+        # a discharge or gate-in report names where the box was (or will be) loaded; neither
+        # MT5101 nor MT3101 has an element for it
         warnings.append(
             ValidationIssue(
                 _tdt_where(tree),
                 f"LOC+9 {model.declaration.loading_location.id!r} (place of loading) is not carried by "
-                "MT5101 and was left out",
+                f"{mt} and was left out",
             )
         )
         model.declaration.loading_location = None
+    if mt in ("MT5101", "MT5102") and not model.declaration.consignments:
+        # a tally report lists containers under their bills; empties alone make no tally report
+        # (before, this was an internal error: the generated document failed its schema)
+        errors.append(
+            ValidationIssue(
+                _tdt_where(tree),
+                f"no bill of lading in any EQD group: {mt} lists containers under their bills: "
+                "add RFF+BM to the EQD group of each container",
+            )
+        )
+    arrival = _gate_in_date(model, tree, warnings) if mt == "MT3101" else ""
     hub_facts: Mapping[str, str] | None = None
     for fact in NEEDED.get(mt, ()):
         if _get(model, fact):
@@ -164,7 +176,47 @@ def enrich(
                 f"no {_WORDS[fact]}: {_HOW[fact]} or set defaults.{fact} in partner profile {partner.name!r}",
             )
         )
+    place = model.declaration.unloading_location
+    if arrival and place is not None and not place.date_time:
+        place.date_time = arrival
+        why = "no DTM+232: the arrival date is the containers' gate-in time (DTM+7)"
+        warnings.append(ValidationIssue(_tdt_where(tree), f"{why} {arrival}"))
+        if sources is not None:
+            sources.text(place, "date_time", f"{sources.label} has {why}")
     return errors, warnings
+
+
+def _gate_in_date(model: Manifest, tree: GroupNode, warnings: list[ValidationIssue]) -> str:
+    """MT3101 UnloadingLocation/ArrivalDate(Time) from the containers' gate-in times (DTM+7, or
+    DTM+203 as SMDG guides qualify it) when the TDT group has no DTM+232, as terminal systems
+    fill it: one time -> ArrivalDateTime; several on one day -> ArrivalDate; several days -> left
+    out with a warning. Returned, and set once the place of unloading is known (it may come from
+    the profile)."""
+    place = model.declaration.unloading_location
+    if place is not None and place.date_time:
+        return ""
+    stamps: list[tuple[str, str]] = []  # (value, location)
+    for node in tree.groups("EQD"):
+        flat = node.segments[1:] + [s for child in node.children for s in child.segments]
+        for seg in flat:
+            if seg.tag == "DTM" and seg.get(0) in ("7", "203") and seg.get(0, 2) in ("203", "204", ""):
+                stamps.append((seg.get(0, 1), f"segment {node.position} (EQD)"))
+                break
+    values = {v for v, _ in stamps if v.isdigit() and len(v) in (12, 14)}
+    if not values:
+        return ""
+    if len(values) == 1:
+        return next(iter(values)).ljust(14, "0")
+    if len({v[:8] for v in values}) == 1:
+        return next(iter(values))[:8]
+    warnings.append(
+        ValidationIssue(
+            stamps[0][1],
+            "the containers passed the gate on different days (DTM+7): MT3101 carries one "
+            "arrival date, left out",
+        )
+    )
+    return ""
 
 
 def _check_containers(

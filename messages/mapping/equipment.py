@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from messages.edifact import GroupNode, Segment
-from messages.mapping.common import Issues, at, fmt_decimal, fmt_int
+from messages.mapping.common import (
+    Issues,
+    agencies_of,
+    at,
+    check_equipment,
+    fmt_decimal,
+    fmt_int,
+    seal_segments,
+)
 from messages.mapping.cuscar import equipment_segment
 from messages.models.manifest import TransportEquipment
 
@@ -31,7 +39,7 @@ def container_segments(
         segs.append(Segment.of("MEA", "AAE", "G", ["KGM", fmt_decimal(box.gross_mass)]))
     if box.package_quantity is not None:
         segs.append(Segment.of("MEA", "CT", "AAD", [package_type, fmt_int(box.package_quantity)]))
-    segs += [Segment.of("SEL", seal, "CA") for seal in box.seal_ids]
+    segs += seal_segments(box.seal_ids, box.seal_agencies)
     return segs
 
 
@@ -47,6 +55,7 @@ def container_from(node: GroupNode, issues: Issues) -> tuple[TransportEquipment,
     )
     if not box.equipment_id:
         issues.add(where, "EQD without a container number")
+    check_equipment(seg, where, issues)
     listed_under = package_type = ""
     for s in node.segments[1:]:
         tag, q = s.tag, s.get(0)
@@ -61,12 +70,13 @@ def container_from(node: GroupNode, issues: Issues) -> tuple[TransportEquipment,
                 # holds the gross mass (G, else VGM); tare and empty weight are not carried
                 kind = s.get(1)
                 if kind in ("G", "AAB", "") or (kind == "VGM" and box.gross_mass is None):
-                    box.gross_mass = issues.decimal(s.get(2, 1), where, "gross mass")
+                    box.gross_mass = issues.mass(s.get(2, 1), s.get(2), where, "gross mass")
             elif q == "CT":
                 package_type = s.get(2)
                 box.package_quantity = issues.integer(s.get(2, 1), where, "package count")
         elif tag == "SEL":
             box.seal_ids.append(q)
+    box.seal_agencies = agencies_of([s for s in node.segments[1:] if s.tag == "SEL"])
     return box, listed_under, package_type
 
 
@@ -85,6 +95,7 @@ def note_container(node: GroupNode, box: TransportEquipment, sources: Sources) -
             sources.note(box, "package_quantity", s)
         elif s.tag == "SEL":
             sources.note(box, "seal_ids", s)
+            sources.note(box, "seal_agencies", s)
 
 
 def note_containers(

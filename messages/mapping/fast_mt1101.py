@@ -93,8 +93,11 @@ def _equipment(out: list[str], box: TransportEquipment) -> None:
         text += f"<SupplierPartyTypeCode>{e(box.supplier_party_type_code)}</SupplierPartyTypeCode>"
     if box.fullness_code:
         text += f"<FullnessCode>{e(box.fullness_code)}</FullnessCode>"
-    for seal in box.seal_ids:
-        text += f"<SealID>{e(seal)}</SealID>"
+    agencies = box.seal_agencies
+    for k, seal in enumerate(box.seal_ids):
+        agency = agencies[k] if k < len(agencies) else ""
+        opening = f'<SealID AgencyCode="{e(agency)}">' if agency else "<SealID>"
+        text += f"{opening}{e(seal)}</SealID>"
     if box.bill_no:
         text += f"<TransportContractDocument><ID>{e(box.bill_no)}</ID></TransportContractDocument>"
     if box.package_quantity is not None:

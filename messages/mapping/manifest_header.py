@@ -139,7 +139,10 @@ def apply_transport_group(node: GroupNode | None, decl: ManifestDeclaration) -> 
     conveyance: BorderTransportMeans | None = None
     if tdt.get(0) != "ZZZ":
         vessel_id = tdt.get(7)
-        if tdt.get(7, 1) == "146" and vessel_id:
+        imo = tdt.get(7, 1) == "146" or (tdt.get(7, 2) == "11" and len(vessel_id) == 7)
+        if imo and vessel_id.isdigit():  # 146 = IMO number list; agency 11 = Lloyd's Register
+            # an IMO number (code list 146) is the manifest's UN<IMO>; a call sign some terminals
+            # send under 146 stays as it is (before it came out as 'UN' + call sign)
             vessel_id = "UN" + vessel_id
         conveyance = BorderTransportMeans(
             journey_id=tdt.get(1), type_code=tdt.get(2), id=vessel_id, name=tdt.get(7, 3)

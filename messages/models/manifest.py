@@ -61,6 +61,9 @@ class TransportEquipment:
     supplier_party_type_code: str = ""  # owner: 1 shipper, 2 carrier
     fullness_code: str = ""
     seal_ids: list[str] = field(default_factory=list)
+    # SealID/@AgencyCode = EDIFACT SEL 4517 (CA carrier, SH shipper, CU customs, ...), parallel to
+    # seal_ids; [] or "" where the sender named none
+    seal_agencies: list[str] = field(default_factory=list)
     bill_no: str = ""  # TransportContractDocument/ID: declaration-level link to a bill (MT3101/5101)
     package_quantity: int | None = None  # tally: packages counted in this container
     gross_mass: Decimal | None = None  # tally: kg

@@ -74,6 +74,9 @@ class LeafList:
     tag: str
     attr: str
     inner: str = ""  # item text sits in a child: <EquipmentIdentification><ID>..</ID></...>
+    # (XML attribute, model list attribute) carried by each item, e.g. SealID/@AgencyCode; the
+    # model list runs parallel to `attr` ("" where an item has none)
+    xml_attr: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,11 @@ def _fill(el: etree._Element, nodes: tuple[Node, ...], values: dict[str, Any], n
             assert isinstance(node, LeafList)
             holder = next((c for c in child if local(c.tag) == node.inner), None) if node.inner else child
             values.setdefault(node.attr, []).append((holder.text if holder is not None else "") or "")
+            if node.xml_attr is not None:
+                found = values.setdefault(node.xml_attr[1], [""] * (len(values[node.attr]) - 1))
+                found.append(child.get(node.xml_attr[0]) or "")
+                if not any(found):
+                    del values[node.xml_attr[1]]  # none named: the same as absent ([])
         elif kind == _CHOICE:
             values[node.attr] = child.text or ""  # type: ignore[union-attr]
         elif kind == _GROUP:
@@ -305,9 +313,12 @@ def _emit(parent: etree._Element, obj: Any, nodes: tuple[Node, ...], ns: str) ->
             for xml_attr, const in node.const_attrs:
                 el.set(xml_attr, const)
         elif isinstance(node, LeafList):
-            for item in value:
+            extra = getattr(obj, node.xml_attr[1]) if node.xml_attr is not None else []
+            for k, item in enumerate(value):
                 el = _sub(parent, node.tag, ns)
                 set_text(_sub(el, node.inner, ns) if node.inner else el, item)
+                if node.xml_attr is not None and k < len(extra) and extra[k]:
+                    el.set(node.xml_attr[0], extra[k])
         elif isinstance(node, Choice):
             if _empty(value):
                 continue
@@ -355,6 +366,8 @@ def _collect(nodes: tuple[Node, ...]) -> dict[str, Binding | None]:
             out[node.attr] = None
             if isinstance(node, Leaf):
                 out.update((attr, None) for _, attr in node.xml_attrs)
+            elif isinstance(node, LeafList) and node.xml_attr is not None:
+                out[node.xml_attr[1]] = None
     return out
 
 

@@ -156,9 +156,9 @@ def to_bytes(root: etree._Element) -> bytes:
 
 def parse_declaration(data: bytes, *, max_bytes: int = safe.DEFAULT_MAX_BYTES) -> Declaration:
     """Safe-parse, validate (schema + semantic rules, all issues at once) and bind a DecMessage."""
-    from messages.xml.normalise import normalise
+    from messages.xml.normalise import normalise, open_envelope
 
-    root = safe.parse(data, max_bytes=max_bytes)
+    root = open_envelope(safe.parse(data, max_bytes=max_bytes))
     expect_root(root, "DecMessage")
     root = normalise(root, "DecMessage")
     issues = validate_tree(root, "DecMessage")

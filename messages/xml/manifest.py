@@ -60,7 +60,7 @@ PARTY = Binding(Party, (
 EQUIPMENT = Binding(TransportEquipment, (
     _id("equipment_id", "EquipmentIdentification", required=True),
     *leaves("CharacteristicCode SupplierPartyTypeCode FullnessCode"),
-    LeafList("SealID", "seal_ids"),
+    LeafList("SealID", "seal_ids", xml_attr=("AgencyCode", "seal_agencies")),
     _id("bill_no", "TransportContractDocument"),
     Leaf("TotalPackageQuantity", "package_quantity", "int"),
     _mass("gross_mass"),

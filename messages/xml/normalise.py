@@ -1,10 +1,16 @@
 """What real client tools write, brought to the one shape the schemas describe (before validation).
 
 * Every element written, unused ones empty: an empty optional element is the same as an absent one,
-  numeric ones included. Empty leaves (no children, no attributes, no text) are removed,
+  numeric ones included (also when marked xsi:nil="true", as .NET tools write unset values).
+  Empty leaves (no children, no attributes, no text) are removed,
   then wrappers left empty by that; a required element removed this way is reported by the schema
   as missing, under its own name. Only removals, so every line number stays the sender's.
+* Children in another order than the schema's sequence (client tools write DecHead's fields in
+  their own order, e.g. IEFlag first and the *Scc codes last) are put in the schema's order where
+  that order is unambiguous; elements keep their source lines, and repeated ones their order.
 * The bare DEC_RESULT root the client writes to its inbox is read as DEC_DATA/DEC_RESULT.
+* DecMessage / DecImportResponse without the declaration namespace, and a Manifest without its
+  typed namespace (its type from Head/MessageType), are read in their namespace.
 * The manifest family's transport envelope MFTMessage (MFTHead, MFTData, a namespace-less Manifest
   inside) is opened: the Manifest is read in its message type's namespace.
 """
@@ -18,14 +24,24 @@ from lxml import etree
 
 from messages.errors import UnknownMessageType
 from messages.xml.binding import local
-from messages.xml.schemas import MANIFEST_NS_PREFIX, MANIFEST_TYPES, SCHEMA_FILES, XSD_DIR, manifest_ns
+from messages.xml.schemas import (
+    DEC_NS,
+    MANIFEST_NS_PREFIX,
+    MANIFEST_TYPES,
+    SCHEMA_FILES,
+    XSD_DIR,
+    manifest_ns,
+)
 
 _XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
 
 # Empty: no text at all, or only the line breaks and indentation of a pretty-printed empty wrapper.
 # Spaces alone are kept: in fixed-position codes ("  " in DecHead/Type) they are a value.
+# xsi:nil="true" (as .NET XmlSerializer writes unset values) counts as no attribute: empty is empty.
 _EMPTY = etree.XPath(
-    "//*[not(*) and not(@*) and (not(text()) or (not(normalize-space()) and contains(., '\n')))]"
+    "//*[not(*) and not(@*[not(local-name()='nil' and "
+    "namespace-uri()='http://www.w3.org/2001/XMLSchema-instance')]) "
+    "and (not(text()) or (not(normalize-space()) and contains(., '\n')))]"
 )
 
 
@@ -45,6 +61,106 @@ def known_names(key: str) -> frozenset[str]:
         names.update(tree.xpath("//xs:element/@name", namespaces=_XS))
         todo += [path.parent / loc for loc in tree.xpath("//xs:include/@schemaLocation", namespaces=_XS)]
     return frozenset(names)
+
+
+def _schema_trees(key: str) -> list[etree._ElementTree]:
+    trees: list[etree._ElementTree] = []
+    todo = [XSD_DIR / SCHEMA_FILES[key]]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        tree = etree.parse(str(path))
+        trees.append(tree)
+        todo += [path.parent / loc for loc in tree.xpath("//xs:include/@schemaLocation", namespaces=_XS)]
+    return trees
+
+
+def _sequence_order(complex_type: etree._Element) -> tuple[str, ...] | None:
+    """Child names of a complexType that is one plain xs:sequence of distinct xs:elements."""
+    particles = [c for c in complex_type if isinstance(c.tag, str) and local(c.tag) != "annotation"]
+    if len(particles) != 1 or local(particles[0].tag) != "sequence":
+        return None
+    names: list[str] = []
+    for child in particles[0]:
+        if not isinstance(child.tag, str) or local(child.tag) == "annotation":
+            continue
+        if local(child.tag) != "element" or not child.get("name"):
+            return None  # a choice, a nested sequence or a ref: leave its order to the schema
+        names.append(child.get("name"))
+    return tuple(names) if len(set(names)) == len(names) else None
+
+
+@cache
+def child_orders(key: str) -> dict[str, dict[str, int]]:
+    """Parent element name -> {child name: position} for the schema of `key`, only where every
+    declaration of that parent name has the same sequence."""
+    trees = _schema_trees(key)
+    named: dict[str, tuple[str, ...] | None] = {}
+    for tree in trees:
+        for ct in tree.xpath("//xs:complexType[@name]", namespaces=_XS):
+            named[ct.get("name")] = _sequence_order(ct)
+    orders: dict[str, set[tuple[str, ...] | None]] = {}
+    for tree in trees:
+        for el in tree.xpath("//xs:element[@name]", namespaces=_XS):
+            inline = el.find("xs:complexType", namespaces=_XS)
+            if inline is not None:
+                order = _sequence_order(inline)
+            else:
+                type_name = (el.get("type") or "").split(":")[-1]
+                if type_name not in named:
+                    continue  # a simple type: a leaf
+                order = named[type_name]
+            orders.setdefault(el.get("name"), set()).add(order)
+    return {
+        name: {child: i for i, child in enumerate(next(iter(found)))}  # type: ignore[arg-type]
+        for name, found in orders.items()
+        if len(found) == 1 and None not in found
+    }
+
+
+def reorder(root: etree._Element, orders: dict[str, dict[str, int]]) -> etree._Element:
+    """Put each element's children in its schema sequence's order (stable: repeated children keep
+    theirs). Only elements whose children are all elements with whitespace between them."""
+    by_tag: dict[str, dict[str, int] | None] = {}  # Clark tag -> order keyed by Clark child tags
+    for el in root.iter():
+        if len(el) < 2:
+            continue  # leaves and single children: the common case, decided without a lookup
+        tag = el.tag
+        order = by_tag.get(tag, False) if isinstance(tag, str) else None
+        if order is False:
+            local_order = orders.get(local(tag))
+            ns = tag[1 : tag.index("}")] if tag.startswith("{") else ""
+            prefix = f"{{{ns}}}" if ns else ""
+            order = by_tag[tag] = (
+                None if local_order is None else {prefix + k: i for k, i in local_order.items()}
+            )
+        if order is None:
+            continue
+        end = len(order)
+        last = -1
+        for child in el:
+            rank = order.get(child.tag, end)
+            if rank < last:
+                break
+            last = rank
+        else:
+            continue  # already in the schema's order
+        children = list(el)
+        if any(not isinstance(c.tag, str) or (c.tail and c.tail.strip()) for c in children):
+            continue
+        ranked = sorted(
+            ((order.get(c.tag, end), i, c) for i, c in enumerate(children)), key=lambda r: (r[0], r[1])
+        )
+        tails = [c.tail for c in children]  # indentation stays where it was
+        for c in children:
+            el.remove(c)
+        for (_rank, _i, c), tail in zip(ranked, tails, strict=True):
+            c.tail = tail
+            el.append(c)
+    return root
 
 
 def drop_empty(root: etree._Element, known: frozenset[str] | None = None) -> etree._Element:
@@ -81,7 +197,21 @@ def open_envelope(root: etree._Element) -> etree._Element:
         return wrapper
     if name == "MFTMessage":
         return _manifest_in(root)
+    if not ns and name in ("DecMessage", "DecImportResponse"):
+        # written without the declaration namespace (tools that strip it): read in it
+        _into_namespace(root, DEC_NS)
+    elif not ns and name == "Manifest":
+        # a manifest without its typed namespace: the type from Head/MessageType
+        mt = next((el.text.strip() for el in root.iter() if local(el.tag) == "MessageType" and el.text), "")
+        if mt in MANIFEST_TYPES:
+            _into_namespace(root, manifest_ns(mt))
     return root
+
+
+def _into_namespace(root: etree._Element, target: str) -> None:
+    for el in root.iter():
+        if isinstance(el.tag, str) and not etree.QName(el).namespace:
+            el.tag = f"{{{target}}}{el.tag}"
 
 
 def mft_message_type(root: etree._Element) -> str:
@@ -110,16 +240,13 @@ def _manifest_in(root: etree._Element) -> etree._Element:
             f"MFTMessage: MFTHead/MessageType {mt!r} is not a supported manifest type "
             f"({', '.join(MANIFEST_TYPES)})"
         )
-    target = manifest_ns(mt)
-    for el in manifest.iter():
-        if isinstance(el.tag, str) and not etree.QName(el).namespace:
-            el.tag = f"{{{target}}}{el.tag}"
+    _into_namespace(manifest, manifest_ns(mt))
     return manifest
 
 
 def normalise(root: etree._Element, key: str) -> etree._Element:
     """`root` already opened (open_envelope) and identified as `key`."""
-    return drop_empty(root, known_names(key))
+    return reorder(drop_empty(root, known_names(key)), child_orders(key))
 
 
 def build_mft_message(manifest: etree._Element, message_type: str, head: dict[str, str]) -> etree._Element:

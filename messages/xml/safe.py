@@ -3,7 +3,8 @@
 Policy:
 * size limit first (default 10 MiB) -> PayloadTooLarge, before any parsing work;
 * encoding: UTF-8 (BOM allowed) is the single-window norm. Documents that *declare* GBK/GB2312/
-  GB18030 are transcoded (legacy Chinese partners), anything else -> EncodingError. Bytes that do not
+  GB18030 are transcoded (legacy Chinese partners), UTF-16 (with BOM, as .NET tools save it) too,
+  and UTF-8 bytes declared "utf-16" are read as UTF-8; anything else -> EncodingError. Bytes that do not
   decode in the declared encoding -> EncodingError with line and byte offset (never UnicodeDecodeError);
 * any DOCTYPE is refused -> UnsafeXml. No business message needs a DTD, and refusing it outright
   closes XXE, external DTD fetches and entity-expansion bombs (billion laughs) in one rule; the
@@ -55,11 +56,23 @@ def _check_utf8(data: bytes) -> None:
 def normalise_encoding(data: bytes) -> bytes:
     """Return UTF-8 bytes or raise EncodingError."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        raise EncodingError("UTF-16 documents are not accepted: send UTF-8")
+        # .NET tools (XmlSerializer to a string) save UTF-16: transcoded, the declaration says UTF-8
+        codec = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else (
+            "utf-16-le" if data[:1] == b"<" else "utf-16-be"
+        )
+        try:
+            return _re_declare(data.decode(codec))
+        except UnicodeDecodeError as exc:
+            raise EncodingError(f"bytes are not valid UTF-16 at byte offset {exc.start}") from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     match = _DECL.match(data)
     declared = match.group(1).decode("ascii").lower() if match else "utf-8"
+    if declared in ("utf-16", "utf16", "unicode"):
+        # declared UTF-16 but written as 8-bit text (a .NET StringWriter's declaration saved as
+        # UTF-8): read as the UTF-8 it is
+        _check_utf8(data)
+        return _re_declare(data.decode("utf-8"))
     if declared in _UTF8:
         _check_utf8(data)
         return data
@@ -79,6 +92,19 @@ def _re_declare(text: str) -> bytes:
     ).encode("utf-8")
 
 
+_LATE_DECL = re.compile(rb"^(\s+)(<\?xml\s[^>]*\?>)")
+
+
+def late_declaration(data: bytes) -> bytes:
+    """Blank lines before the XML declaration (scripts that print a newline first): the
+    declaration (already honoured for the encoding) is blanked out in place, so the document
+    parses and every line and column stays the sender's."""
+    match = _LATE_DECL.match(data)
+    if match is None:
+        return data
+    return match.group(1) + b" " * len(match.group(2)) + data[match.end() :]
+
+
 def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     """Parse untrusted bytes into the root element, or raise a typed MessageError."""
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -90,7 +116,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
         raise MalformedMessage("empty document")
     if _DOCTYPE.search(data):
         raise UnsafeXml("DOCTYPE/ENTITY declarations are not allowed (XXE and entity-expansion protection)")
-    data = normalise_encoding(data)
+    data = late_declaration(normalise_encoding(data))
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:

@@ -95,13 +95,25 @@ def test_declared_gbk_but_invalid_bytes_is_an_encoding_error() -> None:
 @pytest.mark.parametrize(
     "payload",
     [
-        "<a>测试</a>".encode("utf-16"),
         b"<?xml version='1.0' encoding='ISO-8859-7'?><a/>",
+        "<?xml version='1.0' encoding='utf-16'?><a>测试</a>".encode("gbk"),  # neither UTF-16 nor UTF-8
     ],
 )
 def test_unsupported_encodings(payload: bytes) -> None:
     with pytest.raises(EncodingError):
         parse(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<a>测试</a>".encode("utf-16"),  # with BOM, as .NET tools save XmlSerializer output
+        "<?xml version='1.0' encoding='utf-16'?><a>测试</a>".encode("utf-16"),
+        "<?xml version='1.0' encoding='utf-16'?><a>测试</a>".encode(),  # declaration lies
+    ],
+)
+def test_utf16_as_windows_tools_write_it_is_read(payload: bytes) -> None:
+    assert parse(payload).text == "测试"
 
 
 @pytest.mark.parametrize("cut", [1, 10, 100, 500, len(DEC) // 2, len(DEC) - 3])
