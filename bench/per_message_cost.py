@@ -30,7 +30,7 @@ from sqlalchemy import event, func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from clearance import BROKER, YARD, parties_file  # noqa: E402
+from clearance_harness import BROKER, YARD, parties_file  # noqa: E402
 
 from hub.api.routes.clearance import install_service  # noqa: E402
 from hub.bus.base import NOTICE_EXCHANGE, Delivery, Envelope, QueueSpec, Topology  # noqa: E402
