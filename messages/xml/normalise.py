@@ -49,18 +49,9 @@ _EMPTY = etree.XPath(
 def known_names(key: str) -> frozenset[str]:
     """Element names the schema of `key` declares (its includes too): only those may be dropped
     when empty, so an unknown element is still refused by name, empty or not."""
-    names: set[str] = set()
-    todo = [XSD_DIR / SCHEMA_FILES[key]]
-    seen: set[Path] = set()
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        tree = etree.parse(str(path))
-        names.update(tree.xpath("//xs:element/@name", namespaces=_XS))
-        todo += [path.parent / loc for loc in tree.xpath("//xs:include/@schemaLocation", namespaces=_XS)]
-    return frozenset(names)
+    return frozenset(
+        name for tree in _schema_trees(key) for name in tree.xpath("//xs:element/@name", namespaces=_XS)
+    )
 
 
 def _schema_trees(key: str) -> list[etree._ElementTree]:

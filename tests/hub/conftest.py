@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from hub.db.session import Database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -29,3 +33,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated database (SQLite and PostgreSQL, from db_url) and its engine."""
+    from hub.db.migrate import upgrade
+    from hub.db.session import Database
+
+    upgrade(db_url)
+    database = Database(db_url)
+    yield database
+    database.dispose()

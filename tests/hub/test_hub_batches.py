@@ -4,9 +4,8 @@ per-message failure isolation and exactly-once effects, on SQLite and PostgreSQL
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -14,7 +13,6 @@ from hub.bus.base import Delivery, Envelope
 from hub.db import audit
 from hub.db.batch import BatchFailed, isolating
 from hub.db.inbox import idempotent_batch
-from hub.db.migrate import upgrade
 from hub.db.models import AuditEntry, InboxMessage
 from hub.db.session import Database
 
@@ -62,14 +60,6 @@ def test_a_batch_failing_as_a_whole_is_applied_one_by_one() -> None:
 
     assert isolating(apply_all, single)([delivery(m) for m in "abc"]) == [None, None, None]
     assert singles == [["a", "b", "c"]]
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 def effects(db: Database, action: str) -> list[str]:

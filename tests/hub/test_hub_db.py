@@ -17,14 +17,6 @@ from hub.services.parties import BootstrapError, authenticate, load_bootstrap, u
 from tests.hub.hubfixtures import BROKER_USCC, KEYS, write_parties
 
 
-@pytest.fixture
-def db(db_url: str) -> Database:
-    upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
-
-
 def test_migrations_go_down_and_up_again(db_url: str) -> None:
     upgrade(db_url)
     downgrade(db_url, "base")

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from hub.bus.base import Bus, Delivery, QueueSpec, Topology
 from hub.db import audit
 from hub.db.inbox import GroupCommit, idempotent
-from hub.db.migrate import upgrade
 from hub.db.models import AuditEntry, OutboxMessage
 from hub.db.outbox import OutboxRelay, enqueue
 from hub.db.session import Database
@@ -32,14 +31,6 @@ def bus(request: pytest.FixtureRequest) -> Iterator[Bus]:
         instance = RabbitBus(request.getfixturevalue("amqp_url"))
     yield instance
     instance.close()
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
