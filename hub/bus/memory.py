@@ -280,8 +280,8 @@ class InProcessBus(Bus):
         self._enqueue(routed)
         self._store.remove(message.row_id)
 
-    def _ack(self, message: _Message) -> None:
-        self._store.remove(message.row_id)
+    def _ack_many(self, messages: list[_Message]) -> None:
+        self._store.remove_many([m.row_id for m in messages])  # a batch's acks: one store write
 
     # -- inspection and lifecycle -------------------------------------------------------------
     def queue_depth(self, queue: str) -> int:
@@ -410,6 +410,7 @@ class InProcessConsumer(Consumer):
                         describe_error(error),
                     )
             with self._wakeup:
+                acked: list[_Message] = []
                 for message, error in zip(messages, outcomes, strict=True):
                     if message not in self.unacked:
                         continue  # aborted meanwhile: the message was already handed back
@@ -417,7 +418,8 @@ class InProcessConsumer(Consumer):
                     if error is not None:
                         self.bus._settle_failure(self.queue, message, error)
                     else:
-                        self.bus._ack(message)
+                        acked.append(message)
+                self.bus._ack_many(acked)
                 self.bus._dispatch(self.queue)
                 self._wakeup.notify_all()  # stop() may be waiting for unacked to drain
 

@@ -49,3 +49,34 @@ def test_queued_and_unacked_copies_survive_a_crash(tmp_path: Path) -> None:
     assert wait_until(lambda: _rows(db) == 0), "acked copies must leave the table"
     second.close()
     db.dispose()
+
+
+def test_a_batch_consumer_removes_its_acked_copies_in_one_write(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from hub.bus.base import Batching
+
+    url = f"sqlite:///{tmp_path / 'bus.db'}"
+    upgrade(url)
+    db = Database(url)
+    bus = InProcessBus(DatabaseStore(db))
+    bus.declare(TOPOLOGY)
+    bus.publish_many(INBOUND_EXCHANGE, [Envelope(f"<{i}/>".encode(), "x.m", f"m{i}") for i in range(6)])
+    deletes: list[str] = []
+
+    def count(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("DELETE"):
+            deletes.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        done: list[int] = []
+        consumer = bus.consume_batch(
+            "durable-q", lambda batch: done.append(len(batch)) or [None] * len(batch), Batching(6, 1.0)
+        )
+        assert wait_until(lambda: _rows(db) == 0), "acked copies must leave the table"
+        consumer.stop()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+        bus.close()
+    assert done == [6] and len(deletes) == 1, (done, deletes)
