@@ -3,13 +3,17 @@ unreachable the test is skipped on a developer machine but FAILS under CI=true."
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 import pytest
@@ -100,8 +104,29 @@ def _delete_leftover_test_queues() -> None:
         connection.close()
 
 
+# Every test session on this machine holds a shared lock on this file while it runs; only a session
+# that can take it exclusively (no other suite running) deletes unused test queues. Another suite's
+# queues have no consumer for moments (a hub starting, a consumer reconnecting): deleting them then
+# lost that suite's messages and failed its end-to-end tests.
+_SUITES_LOCK = Path(tempfile.gettempdir()) / "swhub-test-suites.lock"
+
+
+def _clean_if_alone(lock: IO[str]) -> None:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # another suite is running: its queues may be in use
+    _delete_leftover_test_queues()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_leftover_test_queues() -> Iterator[None]:
-    _delete_leftover_test_queues()
-    yield
-    _delete_leftover_test_queues()
+    with _SUITES_LOCK.open("a") as lock:
+        _clean_if_alone(lock)
+        fcntl.flock(lock, fcntl.LOCK_SH)  # from here on, another suite does not clean up under us
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            _clean_if_alone(lock)
+            fcntl.flock(lock, fcntl.LOCK_UN)

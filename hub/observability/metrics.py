@@ -106,8 +106,10 @@ def timed(stage: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 @contextmanager
-def stage_timer(stage: str) -> Iterator[None]:
-    start = time.perf_counter()
+def stage_timer(stage: str, already: float = 0.0) -> Iterator[None]:
+    """Observe the block's duration under `stage`, plus `already` seconds spent on the same message
+    earlier (intake's decode, done before its batch is applied)."""
+    start = time.perf_counter() - already
     outcome = "ok"
     try:
         yield

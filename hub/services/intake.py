@@ -31,11 +31,12 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from hub.bus.base import INBOUND_EXCHANGE
@@ -134,8 +135,22 @@ def layer_summary(problems: list[Problem], not_run: str = "", after: str = SCHEM
     return out
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A message of a batch decoded and checked, waiting to be applied (Intake.prepare_in)."""
+
+    row: Message
+    decoded: Decoded
+    keys: dict[str, Any]
+    tolerated: list[Any]
+    sender: str
+    roles: frozenset[str]
+    in_reply_to: str | None
+    spent: float  # seconds the first half took
+
+
 class NotBatchable(Exception):
-    """A message Intake.receive_in cannot take inside a shared transaction: use Intake.receive."""
+    """A message Intake.prepare_in cannot take inside a shared transaction: use Intake.receive."""
 
 
 class IntakeRejected(Exception):
@@ -493,8 +508,7 @@ class Intake:
             return self._receive_interchange(message_id, parts, sender, roles, channel)
         return self._receive_one(message_id, raw, sender, roles, channel, in_reply_to=in_reply_to)
 
-    @metrics.timed("intake")
-    def receive_in(
+    def prepare_in(
         self,
         session: Session,
         raw: bytes,
@@ -502,19 +516,49 @@ class Intake:
         roles: frozenset[str],
         channel: str,
         in_reply_to: str | None = None,
-    ) -> IntakeResult:
-        """receive() inside the caller's transaction (a batch of AMQP ingress): archived and applied
-        there, committed with the batch. A message that needs receive()'s own transactions (an
+    ) -> Prepared:
+        """First half of receive() inside the caller's transaction (a batch of AMQP ingress): archived
+        (not flushed), decoded and checked. A message that needs receive()'s own transactions (an
         interchange of several messages, anything refused: its refusal is recorded apart from its
         effects) raises NotBatchable or IntakeRejected; the caller rolls back and uses receive()."""
+        started = time.perf_counter()
         if in_reply_to is not None and not REPLY_ID.fullmatch(in_reply_to):
             raise NotBatchable("correlation id is not a hub message id")
         if split_interchange(raw, self.max_bytes) is not None:
             raise NotBatchable("interchange of several messages")
         row = archive(session, raw, direction="in", channel=channel, sender=sender)
-        return self._receive_one(
-            row.id, raw, sender, roles, channel, in_reply_to=in_reply_to, session=session, row=row
-        )
+        tolerated: list[Any] = []
+        decoded, keys = self._checked(row.id, raw, sender, roles, tolerated)
+        row.message_type = decoded.message_type
+        row.external_id = (keys.get("external_id") or "")[:128] or None
+        spent = time.perf_counter() - started
+        return Prepared(row, decoded, keys, tolerated, sender, roles, in_reply_to, spent)
+
+    @staticmethod
+    def prefetch_references(session: Session, prepared: Sequence[Prepared]) -> None:
+        """The reference check of a whole batch in ONE query: the earliest accepted message of each
+        (sender, type, reference) the batch carries; apply_in then looks there instead of querying."""
+        wanted = {_pending_key(p.row) for p in prepared if p.row.external_id}
+        found: dict[tuple[str | None, str, str | None], Message] = {}
+        if wanted:
+            with session.no_autoflush:  # the batch's own rows are found through _pending_earlier
+                rows = session.scalars(
+                    select(Message)
+                    .where(Message.direction == "in", Message.status.in_(("accepted", "processed", "parked")))
+                    .where(tuple_(Message.sender, Message.message_type, Message.external_id).in_(wanted))
+                    .order_by(Message.received_at)
+                )
+                for earlier in rows:
+                    found.setdefault(_pending_key(earlier), earlier)
+        session.info[_PREFETCHED] = found
+
+    def apply_in(self, session: Session, prepared: Prepared) -> IntakeResult:
+        """Second half: the duplicate check, the workflow's acceptance, the queued copy."""
+        p = prepared
+        with metrics.stage_timer("intake", already=p.spent):  # the decode counts too
+            return self._store(
+                session, p.row, p.decoded, p.keys, p.tolerated, p.sender, p.roles, None, p.in_reply_to
+            )
 
     def _receive_interchange(
         self,
@@ -610,43 +654,53 @@ class Intake:
         part: InterchangePart | None = None,
         interchange_id: str | None = None,
         in_reply_to: str | None = None,
-        session: Session | None = None,
-        row: Message | None = None,
     ) -> IntakeResult:
-        """Steps 2-6 for one archived message (alone, or one part of an interchange). In its own
-        transaction, or in `session` (a batch, `row` its archive row not yet flushed): then a refusal
-        is only raised, the caller records it."""
+        """Steps 2-6 for one archived message (alone, or one part of an interchange), in a transaction
+        of its own; a refusal is recorded on the archive row and raised."""
         try:
             tolerated: list[Any] = []  # partner tolerances and left-out values, shown on the receipt
-            decoded = self._decode(raw, message_id, sender, tolerated)
-            message_type, model = decoded.message_type, decoded.model
-            if model is None:  # the document cannot be read: semantic and business checks not run
-                raise IntakeRejected(
-                    400,
-                    message_id,
-                    decoded.problems,
-                    f"{_counted(decoded.problems)}; semantic and business checks not run: {decoded.not_run}",
-                    layer_summary(decoded.problems, decoded.not_run),
+            decoded, keys = self._checked(message_id, raw, sender, roles, tolerated, part, interchange_id)
+            with self.db.unit_of_work() as session:
+                return self._store(
+                    session, message_id, decoded, keys, tolerated, sender, roles, part, in_reply_to
                 )
-            role = self._role_problem(message_type, roles)
-            if decoded.problems:  # refused already: every business problem too, nothing stored
-                problems = self._all_layers(decoded, message_id, sender, roles)
-                raise IntakeRejected(400, message_id, problems, _counted(problems), layer_summary(problems))
-            if role:
-                problems = self._located(decoded, [role])
-                raise IntakeRejected(403, message_id, problems, _counted(problems), layer_summary(problems))
-            keys = business_keys(model)
-            if part is not None:
-                keys["edi"], keys["interchange"] = part.edi_key, interchange_id
-            facts = (row or message_id, decoded, keys, tolerated, sender, roles, part, in_reply_to)
-            if session is not None:
-                return self._store(session, *facts)
-            with self.db.unit_of_work() as own:
-                return self._store(own, *facts)
         except IntakeRejected as exc:
-            if session is None:
-                self._mark_rejected(exc)
+            self._mark_rejected(exc)
             raise
+
+    def _checked(
+        self,
+        message_id: str,
+        raw: bytes,
+        sender: str,
+        roles: frozenset[str],
+        tolerated: list[Any],
+        part: InterchangePart | None = None,
+        interchange_id: str | None = None,
+    ) -> tuple[Decoded, dict[str, Any]]:
+        """Steps 2-3: decoded with its schema and semantic problems, the sender's role checked; the
+        business keys. Raises IntakeRejected with every problem found."""
+        decoded = self._decode(raw, message_id, sender, tolerated)
+        message_type, model = decoded.message_type, decoded.model
+        if model is None:  # the document cannot be read: semantic and business checks not run
+            raise IntakeRejected(
+                400,
+                message_id,
+                decoded.problems,
+                f"{_counted(decoded.problems)}; semantic and business checks not run: {decoded.not_run}",
+                layer_summary(decoded.problems, decoded.not_run),
+            )
+        role = self._role_problem(message_type, roles)
+        if decoded.problems:  # refused already: every business problem too, nothing stored
+            problems = self._all_layers(decoded, message_id, sender, roles)
+            raise IntakeRejected(400, message_id, problems, _counted(problems), layer_summary(problems))
+        if role:
+            problems = self._located(decoded, [role])
+            raise IntakeRejected(403, message_id, problems, _counted(problems), layer_summary(problems))
+        keys = business_keys(model)
+        if part is not None:
+            keys["edi"], keys["interchange"] = part.edi_key, interchange_id
+        return decoded, keys
 
     def _store(
         self,
@@ -660,7 +714,9 @@ class Intake:
         part: InterchangePart | None,
         in_reply_to: str | None,
     ) -> IntakeResult:
-        """Steps 4-6 in the caller's transaction: duplicates, the workflow, the queued copy."""
+        """Steps 4-6 in the caller's transaction: duplicates, the workflow, the queued copy.
+        `archived`: the id of an archive row committed before, or (a batch) the row itself, added
+        to this transaction and not flushed yet."""
         fmt, message_type, xml_bytes, model = decoded.format, decoded.message_type, decoded.xml, decoded.model
         row = archived if isinstance(archived, Message) else session.get(Message, archived)
         assert row is not None
@@ -677,7 +733,7 @@ class Intake:
             row.refs.append(MessageRef(kind="reply_to", value=in_reply_to))
         if batch:  # the batch's rows are flushed together at its commit, not one by one here
             with session.no_autoflush:
-                first = _pending_earlier(session, row) or self._earlier(session, row)
+                first = _pending_earlier(session, row) or _prefetched(session, row, self._earlier)
         else:
             first = self._same_edi(session, row, part) or self._earlier(session, row)
         if first is not None:
@@ -980,6 +1036,7 @@ class Intake:
 
 
 _PENDING = "intake.accepted_in_batch"  # session.info key: rows accepted in this transaction
+_PREFETCHED = "intake.earlier_of_batch"  # session.info key: prefetch_references' result
 
 
 def _pending_key(row: Message) -> tuple[str | None, str, str | None]:
@@ -989,6 +1046,15 @@ def _pending_key(row: Message) -> tuple[str | None, str, str | None]:
 def _pending_accepted(session: Session, row: Message) -> None:
     if row.external_id:
         session.info.setdefault(_PENDING, {}).setdefault(_pending_key(row), row)
+
+
+def _prefetched(
+    session: Session, row: Message, query: Callable[[Session, Message], Message | None]
+) -> Message | None:
+    found = session.info.get(_PREFETCHED)
+    if found is None:  # no prefetch for this transaction: ask the database
+        return query(session, row)
+    return found.get(_pending_key(row)) if row.external_id else None
 
 
 def _pending_earlier(session: Session, row: Message) -> Message | None:

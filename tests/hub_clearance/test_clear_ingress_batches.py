@@ -104,3 +104,39 @@ def test_a_burst_is_accepted_together_and_its_bad_messages_alone(hub: Hub) -> No
     count, total = ingress_batches()
     # 7 deliveries in fewer batches than deliveries: they were taken together
     assert total - before[1] == 7 and count - before[0] < 7
+
+
+def test_references_accepted_in_an_earlier_batch_are_checked_in_one_query_per_batch(hub: Hub) -> None:
+    broker = Inbox(hub, f"t.broker.{uuid.uuid4().hex[:6]}", f"{BROKER}.#")
+    s = Shipment.make(32, 2)
+    first, second = s.containers
+
+    def publish(*bodies: tuple[bytes, str]) -> None:
+        hub.bus.publish_many(
+            INGRESS_EXCHANGE,
+            [Envelope(body, "x", str(uuid.uuid4()), {SENDER_HEADER: sender}) for body, sender in bodies],
+        )
+
+    def statuses() -> dict[str, int]:
+        with hub.db.sessions() as session:
+            query = select(Message.status, func.count()).where(Message.direction == "in")
+            return dict(session.execute(query.group_by(Message.status)).all())  # type: ignore[arg-type]
+
+    arrived = arrival_xml(s.bill_no, first)  # (each call numbers a new MessageID)
+    publish((manifest_xml(s), BROKER), (arrived, YARD))
+    wait_for(lambda: statuses().get("processed") == 2, "the first batch applied")
+    later = arrival_xml(s.bill_no, second)
+    reused = later.replace(_reference(later), _reference(arrived))  # the first one's reference
+    publish((arrived, YARD), (reused, YARD), (later, YARD))
+    wait_for(lambda: statuses().get("processed") == 3, "the later batch applied")
+    assert wait_for(lambda: statuses().get("rejected") == 1, "the reused reference refused")
+    assert statuses() == {"processed": 3, "duplicate": 1, "rejected": 1}
+    assert not broker.of("Rejection")  # the refusal goes to its sender, the yard
+    with hub.db.sessions() as session:
+        refused = session.scalar(select(Message).where(Message.status == "rejected"))
+        assert refused is not None and "reference_used" in (refused.error or "")
+
+
+def _reference(body: bytes) -> bytes:
+    start = body.index(b"<MessageID>") + len(b"<MessageID>")
+    return body[start : body.index(b"</MessageID>")]

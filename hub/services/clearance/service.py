@@ -178,17 +178,26 @@ class ClearanceService:
         that is refused, unknown or an interchange raises BatchFailed: the batch is split around it
         and that one goes through _on_ingress, which records refusals in their own transactions."""
         with self.db.unit_of_work(batch=True) as session:
-            for index, delivery in enumerate(deliveries):
+            prepared = []
+            for index, delivery in enumerate(deliveries):  # decoded and checked first, then
                 try:
                     party = self._sender(session, delivery)
-                    result = self.intake.receive_in(
-                        session,
-                        delivery.envelope.body,
-                        party.uscc,
-                        frozenset(party.roles),
-                        "amqp",
-                        delivery.envelope.correlation_id or None,
+                    prepared.append(
+                        self.intake.prepare_in(
+                            session,
+                            delivery.envelope.body,
+                            party.uscc,
+                            frozenset(party.roles),
+                            "amqp",
+                            delivery.envelope.correlation_id or None,
+                        )
                     )
+                except Exception as exc:
+                    raise BatchFailed(index, exc) from exc
+            self.intake.prefetch_references(session, prepared)  # the batch's reference check: 1 query
+            for index, item in enumerate(prepared):
+                try:
+                    result = self.intake.apply_in(session, item)
                 except Exception as exc:
                     raise BatchFailed(index, exc) from exc
                 if result.duplicate:
