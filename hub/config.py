@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     partitions: int = 8
     # Intake (AMQP ingress) and the workflow partitions take what is waiting, up to batch_size
     # messages, lingering batch_linger_ms for more, and commit them in one transaction
-    # (hub/services/clearance/batches.py). 1 = one transaction per message.
+    # (hub/db/batch.py, docs/clearance.md "Batches"). 1 = one transaction per message.
     batch_size: int = 50
     batch_linger_ms: int = 5
     risk_rules_dir: Path | None = None

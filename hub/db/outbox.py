@@ -157,23 +157,18 @@ class OutboxRelay:
                 # An outgoing copy's archive row says `sent` only once the bus has it (it is archived
                 # `queued`, under the same id as its outbox row): an undeliverable one stays `queued`.
                 done = set(sent)
-                ids, handed = [], []
+                by_note: dict[str | None, list[str]] = {}  # None: sent; a note: with a forwarder
                 for r in rows:
                     if r.id in done:
-                        note = self._forward_note(r)
-                        (ids.append(r.message_id) if note is None else handed.append((r.message_id, note)))
-                session.execute(
-                    update(Message)
-                    .where(Message.id.in_(ids), Message.direction == "out", Message.status == QUEUED)
-                    .values(status="sent", error=None, updated_at=now())
-                )
-                for message_id, note in handed:  # not yet the counterpart's: say where it is
-                    session.execute(
-                        update(Message)
-                        .where(Message.id == message_id, Message.direction == "out", Message.status == QUEUED)
-                        .where(Message.error.is_(None))
-                        .values(error=note, updated_at=now())
-                    )
+                        by_note.setdefault(self._forward_note(r), []).append(r.message_id)
+                queued = (Message.direction == "out", Message.status == QUEUED)
+                for note, ids in by_note.items():
+                    if note is None:
+                        values: dict[str, object] = {"status": "sent", "error": None, "updated_at": now()}
+                        session.execute(update(Message).where(Message.id.in_(ids), *queued).values(values))
+                    else:  # not yet the counterpart's: say where it is
+                        where = (Message.id.in_(ids), *queued, Message.error.is_(None))
+                        session.execute(update(Message).where(*where).values(error=note, updated_at=now()))
                 for row in rows:
                     if row.id in done and metrics.TRIGGER_AT_HEADER in row.headers:
                         metrics.observe_published(row.headers, row.routing_key.rsplit(".", 1)[-1])

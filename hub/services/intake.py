@@ -31,7 +31,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -537,11 +537,13 @@ class Intake:
     @staticmethod
     def prefetch_references(session: Session, prepared: Sequence[Prepared]) -> None:
         """The reference check of a whole batch in ONE query: the earliest accepted message of each
-        (sender, type, reference) the batch carries; apply_in then looks there instead of querying."""
-        wanted = {_pending_key(p.row) for p in prepared if p.row.external_id}
+        (sender, type, reference) the batch carries. apply_in looks there instead of querying, and
+        adds each message it accepts, so a reference used twice within the batch is found too. Call
+        it once per batch, before apply_in."""
+        wanted = {_reference(p.row) for p in prepared if p.row.external_id}
         found: dict[tuple[str | None, str, str | None], Message] = {}
         if wanted:
-            with session.no_autoflush:  # the batch's own rows are found through _pending_earlier
+            with session.no_autoflush:  # the batch's own rows are not flushed: added by apply_in
                 rows = session.scalars(
                     select(Message)
                     .where(Message.direction == "in", Message.status.in_(("accepted", "processed", "parked")))
@@ -549,8 +551,8 @@ class Intake:
                     .order_by(Message.received_at)
                 )
                 for earlier in rows:
-                    found.setdefault(_pending_key(earlier), earlier)
-        session.info[_PREFETCHED] = found
+                    found.setdefault(_reference(earlier), earlier)
+        session.info[_ACCEPTED] = found
 
     def apply_in(self, session: Session, prepared: Prepared) -> IntakeResult:
         """Second half: the duplicate check, the workflow's acceptance, the queued copy."""
@@ -732,8 +734,7 @@ class Intake:
         if in_reply_to:
             row.refs.append(MessageRef(kind="reply_to", value=in_reply_to))
         if batch:  # the batch's rows are flushed together at its commit, not one by one here
-            with session.no_autoflush:
-                first = _pending_earlier(session, row) or _prefetched(session, row, self._earlier)
+            first = session.info[_ACCEPTED].get(_reference(row)) if row.external_id else None
         else:
             first = self._same_edi(session, row, part) or self._earlier(session, row)
         if first is not None:
@@ -774,7 +775,8 @@ class Intake:
                 "warnings": [_edifact_problem(w).as_json() for w in tolerated],
             }
         if batch:
-            _pending_accepted(session, row)
+            if row.external_id:
+                session.info[_ACCEPTED].setdefault(_reference(row), row)
         else:
             row.status, row.updated_at = "accepted", now()
         bill = partitions.partition_key(session, keys, row.external_id or message_id)
@@ -1035,33 +1037,12 @@ class Intake:
                 bound_rejected(session, row, self.rejects)
 
 
-_PENDING = "intake.accepted_in_batch"  # session.info key: rows accepted in this transaction
-_PREFETCHED = "intake.earlier_of_batch"  # session.info key: prefetch_references' result
+# session.info key, in a batch: the earliest accepted message per reference (prefetch_references)
+_ACCEPTED = "intake.accepted_by_reference"
 
 
-def _pending_key(row: Message) -> tuple[str | None, str, str | None]:
+def _reference(row: Message) -> tuple[str | None, str, str | None]:
     return (row.sender, row.message_type, row.external_id)
-
-
-def _pending_accepted(session: Session, row: Message) -> None:
-    if row.external_id:
-        session.info.setdefault(_PENDING, {}).setdefault(_pending_key(row), row)
-
-
-def _prefetched(
-    session: Session, row: Message, query: Callable[[Session, Message], Message | None]
-) -> Message | None:
-    found = session.info.get(_PREFETCHED)
-    if found is None:  # no prefetch for this transaction: ask the database
-        return query(session, row)
-    return found.get(_pending_key(row)) if row.external_id else None
-
-
-def _pending_earlier(session: Session, row: Message) -> Message | None:
-    """The same reference accepted earlier in this batch (not flushed, so no query can see it)."""
-    if not row.external_id:
-        return None
-    return session.info.get(_PENDING, {}).get(_pending_key(row))
 
 
 def _edifact_locator(origins: list[Any], model: Any, xml: bytes) -> Any:

@@ -24,13 +24,19 @@ def _rows(db: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(BusQueueRow)) or 0)
 
 
-def test_queued_and_unacked_copies_survive_a_crash(tmp_path: Path) -> None:
+def _durable_bus(tmp_path: Path, n: int) -> tuple[Database, InProcessBus]:
+    """A migrated SQLite database, an in-process bus storing its queues there, `n` messages queued."""
     url = f"sqlite:///{tmp_path / 'bus.db'}"
     upgrade(url)
     db = Database(url)
-    first = InProcessBus(DatabaseStore(db))
-    first.declare(TOPOLOGY)
-    first.publish_many(INBOUND_EXCHANGE, [Envelope(f"<{i}/>".encode(), "x.m", f"m{i}") for i in range(5)])
+    bus = InProcessBus(DatabaseStore(db))
+    bus.declare(TOPOLOGY)
+    bus.publish_many(INBOUND_EXCHANGE, [Envelope(f"<{i}/>".encode(), "x.m", f"m{i}") for i in range(n)])
+    return db, bus
+
+
+def test_queued_and_unacked_copies_survive_a_crash(tmp_path: Path) -> None:
+    db, first = _durable_bus(tmp_path, 5)
     stuck = Recorder(lambda d: wait_until(lambda: False, timeout=2))  # m0 in flight at the "crash"
     consumer = first.consume("durable-q", stuck, prefetch=1)
     assert wait_until(lambda: stuck.count() == 1)
@@ -56,12 +62,7 @@ def test_a_batch_consumer_removes_its_acked_copies_in_one_write(tmp_path: Path) 
 
     from hub.bus.base import Batching
 
-    url = f"sqlite:///{tmp_path / 'bus.db'}"
-    upgrade(url)
-    db = Database(url)
-    bus = InProcessBus(DatabaseStore(db))
-    bus.declare(TOPOLOGY)
-    bus.publish_many(INBOUND_EXCHANGE, [Envelope(f"<{i}/>".encode(), "x.m", f"m{i}") for i in range(6)])
+    db, bus = _durable_bus(tmp_path, 6)
     deletes: list[str] = []
 
     def count(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.bus.base import Delivery, Envelope
+from hub.clock import now
 from hub.db import audit
 from hub.db.batch import BatchFailed, isolating
 from hub.db.inbox import idempotent_batch
@@ -113,3 +114,29 @@ def test_idempotent_batch_commits_once_with_one_dedupe_query_and_one_inbox_inser
     assert len(seen) == 20
     # BEGIN/COMMIT are not cursor statements: one dedupe query, one multi-row insert, for 20 messages
     assert statements == ["SELECT", "INSERT inbox"], statements
+
+
+def test_an_id_another_worker_recorded_meanwhile_fails_the_commit_and_is_not_applied_twice(
+    db: Database,
+) -> None:
+    """The plain multi-row inbox insert is what stops a double effect when another worker applied
+    one of the batch's messages between this batch's dedupe query and its commit."""
+    action = f"batch.effect.{uuid.uuid4().hex[:8]}"
+    consumer = f"test.batch.{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:6]
+    other = Database(db.url)  # the other worker's own connection
+
+    def handler(session: Session, d: Delivery) -> None:
+        audit.record(session, "test", action, "message", d.envelope.message_id, {})
+        if d.envelope.message_id == f"{tag}-0" and not effects(db, action):
+            with other.unit_of_work() as theirs:  # committed while this batch is still open
+                theirs.add(InboxMessage(consumer=consumer, message_id=f"{tag}-2", processed_at=now()))
+                audit.record(theirs, "other", action, "message", f"{tag}-2", {})
+
+    try:
+        outcomes = idempotent_batch(db, consumer, handler)([delivery(f"{tag}-{i}") for i in range(4)])
+    finally:
+        other.dispose()
+
+    assert outcomes == [None] * 4
+    assert effects(db, action) == sorted(f"{tag}-{i}" for i in range(4))  # -2 once: the other's

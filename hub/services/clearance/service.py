@@ -277,8 +277,8 @@ class ClearanceService:
         return xmlcodec.decode(envelope.body, max_bytes=self.hub.settings.max_message_bytes), None
 
     # ----- customs over HTTP --------------------------------------------------------------------
-    def _customs_took(self, message_id: str, error: str | None) -> None:
-        """The archived copy says `sent` only once customs took it; else why not (the timeline)."""
+    def _note_customs_delivery(self, message_id: str, error: str | None) -> None:
+        """The archived copy says `sent` once customs took it (error None); else why not (the timeline)."""
         with self.db.unit_of_work(notify=False) as session:
             mark_delivered(session, message_id, error)
 
@@ -308,20 +308,20 @@ class ClearanceService:
             except httpx.HTTPError as exc:
                 response, error = None, f"{type(exc).__name__}: {exc}"
             if response is not None and response.status_code < 300:
-                self._customs_took(envelope.message_id, None)
+                self._note_customs_delivery(envelope.message_id, None)
                 return
             if response is not None and 400 <= response.status_code < 500:
                 refused = (
                     f"customs refused {envelope.message_id}: {response.status_code} "
                     f"{json.dumps(response.text[:500])}"
                 )
-                self._customs_took(envelope.message_id, f"not delivered: {refused} (dead-lettered)")
+                self._note_customs_delivery(envelope.message_id, f"not delivered: {refused} (dead-lettered)")
                 raise Reject(refused)
             if not told:  # the timeline says why at once, not only after the ~30 s of retries
                 told = True
-                self._customs_took(envelope.message_id, f"{self._not_taken(error)}; retrying")
+                self._note_customs_delivery(envelope.message_id, f"{self._not_taken(error)}; retrying")
             if time.monotonic() > deadline or self._stop.is_set():
-                self._customs_took(
+                self._note_customs_delivery(
                     envelope.message_id,
                     f"{self._not_taken(error)}; the bus retries it up to HUB_DELIVERY_LIMIT times, then "
                     "dead-letters it (replay: POST /api/v1/dead-letters/{id}/replay)",
