@@ -554,6 +554,15 @@ class Intake:
                     found.setdefault(_reference(earlier), earlier)
         session.info[_ACCEPTED] = found
 
+    @staticmethod
+    def accepted(prepared: Prepared) -> Accepted:
+        """What the workflow's accept hook will be handed for a prepared message (for a prefetch)."""
+        p = prepared
+        d = p.decoded
+        return Accepted(
+            p.row.id, d.message_type, d.format, p.sender, p.roles, d.model, d.xml, p.keys, p.in_reply_to
+        )
+
     def apply_in(self, session: Session, prepared: Prepared) -> IntakeResult:
         """Second half: the duplicate check, the workflow's acceptance, the queued copy."""
         p = prepared
@@ -754,9 +763,7 @@ class Intake:
                     )
                 ],
             )
-        accepted = Accepted(
-            message_id, message_type, fmt, sender, roles, model, xml_bytes, keys, in_reply_to
-        )
+        accepted = Accepted(message_id, message_type, fmt, sender, roles, model, xml_bytes, keys, in_reply_to)
         # A site report's or an answer's checks read what earlier batches committed, never rows this
         # batch writes, so they need no flush; a declaration's checks (e.g. its ClientSeqNo already
         # used) must see the batch's declarations.
@@ -784,9 +791,7 @@ class Intake:
         enqueue(
             session,
             INBOUND_EXCHANGE,
-            partitions.routing_key(
-                message_type, sender, partitions.partition_of(bill, self.partitions)
-            ),
+            partitions.routing_key(message_type, sender, partitions.partition_of(bill, self.partitions)),
             wire.dumps(model, **_carried_xml(decoded)),
             message_id=message_id,
             content_type=wire.CONTENT_TYPE,

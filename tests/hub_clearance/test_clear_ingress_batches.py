@@ -6,11 +6,13 @@ On SQLite and PostgreSQL, on the in-process bus (the batch consumer itself is in
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from hub.bus.base import Envelope
@@ -20,8 +22,17 @@ from hub.observability.metrics import REGISTRY
 from hub.runtime import Hub
 from hub.services.catalog import install_workflows
 from hub.services.clearance.settings import INGRESS_EXCHANGE, SENDER_HEADER
+from messages.xml import decode, encode, samples
 from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
-from tests.hub_clearance.clrfixtures import BROKER, YARD, Inbox, fresh_postgres, settings_for, wait_for
+from tests.hub_clearance.clrfixtures import (
+    BROKER,
+    CUSTOMS,
+    YARD,
+    Inbox,
+    fresh_postgres,
+    settings_for,
+    wait_for,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -140,3 +151,74 @@ def test_references_accepted_in_an_earlier_batch_are_checked_in_one_query_per_ba
 def _reference(body: bytes) -> bytes:
     start = body.index(b"<MessageID>") + len(b"<MessageID>")
     return body[start : body.index(b"</MessageID>")]
+
+
+def test_a_batch_of_answers_and_reports_reads_each_kind_of_row_in_one_query(hub: Hub) -> None:
+    """Issue 13: what a batch's authority and answer checks read (the consignments, the forwarded
+    copies customs answers, their bill refs) is one query per kind for the whole batch, not one per
+    message; the answers still reach the parties whose messages they answer."""
+    customs = Inbox(hub, f"t.customs.{uuid.uuid4().hex[:6]}", "customs.#")
+    broker = Inbox(hub, f"t.broker.{uuid.uuid4().hex[:6]}", f"{BROKER}.#")
+    yard = Inbox(hub, f"t.yard.{uuid.uuid4().hex[:6]}", f"{YARD}.#")
+    a, b = Shipment.make(33, 2), Shipment.make(34, 2)
+
+    def publish(*bodies: tuple[bytes, str, str | None]) -> None:
+        hub.bus.publish_many(
+            INGRESS_EXCHANGE,
+            [
+                Envelope(body, "x", str(uuid.uuid4()), {SENDER_HEADER: sender}, correlation_id=answers or "")
+                for body, sender, answers in bodies
+            ],
+        )
+
+    publish((manifest_xml(a), BROKER, None), (manifest_xml(b), BROKER, None))
+    publish(*[(arrival_xml(s.bill_no, s.containers[0]), YARD, None) for s in (a, b)])
+    wait_for(lambda: len(customs.ids_of("MT3101")) == 2, "the arrivals forwarded to customs")
+    forwarded = {
+        kind: {
+            decode(body).declaration.consignments[0].bill_no: i
+            for body, i in zip(customs.of(kind), customs.ids_of(kind), strict=True)
+        }
+        for kind in ("MT1101", "MT3101")
+    }
+
+    def receipt(kind: str, bill: str) -> bytes:
+        answer = samples.mt9999()
+        answer.head.message_type = kind
+        answer.head.message_id = f"CN_MT9999_1p0_4227_{kind}{bill}"[:64]  # a reference of its own
+        answer.consignments = answer.consignments[:1]
+        answer.consignments[0].bill_no = bill
+        return encode(answer)
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        if ".ingress-" in threading.current_thread().name:  # the intake thread, not the workflow's
+            statements.append(" ".join(statement.split()))
+
+    before = ingress_batches()
+    sa.event.listen(hub.db.engine, "before_cursor_execute", record)
+    try:
+        publish(
+            *[
+                (receipt(kind, bill), CUSTOMS, forwarded[kind][bill])
+                for kind in forwarded
+                for bill in forwarded[kind]
+            ],
+            *[(tally_xml(s.bill_no, s.containers[0]), YARD, None) for s in (a, b)],
+            *[(arrival_xml(s.bill_no, s.containers[1]), YARD, None) for s in (a, b)],
+        )
+        wait_for(lambda: len(yard.of("MT9999")) == 2 and len(broker.of("MT9999")) == 2, "the answers applied")
+    finally:
+        sa.event.remove(hub.db.engine, "before_cursor_execute", record)
+    count, total = ingress_batches()
+    assert (count - before[0], total - before[1]) == (1, 8)  # one batch of 8 messages
+
+    def reads(table: str) -> list[str]:
+        return [s for s in statements if s.startswith("SELECT") and f" FROM {table} " in s]
+
+    assert len(reads("clr_consignment")) == 1, reads("clr_consignment")  # the authority checks' bills
+    assert len(reads("message_ref")) == 1, reads("message_ref")  # the bills the copies named
+    # the reference check and the forwarded copies: one each
+    assert len(reads("message")) == 2, reads("message")
+    assert not [s for s in statements if s.startswith("UPDATE")], statements  # inserted complete

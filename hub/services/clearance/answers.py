@@ -15,6 +15,7 @@ hub-wide (the workflow refuses a second one), so even then it cannot reach anoth
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +37,12 @@ ANSWERABLE = {
 }
 
 
+# session.info key, in a batch: the bill refs of each forwarded copy the batch's MT9999s answer (prefetch)
+_BILLS = "clearance.answers.bills"
+# session.info key, in a batch: the declaration each DEC_DATA SeqNo / EntryId names, None if none (prefetch)
+_NAMED = "clearance.answers.named"
+
+
 class AnswerMismatch(Exception):
     """The answer does not belong to the message it says it answers."""
 
@@ -44,6 +51,75 @@ def reply_to(session: Session, message_id: str) -> str | None:
     """The forwarded message id an archived answer carried, if any."""
     return session.scalar(
         select(MessageRef.value).where(MessageRef.message_id == message_id, MessageRef.kind == REPLY_REF)
+    )
+
+
+def prefetch(session: Session, answering: Iterable[tuple[str, str, Any]]) -> None:
+    """What a batch's customs answers are checked against, in one query per kind instead of one per
+    answer: the forwarded copies they answer, the bill refs of those an MT9999 answers, the declarations
+    those of a DecImportResponse / DEC_DATA concern and those a DEC_DATA's SeqNo / EntryId name.
+    `answering`: (answer type, forwarded id, answer model). Rows land in the batch session's identity
+    map (it keeps them: Database.unit_of_work(batch=True)), so forwarded() and _declaration_of() find
+    them without a query; anything not found there is queried as on its own. Call it once per batch,
+    before the answers are accepted (they change none of these rows)."""
+    pairs = [(t, i, m) for t, i, m in answering if t in ANSWERABLE and i]
+    session.info[_BILLS], session.info[_NAMED] = {}, {}
+    if not pairs:
+        return
+    with session.no_autoflush:  # the batch's own rows are not flushed: added as each is accepted
+        ids = {i for _, i, _ in pairs}
+        sent = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))}
+        receipts = {i for t, i, _ in pairs if t == "MT9999" and i in sent}
+        if receipts:
+            bills: dict[str, set[str]] = {i: set() for i in receipts}
+            refs = select(MessageRef.message_id, MessageRef.value).where(
+                MessageRef.message_id.in_(receipts), MessageRef.kind == "bill"
+            )
+            for message_id, value in session.execute(refs):
+                bills[message_id].add(value)
+            session.info[_BILLS] = bills
+        declarations = {sent[i].correlation_id for t, i, _ in pairs if t != "MT9999" and i in sent} - {None}
+        named = [_named_keys(m) for t, _, m in pairs if t == "DEC_DATA"]
+        seq_nos = {s for s, _ in named} - {""}
+        entry_ids = {e for _, e in named} - {""}
+        if declarations or seq_nos or entry_ids:
+            query = select(ClrDeclaration).where(
+                ClrDeclaration.id.in_(declarations)
+                | ClrDeclaration.seq_no.in_(seq_nos)
+                | ClrDeclaration.entry_id.in_(entry_ids)
+            )
+            found: dict[tuple[str, str], ClrDeclaration | None] = dict.fromkeys(
+                [("seq_no", s) for s in seq_nos] + [("entry_id", e) for e in entry_ids]
+            )
+            for decl in session.scalars(query.order_by(ClrDeclaration.id)):
+                for key in (("seq_no", decl.seq_no), ("entry_id", decl.entry_id)):
+                    if key in found and found[key] is None:
+                        found[key] = decl
+            session.info[_NAMED] = found
+
+
+def _named_keys(receipt: Any) -> tuple[str, str]:
+    result = getattr(receipt, "result", None)
+    return (getattr(result, "seq_no", "") or "", getattr(result, "entry_id", "") or "")
+
+
+def _named(session: Session, column: str, value: str) -> ClrDeclaration | None:
+    """The declaration whose SeqNo / EntryId is `value` (prefetched for a batch, else one query)."""
+    found = session.info.get(_NAMED, {})
+    if (column, value) in found:
+        return found[(column, value)]
+    return session.scalar(select(ClrDeclaration).where(getattr(ClrDeclaration, column) == value))
+
+
+def _bill_refs(session: Session, sent: Message) -> set[str]:
+    """The bills a forwarded copy's refs name (prefetched for a batch, else one query)."""
+    prefetched = session.info.get(_BILLS, {}).get(sent.id)
+    if prefetched is not None:
+        return set(prefetched)
+    return set(
+        session.scalars(
+            select(MessageRef.value).where(MessageRef.message_id == sent.id, MessageRef.kind == "bill")
+        )
     )
 
 
@@ -98,9 +174,9 @@ def dec_data_target(session: Session, forwarded_id: str, receipt: Any) -> ClrDec
     result = receipt.result
     named = None
     if result.seq_no:
-        named = session.scalar(select(ClrDeclaration).where(ClrDeclaration.seq_no == result.seq_no))
+        named = _named(session, "seq_no", result.seq_no)
     if named is None and result.entry_id:
-        named = session.scalar(select(ClrDeclaration).where(ClrDeclaration.entry_id == result.entry_id))
+        named = _named(session, "entry_id", result.entry_id)
     if named is not None and named.id not in family(session, decl):
         raise AnswerMismatch(
             f"DEC_DATA for SeqNo {result.seq_no or '-'} / EntryId {result.entry_id or '-'} names another "
@@ -121,11 +197,7 @@ def manifest_receipt_check(session: Session, forwarded_id: str, receipt: Any) ->
         raise AnswerMismatch(
             f"MT9999 answers a {answered}, but message {forwarded_id} was a {sent.message_type}"
         )
-    bills = set(
-        session.scalars(
-            select(MessageRef.value).where(MessageRef.message_id == sent.id, MessageRef.kind == "bill")
-        )
-    )
+    bills = _bill_refs(session, sent)
     answered_bills = {c.bill_no for c in receipt.consignments}
     if answered_bills - bills:  # a report forwarded when only some of its bills applied names all
         bills |= bills_named_in(sent)  # (decoding the copy costs more than the rest of this answer)

@@ -23,8 +23,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 
 def keys_for(message_type: str, keys: dict[str, Any]) -> list[str]:
@@ -46,8 +46,22 @@ def lock_key(key: str) -> int:
 
 
 def take(session: Session, keys: Iterable[str]) -> None:
-    """Lock `keys` until the session's transaction ends (PostgreSQL; a no-op on SQLite)."""
+    """Lock `keys` until the session's transaction ends (PostgreSQL; a no-op on SQLite). A key this
+    transaction already holds (an earlier message of the same batch, e.g. the same bill) is not
+    locked again: it stays held until the transaction ends anyway, and asking costs a round trip."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
+    held: set[str] = session.info.setdefault(_HELD, set())
+    for key in sorted(set(keys) - held):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(key)})
+        held.add(key)
+
+
+# session.info key: the hand-off keys the session's transaction holds (cleared when it ends)
+_HELD = "clearance.handoff.held"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _released(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: its advisory locks are released
+        session.info.pop(_HELD, None)

@@ -195,6 +195,8 @@ class ClearanceService:
                 except Exception as exc:
                     raise BatchFailed(index, exc) from exc
             self.intake.prefetch_references(session, prepared)  # the batch's reference check: 1 query
+            # what the batch's authority and answer checks read: 1 query per kind
+            self.workflow.prefetch(session, [self.intake.accepted(p) for p in prepared])
             for index, item in enumerate(prepared):
                 try:
                     result = self.intake.apply_in(session, item)
