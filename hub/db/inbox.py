@@ -79,15 +79,23 @@ def processed_among(session: Session, consumer: str, message_ids: Sequence[str])
     )
 
 
-def idempotent_batch(db: Database, consumer: str, handler: SessionHandler) -> BatchHandler:
+def idempotent_batch(
+    db: Database,
+    consumer: str,
+    handler: SessionHandler,
+    prefetch: Callable[[Session, Sequence[Delivery]], None] | None = None,
+) -> BatchHandler:
     """`idempotent` for a batch of deliveries: ONE transaction, one dedupe query and one multi-row
     inbox insert for the whole batch, the handler applied to each new delivery in queue order.
+    `prefetch` reads, before the handler runs, what the batch's new deliveries will look up.
     A failing delivery is isolated (hub/db/batch.py); if the commit fails (e.g. another worker
     recorded one of the ids first: the plain insert conflicts), each is applied on its own."""
 
     def apply_all(deliveries: Sequence[Delivery]) -> None:
         with db.unit_of_work(batch=True) as session:
             done = processed_among(session, consumer, [d.envelope.message_id for d in deliveries])
+            if prefetch is not None:
+                prefetch(session, [d for d in deliveries if d.envelope.message_id not in done])
             fresh: list[str] = []
             for index, delivery in enumerate(deliveries):
                 message_id = delivery.envelope.message_id

@@ -15,13 +15,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from hub.bus.base import Envelope
+from hub.bus.base import Delivery, Envelope
 from hub.db.clearance_tables import ClrContainer
 from hub.db.models import DeadLetter, Message
 from hub.observability.metrics import REGISTRY
 from hub.runtime import Hub
 from hub.services.catalog import install_workflows
+from hub.services.clearance import answers
 from hub.services.clearance.settings import INGRESS_EXCHANGE, SENDER_HEADER
+from hub.services.intake import ARCHIVE_HEADER
 from messages.xml import decode, encode, samples
 from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
 from tests.hub_clearance.clrfixtures import (
@@ -222,3 +224,65 @@ def test_a_batch_of_answers_and_reports_reads_each_kind_of_row_in_one_query(hub:
     # the reference check and the forwarded copies: one each
     assert len(reads("message")) == 2, reads("message")
     assert not [s for s in statements if s.startswith("UPDATE")], statements  # inserted complete
+
+
+def test_a_workflow_batch_reads_what_its_customs_answers_look_up_once(hub: Hub) -> None:
+    """Issue 13: the workflow's side of a batch of MT9999s: the forwarded ids they carried, the
+    copies they answer and those copies' bills are one query each (the prefetch), and applying the
+    answers' checks afterwards reads none of them again."""
+    customs = Inbox(hub, f"t.customs.{uuid.uuid4().hex[:6]}", "customs.#")
+    broker = Inbox(hub, f"t.broker.{uuid.uuid4().hex[:6]}", f"{BROKER}.#")
+    shipments = [Shipment.make(35 + i, 1) for i in range(3)]
+    hub.bus.publish_many(
+        INGRESS_EXCHANGE,
+        [Envelope(manifest_xml(s), "x", str(uuid.uuid4()), {SENDER_HEADER: BROKER}) for s in shipments],
+    )
+    wait_for(lambda: len(customs.ids_of("MT1101")) == 3, "the manifests forwarded to customs")
+    answers_out = []
+    for body, forwarded_id in zip(customs.of("MT1101"), customs.ids_of("MT1101"), strict=True):
+        answer = samples.mt9999()
+        bill = decode(body).declaration.consignments[0].bill_no
+        answer.head.message_type, answer.head.message_id = "MT1101", f"CN_MT9999_W_{bill}"[:64]
+        answer.consignments = answer.consignments[:1]
+        answer.consignments[0].bill_no = bill
+        answers_out.append(
+            Envelope(
+                encode(answer), "x", str(uuid.uuid4()), {SENDER_HEADER: CUSTOMS}, correlation_id=forwarded_id
+            )
+        )
+    hub.bus.publish_many(INGRESS_EXCHANGE, answers_out)
+    wait_for(lambda: len(broker.of("MT9999")) == 3, "the answers forwarded to the manifest's sender")
+
+    service = hub.clearance  # type: ignore[attr-defined]
+    with hub.db.unit_of_work(batch=True) as session:
+        archived = session.scalars(
+            select(Message.id).where(Message.direction == "in", Message.message_type == "MT9999")
+        ).all()
+        assert len(archived) == 3
+        deliveries = [
+            Delivery(
+                Envelope(b"", f"clearance.MT9999.{CUSTOMS}.p0", i, {ARCHIVE_HEADER: i}), "x", "q", False, 1
+            )
+            for i in archived
+        ]
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+            statements.append(" ".join(statement.split()))
+
+        sa.event.listen(hub.db.engine, "before_cursor_execute", record)
+        try:
+            service._prefetch_inbound(session, deliveries)
+            prefetched = len(statements)
+            for message_id in archived:
+                forwarded_id = answers.reply_to(session, message_id)
+                assert forwarded_id is not None
+                message = session.get(Message, message_id)
+                answers.manifest_receipt_check(session, forwarded_id, decode(message.raw))
+        finally:
+            sa.event.remove(hub.db.engine, "before_cursor_execute", record)
+    # message_ref (reply ids), message (the copies), message_ref (their bills)
+    assert prefetched == 3, statements
+    # afterwards only the archived answers themselves are read (the test's own session.get)
+    assert all(" FROM message " in s for s in statements[prefetched:]), statements[prefetched:]
+    assert len(statements) - prefetched == 3, statements[prefetched:]

@@ -42,16 +42,36 @@ _BILLS = "clearance.answers.bills"
 # session.info key, in a batch: the declaration each DEC_DATA SeqNo / EntryId names, None if none (prefetch)
 _NAMED = "clearance.answers.named"
 
+# session.info key, in a workflow batch: the forwarded id each archived answer carried, None if none
+_REPLIES = "clearance.answers.replies"
+
 
 class AnswerMismatch(Exception):
     """The answer does not belong to the message it says it answers."""
 
 
 def reply_to(session: Session, message_id: str) -> str | None:
-    """The forwarded message id an archived answer carried, if any."""
+    """The forwarded message id an archived answer carried, if any (prefetched for a batch)."""
+    replies = session.info.get(_REPLIES, {})
+    if message_id in replies:
+        return replies[message_id]
     return session.scalar(
         select(MessageRef.value).where(MessageRef.message_id == message_id, MessageRef.kind == REPLY_REF)
     )
+
+
+def prefetch_replies(session: Session, archive_ids: Iterable[str]) -> dict[str, str | None]:
+    """The forwarded ids a batch's archived answers carried, one query instead of one per answer;
+    reply_to() finds them. They were written when each answer was accepted and never change."""
+    found: dict[str, str | None] = dict.fromkeys(archive_ids)
+    if found:
+        refs = select(MessageRef.message_id, MessageRef.value).where(
+            MessageRef.message_id.in_(found), MessageRef.kind == REPLY_REF
+        )
+        for message_id, value in session.execute(refs):
+            found[message_id] = value
+    session.info[_REPLIES] = {**session.info.get(_REPLIES, {}), **found}
+    return found
 
 
 def prefetch(session: Session, answering: Iterable[tuple[str, str, Any]]) -> None:

@@ -34,7 +34,7 @@ from hub.observability import metrics
 from hub.runtime import ConsumerSpec, Hub
 from hub.services import party_cache
 from hub.services.calendar_store import DbCalendarStore
-from hub.services.clearance import handoff, outbound, partitions
+from hub.services.clearance import answers, handoff, outbound, partitions
 from hub.services.clearance.settings import CUSTOMS_KEY, INGRESS_EXCHANGE, SENDER_HEADER, ClearanceSettings
 from hub.services.clearance.workflow import ClearanceWorkflow
 from hub.services.intake import (
@@ -103,7 +103,9 @@ class ClearanceService:
             )
         )
         # One inbox name for every partition: a message keeps its dedupe record when N changes.
-        apply = idempotent_batch(self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound)
+        apply = idempotent_batch(
+            self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound, self._prefetch_inbound
+        )
         for spec in partitions.queue_specs(self.settings.queue_prefix, self.hub.settings.partitions, limit):
             self.hub.add_consumer(ConsumerSpec(spec, batch_handler=apply))
         if self.settings.customs_url:
@@ -252,6 +254,22 @@ class ClearanceService:
                         bills=[],
                         correlation_id=part["receipt_id"],
                     )
+
+    @staticmethod
+    def _prefetch_inbound(session: Session, deliveries: Sequence[Delivery]) -> None:
+        """What a workflow batch's customs answers look up, one query per kind: the forwarded ids
+        they carried, and for MT9999s the copies they answer with those copies' bills. Nothing else:
+        the batch's handlers change declarations, so those are read when each message applies."""
+        typed = [
+            (
+                d.envelope.routing_key.split(".")[1],
+                str(d.envelope.headers.get(ARCHIVE_HEADER, d.envelope.message_id)),
+            )
+            for d in deliveries
+        ]
+        replies = answers.prefetch_replies(session, [a for t, a in typed if t in answers.ANSWERS])
+        receipts = [("MT9999", replies[a] or "", None) for t, a in typed if t == "MT9999" and replies.get(a)]
+        answers.prefetch(session, receipts)
 
     def _on_inbound(self, session: Session, delivery: Delivery) -> None:
         envelope = delivery.envelope

@@ -17,7 +17,7 @@ intake's synchronous hooks (acceptance) and the periodic sweep."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -86,6 +86,9 @@ class ClearanceWorkflow:
     # intake hooks (synchronous, inside the intake transaction)
     def accept(self, session: Session, msg: Accepted) -> dict[str, Any]:
         return acceptance.accept(session, self.settings, msg)
+
+    def prefetch(self, session: Session, batch: Sequence[Accepted]) -> None:
+        acceptance.prefetch(session, batch)
 
     def problems(self, session: Session, msg: Accepted) -> list[Problem]:
         return acceptance.problems(session, msg)

@@ -4,6 +4,7 @@ customs answer fits what it answers, and for a declaration its business checks a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -65,6 +66,13 @@ def accept(session: Session, settings: ClearanceSettings, msg: Accepted) -> dict
         "state": row.state,
         "import_response": xmlcodec.encode(response).decode("utf-8"),
     }
+
+
+def prefetch(session: Session, batch: Sequence[Accepted]) -> None:
+    """What accept() reads for a batch of messages, one query per kind instead of one per message
+    (authority.prefetch, answers.prefetch); accept() still queries whatever is not found."""
+    authority.prefetch(session, batch)
+    answers.prefetch(session, [(m.message_type, m.in_reply_to or "", m.model) for m in batch])
 
 
 def _check_report_or_answer(session: Session, settings: ClearanceSettings, msg: Accepted) -> None:
