@@ -286,3 +286,40 @@ def test_a_workflow_batch_reads_what_its_customs_answers_look_up_once(hub: Hub) 
     # afterwards only the archived answers themselves are read (the test's own session.get)
     assert all(" FROM message " in s for s in statements[prefetched:]), statements[prefetched:]
     assert len(statements) - prefetched == 3, statements[prefetched:]
+
+
+def test_a_workflow_batch_marks_its_messages_processed_in_one_update_at_commit(hub: Hub) -> None:
+    """An UPDATE per message would flush each handler's inserts on their own; a batch marks all its
+    messages in one statement just before it commits (a parked one stays parked)."""
+    customs = Inbox(hub, f"t.customs.{uuid.uuid4().hex[:6]}", "customs.#")
+    shipments = [Shipment.make(45 + i, 1) for i in range(3)]
+    hub.bus.publish_many(
+        INGRESS_EXCHANGE,
+        [Envelope(manifest_xml(s), "x", str(uuid.uuid4()), {SENDER_HEADER: BROKER}) for s in shipments],
+    )
+    wait_for(lambda: len(customs.ids_of("MT1101")) == 3, "the manifests applied")
+    with hub.db.unit_of_work() as session:
+        archived = session.scalars(
+            select(Message.id).where(Message.direction == "in", Message.message_type == "MT1101")
+        ).all()
+        session.execute(sa.update(Message).where(Message.id.in_(archived)).values(status="accepted"))
+    workflow = hub.clearance.workflow  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(hub.db.engine, "before_cursor_execute", record)
+    try:
+        with hub.db.unit_of_work(batch=True) as session:
+            for message_id in archived:
+                message = session.get(Message, message_id)
+                workflow.apply(session, "MT1101", BROKER, decode(message.raw), message_id)
+            marks_before_commit = [s for s in statements if s.startswith("UPDATE message SET status")]
+    finally:
+        sa.event.remove(hub.db.engine, "before_cursor_execute", record)
+    assert marks_before_commit == []
+    assert len([s for s in statements if s.startswith("UPDATE message SET status")]) == 1, statements
+    with hub.db.unit_of_work() as session:
+        states = session.scalars(select(Message.status).where(Message.id.in_(archived))).all()
+    assert sorted(states) == ["processed"] * 3

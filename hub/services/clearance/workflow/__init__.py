@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from hub.clock import now
 from hub.db.models import Message
+from hub.db.session import in_batch
 from hub.services.clearance.settings import ClearanceSettings
 from hub.services.clearance.workflow import acceptance, sweep
 from hub.services.clearance.workflow.context import Context
@@ -55,16 +56,39 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+_PROCESSED = "clearance.workflow.processed"  # session.info: archived ids a batch has applied
+
+
 def apply(ctx: Context, message_type: str, sender: str, model: Any, message_id: str) -> None:
     """Run the message type's handler, then mark the archived message processed."""
     HANDLERS[message_type](ctx, sender, model, message_id)
-    # one UPDATE, not a load of the archived row (raw payload included) and then an UPDATE; a
-    # handler that parked the message has already moved it off `accepted`
-    ctx.session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == "accepted")
-        .values(status="processed", updated_at=now())
-    )
+    session = ctx.session
+    if not in_batch(session):
+        _mark_processed(session, [message_id])
+        return
+    # A batch marks its messages in one UPDATE just before it commits: an UPDATE per message would
+    # flush each handler's inserts on their own (autoflush) instead of as multi-row inserts.
+    pending = session.info.get(_PROCESSED)
+    if pending is None:
+        pending = session.info[_PROCESSED] = []
+        event.listen(session, "before_commit", _mark_batch_processed, once=True)
+    pending.append(message_id)
+
+
+def _mark_batch_processed(session: Session) -> None:
+    _mark_processed(session, session.info.pop(_PROCESSED, []))
+
+
+def _mark_processed(session: Session, message_ids: list[str]) -> None:
+    """One UPDATE, not a load of each archived row (raw payload included) and then an UPDATE; a
+    handler that parked its message has already moved it off `accepted`."""
+    if message_ids:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(message_ids), Message.status == "accepted")
+            .values(status="processed", updated_at=now())
+            .execution_options(synchronize_session=False)
+        )
 
 
 class ClearanceWorkflow:
