@@ -4,6 +4,7 @@ consignee that entrusted it, the one the manifest names. SQLite and PostgreSQL, 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from simulators.customs.traffic import (
     manifest_xml,
     tally_xml,
 )
-from tests.hub_clearance.clrfixtures import BROKER, KEYS, OTHER_BROKER, TERMINAL, wait_for
+from tests.hub_clearance.clrfixtures import BROKER, KEYS, OTHER_BROKER, TALLY, TERMINAL, Inbox, wait_for
 from tests.hub_clearance.clrgaps import hub_env
 from tests.hub_clearance.test_clear_flow_api import get, post
 
@@ -207,6 +208,37 @@ def test_customs_mt9999_to_an_arrival_report_goes_to_the_terminal_that_sent_it(e
     post(client, "customs", encode(answer))
     wait_for(lambda: env["yard"].of("MT9999"), "MT9999 to the terminal that reported the arrival")
     assert not env["broker"].of("MT9999")
+
+
+def test_an_mt9999_naming_its_copy_goes_to_the_party_whose_report_that_copy_carried(
+    env: dict[str, Any],
+) -> None:
+    """Two parties report arrivals for one bill (the terminal, then the tally company); customs
+    answers the tally company's copy (correlation id): the answer goes to the tally company, whatever
+    the search of the bill's reports would pick."""
+    client = env["client"]
+    tally_inbox = Inbox(env["hub"], f"t.tally.{uuid.uuid4().hex[:6]}", f"{TALLY}.#")
+    s = Shipment.make(127, containers=2)
+    post(client, "broker", manifest_xml(s))
+    wait_for(lambda: timeline(client, s.bill_no), "manifest applied")
+    post(client, "yard", arrival_xml(s.bill_no, s.containers[0]))
+    wait_for(lambda: len(env["customs"].ids_of("MT3101")) == 1, "the yard's arrival forwarded")
+    post(client, "tally", arrival_xml(s.bill_no, s.containers[1]))
+    wait_for(lambda: len(env["customs"].ids_of("MT3101")) == 2, "the tally company's arrival forwarded")
+    tally_copy = env["customs"].ids_of("MT3101")[1]
+
+    answer = samples.mt9999()
+    answer.head.message_type, answer.head.receiver_id = "MT3101", "4227"
+    answer.consignments = answer.consignments[:1]
+    answer.consignments[0].bill_no = s.bill_no
+    response = client.post(
+        "/api/v1/messages",
+        content=encode(answer),
+        headers={"X-API-Key": KEYS["customs"], "X-Correlation-Id": tally_copy},
+    )
+    assert response.status_code == 202, response.text
+    wait_for(lambda: tally_inbox.of("MT9999"), "MT9999 to the tally company, whose report it answers")
+    assert not env["yard"].of("MT9999") and not env["broker"].of("MT9999")
 
 
 def test_another_brokers_client_seq_no_cannot_capture_its_customs_answer(env: dict[str, Any]) -> None:
