@@ -323,3 +323,27 @@ def test_a_workflow_batch_marks_its_messages_processed_in_one_update_at_commit(h
     with hub.db.unit_of_work() as session:
         states = session.scalars(select(Message.status).where(Message.id.in_(archived))).all()
     assert sorted(states) == ["processed"] * 3
+
+
+def test_a_batch_reads_a_bills_summary_declarations_once(hub: Hub) -> None:
+    from hub.services.clearance.workflow import rows
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        if "FROM clr_declaration" in statement:
+            statements.append(statement)
+
+    sa.event.listen(hub.db.engine, "before_cursor_execute", record)
+    try:
+        with hub.db.unit_of_work(batch=True) as session:
+            first = rows.summaries(session, "NOSUCHBILL0001")
+            first.append(None)  # type: ignore[arg-type]  # a caller's list is its own
+            assert rows.summaries(session, "NOSUCHBILL0001") == []
+        in_batch = len(statements)
+        with hub.db.unit_of_work() as session:
+            rows.summaries(session, "NOSUCHBILL0001")
+            rows.summaries(session, "NOSUCHBILL0001")
+    finally:
+        sa.event.remove(hub.db.engine, "before_cursor_execute", record)
+    assert (in_batch, len(statements) - in_batch) == (1, 2)

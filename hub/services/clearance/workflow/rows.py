@@ -100,13 +100,24 @@ def tally_total(session: Session, bill: str) -> Decimal | None:
 
 
 def summaries(session: Session, bill: str) -> list[ClrDeclaration]:
-    return list(
+    """The bill's summary declarations, oldest first. A batch reads them once per bill: the workflow
+    creates no declarations (intake does, committed before their messages reach a batch), and the
+    rows themselves stay in the batch's identity map, so their changes are seen."""
+    cached: dict[str, list[ClrDeclaration]] | None = None
+    if in_batch(session):
+        cached = session.info.setdefault("workflow.summaries", {})
+        if bill in cached:
+            return list(cached[bill])
+    found = list(
         session.scalars(
             select(ClrDeclaration)
             .where(ClrDeclaration.bill_no == bill, ClrDeclaration.kind == "summary")
             .order_by(ClrDeclaration.created_at)
         )
     )
+    if cached is not None:
+        cached[bill] = found
+    return list(found)
 
 
 def notice_ids(row: ClrDeclaration) -> list[str]:
