@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.orm import Session
+
 from hub.clock import now
 from hub.db import audit
 from hub.db.clearance_tables import ClrConsignment, ClrContainer
@@ -31,16 +33,8 @@ def arrival(ctx: Context, sender: str, message: Manifest, message_id: str) -> No
     site = decl.unloading_location.id if decl.unloading_location else ""
     boxes, applied = rows.boxes(message), []
     for bill, containers in boxes.items():
-        consignment = session.get(ClrConsignment, bill)
+        consignment = _manifested(session, bill, message_id, "MT3101")
         if consignment is None:
-            park(
-                session,
-                bill,
-                message_id,
-                "MT3101",
-                f"arrival report for bill {bill} before its manifest: "
-                "parked, applied when the manifest arrives",
-            )
             continue
         if not arrival_site_ok(consignment, site):
             park(
@@ -86,6 +80,21 @@ def _arrive(ctx: Context, consignment: ClrConsignment, reported: list[str], site
     consignment.updated_at = now()
 
 
+def _manifested(session: Session, bill: str, message_id: str, message_type: str) -> ClrConsignment | None:
+    """The bill's consignment; a report before its manifest is parked and applied when it arrives."""
+    consignment = session.get(ClrConsignment, bill)
+    if consignment is None:
+        what = {"MT3101": "arrival", "MT5101": "tally"}[message_type]
+        park(
+            session,
+            bill,
+            message_id,
+            message_type,
+            f"{what} report for bill {bill} before its manifest: parked, applied when the manifest arrives",
+        )
+    return consignment
+
+
 def arrival_site_ok(consignment: ClrConsignment, site: str) -> bool:
     """Arrivals count from the manifest's terminal, or from the destination site of the bill's
     distribution application (分拨, MT6102). Without a site or a terminal there is nothing to check."""
@@ -100,16 +109,8 @@ def tally(ctx: Context, sender: str, message: Manifest, message_id: str) -> None
     session = ctx.session
     boxes, applied = rows.boxes(message), []
     for bill, containers in boxes.items():
-        consignment = session.get(ClrConsignment, bill)
+        consignment = _manifested(session, bill, message_id, "MT5101")
         if consignment is None:
-            park(
-                session,
-                bill,
-                message_id,
-                "MT5101",
-                f"tally report for bill {bill} before its manifest: "
-                "parked, applied when the manifest arrives",
-            )
             continue
         applied.append(bill)
         for box, equipment in containers:
