@@ -228,8 +228,9 @@ def test_a_batch_of_answers_and_reports_reads_each_kind_of_row_in_one_query(hub:
 
 def test_a_workflow_batch_reads_what_its_customs_answers_look_up_once(hub: Hub) -> None:
     """Issue 13: the workflow's side of a batch of MT9999s: the forwarded ids they carried, the
-    copies they answer and those copies' bills are one query each (the prefetch), and applying the
-    answers' checks afterwards reads none of them again."""
+    copies they answer, those copies' bills and the senders of what the copies carried are one query
+    each (the prefetch), and applying the answers' checks and finding whom to answer afterwards reads
+    none of them again."""
     customs = Inbox(hub, f"t.customs.{uuid.uuid4().hex[:6]}", "customs.#")
     broker = Inbox(hub, f"t.broker.{uuid.uuid4().hex[:6]}", f"{BROKER}.#")
     shipments = [Shipment.make(35 + i, 1) for i in range(3)]
@@ -279,10 +280,11 @@ def test_a_workflow_batch_reads_what_its_customs_answers_look_up_once(hub: Hub) 
                 assert forwarded_id is not None
                 message = session.get(Message, message_id)
                 answers.manifest_receipt_check(session, forwarded_id, decode(message.raw))
+                assert answers.origin(session, forwarded_id) == BROKER  # the manifests' sender
         finally:
             sa.event.remove(hub.db.engine, "before_cursor_execute", record)
-    # message_ref (reply ids), message (the copies), message_ref (their bills)
-    assert prefetched == 3, statements
+    # message_ref (reply ids), message (the copies), message_ref (their bills), message (the senders)
+    assert prefetched == 4, statements
     # afterwards only the archived answers themselves are read (the test's own session.get)
     assert all(" FROM message " in s for s in statements[prefetched:]), statements[prefetched:]
     assert len(statements) - prefetched == 3, statements[prefetched:]

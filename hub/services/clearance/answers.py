@@ -44,6 +44,8 @@ _NAMED = "clearance.answers.named"
 
 # session.info key, in a workflow batch: the forwarded id each archived answer carried, None if none
 _REPLIES = "clearance.answers.replies"
+# session.info key, in a workflow batch: who sent the inbound message each forwarded copy carried
+_ORIGINS = "clearance.answers.origins"
 
 
 class AnswerMismatch(Exception):
@@ -116,6 +118,37 @@ def prefetch(session: Session, answering: Iterable[tuple[str, str, Any]]) -> Non
                     if key in found and found[key] is None:
                         found[key] = decl
             session.info[_NAMED] = found
+
+
+def prefetch_origins(session: Session, forwarded_ids: Iterable[str]) -> None:
+    """Who sent the message each forwarded copy carried (a copy's correlation id is the archive id of
+    the report it carried), for a batch's MT9999s: one query; origin() finds them. Call after
+    prefetch(), which loaded the copies into the batch's identity map."""
+    copies = {i: session.get(Message, i) for i in forwarded_ids}
+    carried = {i: c.correlation_id for i, c in copies.items() if c is not None and c.correlation_id}
+    senders: dict[str, str | None] = {}
+    if carried:
+        query = select(Message.id, Message.sender).where(
+            Message.id.in_(set(carried.values())), Message.direction == "in"
+        )
+        senders = {message_id: sender for message_id, sender in session.execute(query)}
+    session.info[_ORIGINS] = {i: senders.get(carried[i]) if i in carried else None for i in copies}
+
+
+def origin(session: Session, forwarded_id: str) -> str | None:
+    """Who sent the site report whose customs copy an MT9999 answers: the copy's correlation id is
+    that report's archive id. Exact, and a primary-key read instead of a search of the bill's reports
+    (prefetched for a batch). Both rows were committed by intake: nothing of the batch's is flushed."""
+    origins = session.info.get(_ORIGINS, {})
+    if forwarded_id in origins:
+        return origins[forwarded_id]
+    with session.no_autoflush:
+        sent = session.get(Message, forwarded_id)
+        if sent is None or not sent.correlation_id:
+            return None
+        return session.scalar(
+            select(Message.sender).where(Message.id == sent.correlation_id, Message.direction == "in")
+        )
 
 
 def _named_keys(receipt: Any) -> tuple[str, str]:

@@ -270,6 +270,7 @@ class ClearanceService:
         replies = answers.prefetch_replies(session, [a for t, a in typed if t in answers.ANSWERS])
         receipts = [("MT9999", replies[a] or "", None) for t, a in typed if t == "MT9999" and replies.get(a)]
         answers.prefetch(session, receipts)
+        answers.prefetch_origins(session, [forwarded for _, forwarded, _ in receipts])
 
     def _on_inbound(self, session: Session, delivery: Delivery) -> None:
         envelope = delivery.envelope

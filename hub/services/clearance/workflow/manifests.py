@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.clock import now
 from hub.db import audit
-from hub.db.clearance_tables import ClrConsignment, ClrContainer
-from hub.db.models import Message
+from hub.db.clearance_tables import ClrConsignment
 from hub.services.clearance import answers, authority, outbound
 from hub.services.clearance.domain.states import CONSIGNMENT_INITIAL
 from hub.services.clearance.workflow import rows
@@ -85,10 +83,7 @@ def _store_bill(
     row.package_qty, row.gross_kg = cons.package_quantity, cons.gross_mass
     row.entry_at, row.updated_at = entry, stamp
     for box, (packages, gross) in rows.container_figures(cons).items():
-        c = session.get(ClrContainer, (bill_no, box))
-        if c is None:
-            c = ClrContainer(bill_no=bill_no, container_no=box)
-            session.add(c)
+        c = rows.container(session, bill_no, box)
         c.listed, c.manifest_packages, c.manifest_gross_kg = True, packages, gross
     return True
 
@@ -132,7 +127,7 @@ def manifest_receipt(ctx: Context, sender: str, receipt: ManifestResponse, messa
     by_receiver: dict[str, list[str]] = {}
     answered = receipt.head.message_type
     origin = (
-        _report_origin(session, forwarded_id) if forwarded_id and answered in authority.SITE_REPORTS else None
+        answers.origin(session, forwarded_id) if forwarded_id and answered in authority.SITE_REPORTS else None
     )
     for c in receipt.consignments:
         if origin:
@@ -146,14 +141,3 @@ def manifest_receipt(ctx: Context, sender: str, receipt: ManifestResponse, messa
             by_receiver.setdefault(receiver, []).append(c.bill_no)
     for receiver, bills in by_receiver.items():
         outbound.send_model(session, receiver, receipt, "MT9999", bills=bills, correlation_id=message_id)
-
-
-def _report_origin(session: Session, forwarded_id: str) -> str | None:
-    """Who sent the site report whose customs copy the MT9999 answers: the copy's correlation id is
-    that report's archive id. Exact, and a primary-key read instead of a search of the bill's reports."""
-    sent = session.get(Message, forwarded_id)
-    if sent is None or not sent.correlation_id:
-        return None
-    return session.scalar(
-        select(Message.sender).where(Message.id == sent.correlation_id, Message.direction == "in")
-    )

@@ -68,21 +68,41 @@ def boxes(report: Manifest) -> dict[str, list[tuple[str, Any]]]:
     return out
 
 
+_KEPT_CONTAINERS = "workflow.bill_containers"
+
+
+def _kept_containers(session: Session, bill: str) -> dict[str, ClrContainer] | None:
+    """In a batch, the bill's container rows by number: read once, then kept up to date by
+    container(), so later reads of the bill's boxes need neither a query nor the flush of the batch's
+    pending rows that a query (or a primary-key miss) would set off. None outside a batch."""
+    if not in_batch(session):
+        return None
+    kept: dict[str, dict[str, ClrContainer]] = session.info.setdefault(_KEPT_CONTAINERS, {})
+    if bill not in kept:
+        # Not flushed first: a box the batch added is only ever added through container(),
+        # which keeps it here; the query finds the committed ones.
+        with session.no_autoflush:
+            found = session.scalars(select(ClrContainer).where(ClrContainer.bill_no == bill))
+            kept[bill] = {c.container_no: c for c in found}
+    return kept[bill]
+
+
 def container(session: Session, bill: str, box: str) -> ClrContainer:
     """The container row, added (not listed) when a report names a box the manifest does not."""
-    loaded = session.info.setdefault("workflow.containers_loaded", set())
-    if in_batch(session) and bill not in loaded:
-        # a batch applies many reports of the same bill: its containers in one query, kept
-        loaded.add(bill)
-        session.scalars(select(ClrContainer).where(ClrContainer.bill_no == bill)).all()
-    c = session.get(ClrContainer, (bill, box))
+    kept = _kept_containers(session, bill)
+    c = kept.get(box) if kept is not None else session.get(ClrContainer, (bill, box))
     if c is None:
         c = ClrContainer(bill_no=bill, container_no=box, listed=False)
         session.add(c)
+        if kept is not None:
+            kept[box] = c
     return c
 
 
 def containers(session: Session, bill: str) -> list[ClrContainer]:
+    kept = _kept_containers(session, bill)
+    if kept is not None:
+        return sorted(kept.values(), key=lambda c: c.container_no)
     return list(
         session.scalars(
             select(ClrContainer).where(ClrContainer.bill_no == bill).order_by(ClrContainer.container_no)

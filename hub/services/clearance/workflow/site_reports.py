@@ -50,7 +50,6 @@ def arrival(ctx: Context, sender: str, message: Manifest, message_id: str) -> No
             continue
         applied.append(bill)
         _arrive(ctx, consignment, [box for box, _ in containers], site, sender)
-    session.flush()
     if applied:  # a parked report reaches customs when it is applied
         outbound.to_customs(
             session, "MT3101", outbound.encoded(message), bills=applied, correlation_id=message_id
@@ -119,7 +118,6 @@ def tally(ctx: Context, sender: str, message: Manifest, message_id: str) -> None
             c.tally_packages, c.tally_gross_kg = equipment.package_quantity, equipment.gross_mass
             if not c.listed:
                 report(session, consignment, "unlisted_container", {"container": box, "reported_by": "tally"})
-        session.flush()
         reconcile_tally(ctx, consignment)
     if applied:  # a parked report reaches customs when it is applied
         outbound.to_customs(
