@@ -349,3 +349,54 @@ def test_a_batch_reads_a_bills_summary_declarations_once(hub: Hub) -> None:
     finally:
         sa.event.remove(hub.db.engine, "before_cursor_execute", record)
     assert (in_batch, len(statements) - in_batch) == (1, 2)
+
+
+def test_a_batch_keeps_a_bills_containers_and_flushes_none_of_them_before_commit(hub: Hub) -> None:
+    """Issue 13: a workflow batch reads a bill's containers once; a box a report adds (not on the
+    manifest) is found again by later messages of the batch, and nothing is written until commit, when
+    the batch's rows go out together (a container query or a primary-key miss would flush them)."""
+    from hub.clock import now
+    from hub.db.clearance_tables import ClrConsignment
+    from hub.services.clearance.workflow import rows
+
+    bill = f"KEPT{uuid.uuid4().hex[:10].upper()}"
+    with hub.db.unit_of_work() as session:
+        session.add(ClrConsignment(bill_no=bill, created_at=now(), updated_at=now()))
+        session.add_all(
+            [
+                ClrContainer(bill_no=bill, container_no=box, listed=True)
+                for box in ("BBBU2000002", "AAAU1000001")
+            ]
+        )
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(hub.db.engine, "before_cursor_execute", record)
+    try:
+        with hub.db.unit_of_work(batch=True) as session:
+            listed = rows.container(session, bill, "AAAU1000001")
+            assert rows.container(session, bill, "AAAU1000001") is listed
+            added = rows.container(session, bill, "CCCU3000003")  # an arrival names an unlisted box
+            added.arrived_at = now()
+            listed.tallied_at = now()
+            assert rows.container(session, bill, "CCCU3000003") is added  # the next message finds it
+            assert [c.container_no for c in rows.containers(session, bill)] == [
+                "AAAU1000001",
+                "BBBU2000002",
+                "CCCU3000003",
+            ]
+            assert rows.listed(session, bill) == ["AAAU1000001", "BBBU2000002"]
+            before_commit = list(statements)
+    finally:
+        sa.event.remove(hub.db.engine, "before_cursor_execute", record)
+    reads = [s for s in before_commit if "FROM clr_container" in s]
+    writes = [s for s in before_commit if s.startswith(("INSERT", "UPDATE"))]
+    assert len(reads) == 1 and writes == [], before_commit
+    assert any(s.startswith("INSERT INTO clr_container") for s in statements[len(before_commit) :])
+    with hub.db.unit_of_work() as session:
+        stored = {c.container_no: c for c in rows.containers(session, bill)}
+    assert sorted(stored) == ["AAAU1000001", "BBBU2000002", "CCCU3000003"]
+    assert not stored["CCCU3000003"].listed and stored["CCCU3000003"].arrived_at is not None
+    assert stored["AAAU1000001"].tallied_at is not None
