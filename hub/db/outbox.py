@@ -12,13 +12,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
 from hub.clock import now
 from hub.db.models import Message, OutboxMessage
-from hub.db.session import Database
+from hub.db.session import Database, in_batch
 from hub.db.turns import my_turn
 from hub.observability import metrics
 
@@ -41,20 +41,41 @@ def enqueue(
     headers: dict[str, Any] | None = None,
     content_type: str = "application/octet-stream",
     correlation_id: str | None = None,
-) -> OutboxMessage:
-    """Add an outgoing message to the current transaction. Commit publishes it (via the relay)."""
-    row = OutboxMessage(
-        message_id=message_id or str(uuid.uuid4()),
-        exchange=exchange,
-        routing_key=routing_key,
-        body=body,
-        headers=headers or {},
-        content_type=content_type,
-        correlation_id=correlation_id,
-        created_at=now(),
-    )
+) -> OutboxMessage | None:
+    """Add an outgoing message to the current transaction. Commit publishes it (via the relay).
+
+    In a batch (Database.unit_of_work(batch=True)) the row is written with the batch's others in one
+    multi-row INSERT just before commit, not as an ORM object the flush handles one by one: nothing
+    reads an outbox row back in the transaction that wrote it. Returns the row outside a batch."""
+    values = {
+        "message_id": message_id or str(uuid.uuid4()),
+        "exchange": exchange,
+        "routing_key": routing_key,
+        "body": body,
+        "headers": headers or {},
+        "content_type": content_type,
+        "correlation_id": correlation_id,
+        "created_at": now(),
+    }
+    if in_batch(session):
+        pending = session.info.get(_PENDING)
+        if pending is None:
+            pending = session.info[_PENDING] = []
+            event.listen(session, "before_commit", _insert_pending, once=True)
+        pending.append(values)  # in call order: the ids the INSERT assigns keep it (publish order)
+        return None
+    row = OutboxMessage(**values)
     session.add(row)
     return row
+
+
+_PENDING = "swhub.outbox.pending"  # session.info, in a batch: the rows enqueue() was given, in order
+
+
+def _insert_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, [])
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
 
 
 def _envelope(row: OutboxMessage) -> Envelope:

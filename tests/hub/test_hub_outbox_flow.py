@@ -153,3 +153,39 @@ def test_an_unroutable_copy_does_not_stall_the_rest_of_the_batch_on_the_durable_
         assert stuck is not None and "Unroutable" in (stuck.last_error or "")
     finally:
         bus.close()
+
+
+def test_a_batch_writes_its_outbox_rows_in_one_insert_at_commit_in_call_order(db: Database) -> None:
+    """Issue 13: in a batch transaction enqueue() adds no ORM object for the flush to write one by
+    one; the rows go out in one multi-row INSERT just before commit, their ids in the order enqueue()
+    was called (the relay publishes in id order), and a rolled-back batch writes none."""
+    prefix = f"batch.{uuid.uuid4().hex[:8]}"
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.unit_of_work(batch=True) as session:
+            for i in range(5):
+                assert (
+                    enqueue(session, "swhub.test", f"{prefix}.{i}", b"x", message_id=f"{prefix}-{i}") is None
+                )
+            audit.record(session, "test", "outbox.batch", "message", prefix)
+            session.flush()  # the batch's ORM rows flushed mid-transaction: outbox rows still wait
+            before_commit = [s for s in statements if "outbox" in s]
+        with pytest.raises(RuntimeError), db.unit_of_work(batch=True) as session:
+            enqueue(session, "swhub.test", f"{prefix}.lost", b"x", message_id=f"{prefix}-lost")
+            raise RuntimeError("the batch fails")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert before_commit == []
+    assert len([s for s in statements if s.startswith("INSERT INTO outbox")]) == 1, statements
+    with db.sessions() as session:
+        keys = session.scalars(
+            sa.select(OutboxMessage.routing_key)
+            .where(OutboxMessage.routing_key.like(f"{prefix}.%"))
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert keys == [f"{prefix}.{i}" for i in range(5)]
