@@ -9,6 +9,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,21 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     else:
         with fresh_postgres() as url:
             yield from _running(Hub(settings_for(url, tmp_path)))
+
+
+@contextmanager
+def recorded(engine: sa.Engine) -> Iterator[list[str]]:
+    """Every statement `engine` sends while the block runs, whitespace collapsed."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def _running(hub: Hub) -> Iterator[Hub]:
@@ -306,20 +322,11 @@ def test_a_workflow_batch_marks_its_messages_processed_in_one_update_at_commit(h
         ).all()
         session.execute(sa.update(Message).where(Message.id.in_(archived)).values(status="accepted"))
     workflow = hub.clearance.workflow  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(hub.db.engine, "before_cursor_execute", record)
-    try:
-        with hub.db.unit_of_work(batch=True) as session:
-            for message_id in archived:
-                message = session.get(Message, message_id)
-                workflow.apply(session, "MT1101", BROKER, decode(message.raw), message_id)
-            marks_before_commit = [s for s in statements if s.startswith("UPDATE message SET status")]
-    finally:
-        sa.event.remove(hub.db.engine, "before_cursor_execute", record)
+    with recorded(hub.db.engine) as statements, hub.db.unit_of_work(batch=True) as session:
+        for message_id in archived:
+            message = session.get(Message, message_id)
+            workflow.apply(session, "MT1101", BROKER, decode(message.raw), message_id)
+        marks_before_commit = [s for s in statements if s.startswith("UPDATE message SET status")]
     assert marks_before_commit == []
     assert len([s for s in statements if s.startswith("UPDATE message SET status")]) == 1, statements
     with hub.db.unit_of_work() as session:
@@ -368,29 +375,20 @@ def test_a_batch_keeps_a_bills_containers_and_flushes_none_of_them_before_commit
                 for box in ("BBBU2000002", "AAAU1000001")
             ]
         )
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(hub.db.engine, "before_cursor_execute", record)
-    try:
-        with hub.db.unit_of_work(batch=True) as session:
-            listed = rows.container(session, bill, "AAAU1000001")
-            assert rows.container(session, bill, "AAAU1000001") is listed
-            added = rows.container(session, bill, "CCCU3000003")  # an arrival names an unlisted box
-            added.arrived_at = now()
-            listed.tallied_at = now()
-            assert rows.container(session, bill, "CCCU3000003") is added  # the next message finds it
-            assert [c.container_no for c in rows.containers(session, bill)] == [
-                "AAAU1000001",
-                "BBBU2000002",
-                "CCCU3000003",
-            ]
-            assert rows.listed(session, bill) == ["AAAU1000001", "BBBU2000002"]
-            before_commit = list(statements)
-    finally:
-        sa.event.remove(hub.db.engine, "before_cursor_execute", record)
+    with recorded(hub.db.engine) as statements, hub.db.unit_of_work(batch=True) as session:
+        listed = rows.container(session, bill, "AAAU1000001")
+        assert rows.container(session, bill, "AAAU1000001") is listed
+        added = rows.container(session, bill, "CCCU3000003")  # an arrival names an unlisted box
+        added.arrived_at = now()
+        listed.tallied_at = now()
+        assert rows.container(session, bill, "CCCU3000003") is added  # the next message finds it
+        assert [c.container_no for c in rows.containers(session, bill)] == [
+            "AAAU1000001",
+            "BBBU2000002",
+            "CCCU3000003",
+        ]
+        assert rows.listed(session, bill) == ["AAAU1000001", "BBBU2000002"]
+        before_commit = list(statements)
     reads = [s for s in before_commit if "FROM clr_container" in s]
     writes = [s for s in before_commit if s.startswith(("INSERT", "UPDATE"))]
     assert len(reads) == 1 and writes == [], before_commit
