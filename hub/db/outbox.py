@@ -12,13 +12,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
 from hub.clock import now
 from hub.db.models import Message, OutboxMessage
-from hub.db.session import Database, in_batch
+from hub.db.session import Database, at_commit, in_batch
 from hub.db.turns import my_turn
 from hub.observability import metrics
 
@@ -58,11 +58,8 @@ def enqueue(
         "created_at": now(),
     }
     if in_batch(session):
-        pending = session.info.get(_PENDING)
-        if pending is None:
-            pending = session.info[_PENDING] = []
-            event.listen(session, "before_commit", _insert_pending, once=True)
-        pending.append(values)  # in call order: the ids the INSERT assigns keep it (publish order)
+        # in call order: the ids the INSERT assigns keep it (the relay publishes in id order)
+        at_commit(session, _PENDING, _insert_pending).append(values)
         return None
     row = OutboxMessage(**values)
     session.add(row)
@@ -72,10 +69,8 @@ def enqueue(
 _PENDING = "swhub.outbox.pending"  # session.info, in a batch: the rows enqueue() was given, in order
 
 
-def _insert_pending(session: Session) -> None:
-    rows = session.info.pop(_PENDING, [])
-    if rows:
-        session.execute(insert(OutboxMessage), rows)
+def _insert_pending(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(insert(OutboxMessage), rows)
 
 
 def _envelope(row: OutboxMessage) -> Envelope:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
@@ -61,6 +62,29 @@ def _keep_loaded(session: Session, instance: object) -> None:
 def in_batch(session: Session) -> bool:
     """True in a unit_of_work(batch=True): rows loaded stay in its identity map."""
     return KEEP_LOADED in session.info
+
+
+def batch_memo(session: Session, key: str) -> dict[str, Any] | None:
+    """In a batch, a dict under `key` that lives as long as its transaction (rows read once and
+    kept for the batch's later messages); None outside a batch, where each transaction reads afresh."""
+    return session.info.setdefault(key, {}) if in_batch(session) else None
+
+
+def at_commit(session: Session, key: str, apply: Callable[[Session, list[Any]], None]) -> list[Any]:
+    """A list the transaction's work appends to under `key`; `apply(session, items)` runs once just
+    before it commits, with the items in the order appended (nothing if none were). A batch writes
+    what its messages each contributed as one statement this way, not one per message."""
+    items: list[Any] | None = session.info.get(key)
+    if items is None:
+        items = session.info[key] = []
+
+        def run(at: Session) -> None:
+            collected = at.info.pop(key, [])
+            if collected:
+                apply(at, collected)
+
+        event.listen(session, "before_commit", run, once=True)
+    return items
 
 
 POOL_RECYCLE_SECONDS = 1800

@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hub.clock import now
 from hub.db.models import Message
-from hub.db.session import in_batch
+from hub.db.session import at_commit, in_batch
 from hub.services.clearance.settings import ClearanceSettings
 from hub.services.clearance.workflow import acceptance, sweep
 from hub.services.clearance.workflow.context import Context
@@ -68,15 +68,7 @@ def apply(ctx: Context, message_type: str, sender: str, model: Any, message_id: 
         return
     # A batch marks its messages in one UPDATE just before it commits: an UPDATE per message would
     # flush each handler's inserts on their own (autoflush) instead of as multi-row inserts.
-    pending = session.info.get(_PROCESSED)
-    if pending is None:
-        pending = session.info[_PROCESSED] = []
-        event.listen(session, "before_commit", _mark_batch_processed, once=True)
-    pending.append(message_id)
-
-
-def _mark_batch_processed(session: Session) -> None:
-    _mark_processed(session, session.info.pop(_PROCESSED, []))
+    at_commit(session, _PROCESSED, _mark_processed).append(message_id)
 
 
 def _mark_processed(session: Session, message_ids: list[str]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub.clock import SHANGHAI
 from hub.db.clearance_tables import ClrContainer, ClrDeclaration
-from hub.db.session import in_batch
+from hub.db.session import batch_memo
 from messages.models.manifest import Manifest
 
 NOTICE_ID = re.compile(r"[0-9A-Z]{18}")
@@ -75,9 +75,9 @@ def _kept_containers(session: Session, bill: str) -> dict[str, ClrContainer] | N
     """In a batch, the bill's container rows by number: read once, then kept up to date by
     container(), so later reads of the bill's boxes need neither a query nor the flush of the batch's
     pending rows that a query (or a primary-key miss) would set off. None outside a batch."""
-    if not in_batch(session):
+    kept: dict[str, dict[str, ClrContainer]] | None = batch_memo(session, _KEPT_CONTAINERS)
+    if kept is None:
         return None
-    kept: dict[str, dict[str, ClrContainer]] = session.info.setdefault(_KEPT_CONTAINERS, {})
     if bill not in kept:
         # Not flushed first: a box the batch added is only ever added through container(),
         # which keeps it here; the query finds the committed ones.
@@ -123,11 +123,9 @@ def summaries(session: Session, bill: str) -> list[ClrDeclaration]:
     """The bill's summary declarations, oldest first. A batch reads them once per bill: the workflow
     creates no declarations (intake does, committed before their messages reach a batch), and the
     rows themselves stay in the batch's identity map, so their changes are seen."""
-    cached: dict[str, list[ClrDeclaration]] | None = None
-    if in_batch(session):
-        cached = session.info.setdefault("workflow.summaries", {})
-        if bill in cached:
-            return list(cached[bill])
+    cached: dict[str, list[ClrDeclaration]] | None = batch_memo(session, "workflow.summaries")
+    if cached is not None and bill in cached:
+        return list(cached[bill])
     found = list(
         session.scalars(
             select(ClrDeclaration)
