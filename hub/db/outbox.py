@@ -5,14 +5,16 @@ confirm and the mark re-publishes it; consumers deduplicate by message_id (see h
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
@@ -70,10 +72,10 @@ _PENDING = "swhub.outbox.pending"  # session.info, in a batch: the rows enqueue(
 
 
 def _insert_pending(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.execute(insert(OutboxMessage), rows)
+    session.execute(insert(OutboxMessage.__table__), rows)  # Core: no ORM bulk machinery
 
 
-def _envelope(row: OutboxMessage) -> Envelope:
+def _envelope(row: _Pending) -> Envelope:
     headers = dict(row.headers or {})
     return Envelope(
         body=row.body,
@@ -86,6 +88,30 @@ def _envelope(row: OutboxMessage) -> Envelope:
 
 
 _UNSYNCHRONISED = {"synchronize_session": False}
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An outbox row as the relay reads it (columns in _PENDING_COLUMNS' order); `failed` once a
+    publish of it failed in this pass, with attempts, last_error and next_attempt_at updated."""
+
+    id: int
+    message_id: str
+    exchange: str
+    routing_key: str
+    body: bytes
+    headers: dict[str, Any]
+    content_type: str
+    correlation_id: str | None
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    failed: bool = False
+
+
+_PENDING_COLUMNS = tuple(
+    getattr(OutboxMessage, f.name) for f in dataclasses.fields(_Pending) if f.name != "failed"
+)
 
 
 class OutboxRelay:
@@ -113,7 +139,7 @@ class OutboxRelay:
         forwarder says the counterpart took them (mark_sent); until then `queued`, with `note`."""
         self._forwarded[(exchange, prefix)] = note
 
-    def _forward_note(self, row: OutboxMessage) -> str | None:
+    def _forward_note(self, row: _Pending) -> str | None:
         for (exchange, prefix), note in self._forwarded.items():
             if row.exchange == exchange and row.routing_key.startswith(prefix):
                 return note
@@ -136,7 +162,7 @@ class OutboxRelay:
             if not my_turn(session, "outbox-relay"):
                 return 0  # another worker's relay is publishing; batches side by side would reorder
             query = (
-                select(OutboxMessage)
+                select(*_PENDING_COLUMNS)
                 .where(OutboxMessage.sent_at.is_(None))
                 .where((OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now()))
                 .order_by(OutboxMessage.id)
@@ -144,10 +170,10 @@ class OutboxRelay:
             )
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
+            rows = self._pending(session, query)
             if not rows:
                 return 0
-            by_exchange: dict[str, list[OutboxMessage]] = {}
+            by_exchange: dict[str, list[_Pending]] = {}
             for row in rows:
                 by_exchange.setdefault(row.exchange, []).append(row)
             sent: list[int] = []
@@ -170,6 +196,7 @@ class OutboxRelay:
                 except BusError:
                     sent.extend(self._publish_one_by_one(exchange, group))
             done_ids = set(sent)
+            self._write_failures(session, [r for r in rows if r.failed])
             self._explain_undelivered(session, [r for r in rows if r.id not in done_ids and r.last_error])
             if sent:
                 # Core-style UPDATEs: the ORM's default would evaluate each WHERE against every row the
@@ -200,7 +227,13 @@ class OutboxRelay:
                         metrics.observe_published(row.headers, row.routing_key.rsplit(".", 1)[-1])
             return len(sent)
 
-    def _publish_one_by_one(self, exchange: str, rows: list[OutboxMessage]) -> list[int]:
+    @staticmethod
+    def _pending(session: Session, query: Select[Any]) -> list[_Pending]:
+        # plain rows, not ORM objects: the relay only reads them, and loading ~200 entities per pass
+        # was its largest cost after the UPDATEs (bench/relay_cost.py)
+        return [_Pending(*r) for r in session.execute(query)]
+
+    def _publish_one_by_one(self, exchange: str, rows: list[_Pending]) -> list[int]:
         sent: list[int] = []
         for row in rows:
             try:
@@ -213,7 +246,8 @@ class OutboxRelay:
         return sent
 
     @staticmethod
-    def _record_failure(row: OutboxMessage, exc: BusError) -> None:
+    def _record_failure(row: _Pending, exc: BusError) -> None:
+        row.failed = True
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"
         # Back off: unroutable means configuration is missing (may take a while to fix).
@@ -222,7 +256,20 @@ class OutboxRelay:
         log.warning("outbox %s not published: %s", row.message_id, row.last_error)
 
     @staticmethod
-    def _explain_undelivered(session: Session, rows: list[OutboxMessage]) -> None:
+    def _write_failures(session: Session, rows: list[_Pending]) -> None:
+        """Each failed row's attempts and back-off, after the batch's publishing (see below)."""
+        for row in rows:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(
+                    attempts=row.attempts, last_error=row.last_error, next_attempt_at=row.next_attempt_at
+                ),
+                execution_options=_UNSYNCHRONISED,
+            )
+
+    @staticmethod
+    def _explain_undelivered(session: Session, rows: list[_Pending]) -> None:
         """The archived copy of each failed row stays `queued` (never `sent`: no one has it) and says
         why, for the timeline. Written only after the batch's publishing: an UPDATE in the middle would
         take SQLite's write lock that the embedded bus's own store (another connection) then waits for
@@ -268,7 +315,7 @@ class OutboxRelay:
             self._thread.join(timeout)
 
 
-def _undelivered(row: OutboxMessage) -> str:
+def _undelivered(row: _Pending) -> str:
     """Why an outgoing copy waits, in the reader's words first: an unroutable one means nothing takes
     that routing key yet (for customs.*: no customs system is wired), the bus's error follows."""
     if row.last_error and row.last_error.startswith(UnroutableError.__name__):
