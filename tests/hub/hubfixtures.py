@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 
 from hub.config import Settings
@@ -48,3 +51,18 @@ def settings_for(db_url: str, tmp_path: Path, amqp_url: str | None = None) -> Se
         api_keys_file=write_parties(tmp_path / "parties.yaml"),
         _env_file=None,  # type: ignore[call-arg]
     )
+
+
+@contextmanager
+def recorded(engine: sa.Engine) -> Iterator[list[str]]:
+    """Every statement `engine` sends while the block runs, whitespace collapsed."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

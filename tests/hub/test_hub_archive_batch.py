@@ -12,17 +12,12 @@ import sqlalchemy as sa
 from hub.db.models import Message, MessageRef
 from hub.db.session import Database
 from hub.services.intake import archive
+from tests.hub.hubfixtures import recorded
 
 
 def test_a_batch_writes_its_archive_rows_as_they_stand_at_commit(db: Database) -> None:
     bill = f"BILL{uuid.uuid4().hex[:10].upper()}"
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded(db.engine) as statements:
         with db.unit_of_work(batch=True) as session:
             rows = [
                 archive(
@@ -38,8 +33,6 @@ def test_a_batch_writes_its_archive_rows_as_they_stand_at_commit(db: Database) -
         with pytest.raises(RuntimeError), db.unit_of_work(batch=True) as session:
             lost = archive(session, b"<lost/>", direction="in", channel="amqp", sender="S", bills=[bill])
             raise RuntimeError("the batch fails")
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert flushed_early == []
     assert len([s for s in statements if s.startswith("INSERT INTO message ")]) == 1, statements
     assert len([s for s in statements if s.startswith("INSERT INTO message_ref ")]) == 1, statements

@@ -17,6 +17,7 @@ from hub.db.inbox import GroupCommit, idempotent
 from hub.db.models import AuditEntry, OutboxMessage
 from hub.db.outbox import OutboxRelay, enqueue
 from hub.db.session import Database
+from tests.hub.hubfixtures import recorded
 
 
 @pytest.fixture(params=["in-process", "rabbitmq"])
@@ -160,13 +161,7 @@ def test_a_batch_writes_its_outbox_rows_in_one_insert_at_commit_in_call_order(db
     one; the rows go out in one multi-row INSERT just before commit, their ids in the order enqueue()
     was called (the relay publishes in id order), and a rolled-back batch writes none."""
     prefix = f"batch.{uuid.uuid4().hex[:8]}"
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded(db.engine) as statements:
         with db.unit_of_work(batch=True) as session:
             for i in range(5):
                 assert (
@@ -178,8 +173,6 @@ def test_a_batch_writes_its_outbox_rows_in_one_insert_at_commit_in_call_order(db
         with pytest.raises(RuntimeError), db.unit_of_work(batch=True) as session:
             enqueue(session, "swhub.test", f"{prefix}.lost", b"x", message_id=f"{prefix}-lost")
             raise RuntimeError("the batch fails")
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert before_commit == []
     assert len([s for s in statements if s.startswith("INSERT INTO outbox")]) == 1, statements
     with db.sessions() as session:

@@ -9,7 +9,6 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from hub.services.clearance.settings import INGRESS_EXCHANGE, SENDER_HEADER
 from hub.services.intake import ARCHIVE_HEADER
 from messages.xml import decode, encode, samples
 from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
+from tests.hub.hubfixtures import recorded
 from tests.hub_clearance.clrfixtures import (
     BROKER,
     CUSTOMS,
@@ -49,21 +49,6 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     else:
         with fresh_postgres() as url:
             yield from _running(Hub(settings_for(url, tmp_path)))
-
-
-@contextmanager
-def recorded(engine: sa.Engine) -> Iterator[list[str]]:
-    """Every statement `engine` sends while the block runs, whitespace collapsed."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def _running(hub: Hub) -> Iterator[Hub]:
