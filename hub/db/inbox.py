@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import BatchHandler, Delivery, Handler, one_by_one
 from hub.clock import now
+from hub.db.among import among
 from hub.db.batch import BatchFailed, isolating
 from hub.db.models import InboxMessage
 from hub.db.session import Database
@@ -73,7 +74,7 @@ def processed_among(session: Session, consumer: str, message_ids: Sequence[str])
     return set(
         session.scalars(
             select(InboxMessage.message_id).where(
-                InboxMessage.consumer == consumer, InboxMessage.message_id.in_(list(message_ids))
+                InboxMessage.consumer == consumer, among(session, InboxMessage.message_id, message_ids)
             )
         )
     )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import Bus, BusError, BusUnavailable, Envelope, PublishNacked, UnroutableError
 from hub.clock import now
+from hub.db.among import among, update_rows
 from hub.db.models import Message, OutboxMessage
 from hub.db.session import Database, at_commit, in_batch
 from hub.db.turns import my_turn
@@ -199,33 +200,34 @@ class OutboxRelay:
             self._write_failures(session, [r for r in rows if r.failed])
             self._explain_undelivered(session, [r for r in rows if r.id not in done_ids and r.last_error])
             if sent:
-                # Core-style UPDATEs: the ORM's default would evaluate each WHERE against every row the
-                # session holds (half the relay's CPU); this session ends with the batch anyway.
-                session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=now()),
-                    execution_options=_UNSYNCHRONISED,
-                )
-                # An outgoing copy's archive row says `sent` only once the bus has it (it is archived
-                # `queued`, under the same id as its outbox row): an undeliverable one stays `queued`.
-                done = set(sent)
-                by_note: dict[str | None, list[str]] = {}  # None: sent; a note: with a forwarder
-                for r in rows:
-                    if r.id in done:
-                        by_note.setdefault(self._forward_note(r), []).append(r.message_id)
-                queued = (Message.direction == "out", Message.status == QUEUED)
-                for note, ids in by_note.items():
-                    if note is None:
-                        values: dict[str, object] = {"status": "sent", "error": None, "updated_at": now()}
-                        statement = update(Message).where(Message.id.in_(ids), *queued).values(values)
-                        session.execute(statement, execution_options=_UNSYNCHRONISED)
-                    else:  # not yet the counterpart's: say where it is
-                        where = (Message.id.in_(ids), *queued, Message.error.is_(None))
-                        statement = update(Message).where(*where).values(error=note, updated_at=now())
-                        session.execute(statement, execution_options=_UNSYNCHRONISED)
+                self._mark_sent(session, rows, set(sent))
                 for row in rows:
-                    if row.id in done and metrics.TRIGGER_AT_HEADER in row.headers:
+                    if row.id in done_ids and metrics.TRIGGER_AT_HEADER in row.headers:
                         metrics.observe_published(row.headers, row.routing_key.rsplit(".", 1)[-1])
             return len(sent)
+
+    def _mark_sent(self, session: Session, rows: list[_Pending], done: set[int]) -> None:
+        """The published rows sent, and their archive rows `sent` (archived `queued` under the same
+        id: an undeliverable copy stays `queued`). Plain Core UPDATEs with the ids as one array
+        (hub/db/among.py): the ORM's default would evaluate each WHERE against every row the session
+        holds (half the relay's CPU once), and this session ends with the batch anyway."""
+        stamp = now()
+        outbox, archive = OutboxMessage.__table__.c, Message.__table__.c
+        session.execute(
+            update_rows(OutboxMessage).where(among(session, outbox.id, done)).values(sent_at=stamp)
+        )
+        by_note: dict[str | None, list[str]] = {}  # None: sent; a note: with a forwarder
+        for r in rows:
+            if r.id in done:
+                by_note.setdefault(self._forward_note(r), []).append(r.message_id)
+        for note, ids in by_note.items():
+            queued = (among(session, archive.id, ids), archive.direction == "out", archive.status == QUEUED)
+            if note is None:
+                values: dict[str, object] = {"status": "sent", "error": None, "updated_at": stamp}
+                session.execute(update_rows(Message).where(*queued).values(values))
+            else:  # not yet the counterpart's: say where it is
+                statement = update_rows(Message).where(*queued, archive.error.is_(None))
+                session.execute(statement.values(error=note, updated_at=stamp))
 
     @staticmethod
     def _pending(session: Session, query: Select[Any]) -> list[_Pending]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.db.among import among
 from hub.db.clearance_tables import ClrDeclaration
 from hub.db.models import Message, MessageRef
 from hub.services.clearance.settings import CUSTOMS_KEY
@@ -68,7 +69,7 @@ def prefetch_replies(session: Session, archive_ids: Iterable[str]) -> dict[str, 
     found: dict[str, str | None] = dict.fromkeys(archive_ids)
     if found:
         refs = select(MessageRef.message_id, MessageRef.value).where(
-            MessageRef.message_id.in_(found), MessageRef.kind == REPLY_REF
+            among(session, MessageRef.message_id, found), MessageRef.kind == REPLY_REF
         )
         for message_id, value in session.execute(refs):
             found[message_id] = value
@@ -90,12 +91,12 @@ def prefetch(session: Session, answering: Iterable[tuple[str, str, Any]]) -> Non
         return
     with session.no_autoflush:  # the batch's own rows are not flushed: added as each is accepted
         ids = {i for _, i, _ in pairs}
-        sent = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))}
+        sent = {m.id: m for m in session.scalars(select(Message).where(among(session, Message.id, ids)))}
         receipts = {i for t, i, _ in pairs if t == "MT9999" and i in sent}
         if receipts:
             bills: dict[str, set[str]] = {i: set() for i in receipts}
             refs = select(MessageRef.message_id, MessageRef.value).where(
-                MessageRef.message_id.in_(receipts), MessageRef.kind == "bill"
+                among(session, MessageRef.message_id, receipts), MessageRef.kind == "bill"
             )
             for message_id, value in session.execute(refs):
                 bills[message_id].add(value)
@@ -106,9 +107,9 @@ def prefetch(session: Session, answering: Iterable[tuple[str, str, Any]]) -> Non
         entry_ids = {e for _, e in named} - {""}
         if declarations or seq_nos or entry_ids:
             query = select(ClrDeclaration).where(
-                ClrDeclaration.id.in_(declarations)
-                | ClrDeclaration.seq_no.in_(seq_nos)
-                | ClrDeclaration.entry_id.in_(entry_ids)
+                among(session, ClrDeclaration.id, declarations)
+                | among(session, ClrDeclaration.seq_no, seq_nos)
+                | among(session, ClrDeclaration.entry_id, entry_ids)
             )
             found: dict[tuple[str, str], ClrDeclaration | None] = dict.fromkeys(
                 [("seq_no", s) for s in seq_nos] + [("entry_id", e) for e in entry_ids]
@@ -129,7 +130,7 @@ def prefetch_origins(session: Session, forwarded_ids: Iterable[str]) -> None:
     senders: dict[str, str | None] = {}
     if carried:
         query = select(Message.id, Message.sender).where(
-            Message.id.in_(set(carried.values())), Message.direction == "in"
+            among(session, Message.id, set(carried.values())), Message.direction == "in"
         )
         senders = {message_id: sender for message_id, sender in session.execute(query)}
     session.info[_ORIGINS] = {i: senders.get(carried[i]) if i in carried else None for i in copies}

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.db.among import among
 from hub.db.clearance_tables import ClrConsignment, ClrContainer
 from hub.db.models import Party
 from hub.services import entrustments, party_cache
@@ -49,7 +50,7 @@ def prefetch(session: Session, batch: Iterable[Accepted]) -> None:
     bills = set().union(*(_bills_checked(msg) for msg in batch)) - {"", None}
     if bills:
         with session.no_autoflush:  # the batch's own rows are not flushed: added as each is accepted
-            session.scalars(select(ClrConsignment).where(ClrConsignment.bill_no.in_(bills))).all()
+            session.scalars(select(ClrConsignment).where(among(session, ClrConsignment.bill_no, bills))).all()
 
 
 def _bills_checked(msg: Accepted) -> set[str]:

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hub.clock import now
+from hub.db.among import among, update_rows
 from hub.db.models import Message
 from hub.db.session import at_commit, in_batch
 from hub.services.clearance.settings import ClearanceSettings
@@ -75,11 +75,11 @@ def _mark_processed(session: Session, message_ids: list[str]) -> None:
     """One UPDATE, not a load of each archived row (raw payload included) and then an UPDATE; a
     handler that parked its message has already moved it off `accepted`."""
     if message_ids:
+        archive = Message.__table__.c  # a Core UPDATE, the ids as one array (hub/db/among.py)
         session.execute(
-            update(Message)
-            .where(Message.id.in_(message_ids), Message.status == "accepted")
+            update_rows(Message)
+            .where(among(session, archive.id, message_ids), archive.status == "accepted")
             .values(status="processed", updated_at=now())
-            .execution_options(synchronize_session=False)
         )
 
 
