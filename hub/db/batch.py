@@ -8,9 +8,11 @@ kept: each part commits before the next one starts."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from hub.bus.base import BatchHandler, Delivery
+from hub.bus.base import BatchHandler, Delivery, batch_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +46,72 @@ def isolating(apply_all: Callable[[Sequence[Delivery]], None], single: BatchHand
         return [None] * len(deliveries)
 
     return run
+
+
+@dataclass
+class _Handed:
+    deliveries: list[Delivery]
+    outcomes: list[Exception | None] | None = None
+
+
+class Grouping:
+    """One batch handler shared by several consumers (a worker's workflow partitions): the batches
+    they hand in while another is being applied are applied together, as ONE batch, when it is done.
+
+    Why: a worker holding 8 partitions otherwise commits each partition's few waiting messages on
+    their own, and a batch's fixed cost (its dedupe query, prefetches, multi-row inserts, UPDATE,
+    commit, the relay pass its commit wakes) is paid 8 times. Applying them one after the other was
+    already the case: they share the process's GIL and, on SQLite, the single writer.
+
+    Order: each consumer hands in one batch at a time and waits for its outcomes before it acks and
+    takes the next, so a partition's messages are never in two combined batches at once, and within
+    one they keep their order (batches are concatenated in the order they were handed in). The first
+    consumer that finds nothing running applies what is waiting, up to `max_size` deliveries (at least
+    one whole batch); the others wait for their outcomes or their turn."""
+
+    def __init__(
+        self, handler: BatchHandler, max_size: int, on_batch: Callable[[int], None] | None = None
+    ) -> None:
+        self._handler = handler
+        self._max_size = max(1, max_size)
+        self._on_batch = on_batch
+        self._waiting: list[_Handed] = []
+        self._running = False
+        self._turn = threading.Condition()
+
+    def __call__(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        mine = _Handed(list(deliveries))
+        with self._turn:
+            self._waiting.append(mine)
+            while mine.outcomes is None:
+                if self._running:
+                    self._turn.wait()
+                    continue
+                self._running = True
+                taken = self._take()
+                combined = [d for handed in taken for d in handed.deliveries]
+                outcomes: list[Exception | None] | None = None
+                self._turn.release()
+                try:
+                    if self._on_batch is not None:
+                        self._on_batch(len(combined))
+                    outcomes = batch_outcomes(self._handler, combined)
+                finally:
+                    self._turn.acquire()
+                    self._running = False
+                    if outcomes is None:  # interrupted (e.g. KeyboardInterrupt): the waiting learn it
+                        outcomes = [RuntimeError("batch interrupted")] * len(combined)
+                    start = 0
+                    for handed in taken:
+                        handed.outcomes = outcomes[start : start + len(handed.deliveries)]
+                        start += len(handed.deliveries)
+                    self._turn.notify_all()
+        return mine.outcomes
+
+    def _take(self) -> list[_Handed]:
+        taken = [self._waiting.pop(0)]
+        size = len(taken[0].deliveries)
+        while self._waiting and size + len(self._waiting[0].deliveries) <= self._max_size:
+            size += len(self._waiting[0].deliveries)
+            taken.append(self._waiting.pop(0))
+        return taken

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.bus.base import NOTICE_EXCHANGE, Delivery, Envelope, QueueSpec, Reject, Topology, one_by_one
-from hub.db.batch import BatchFailed, isolating
+from hub.db.batch import BatchFailed, Grouping, isolating
 from hub.db.inbox import idempotent_batch
 from hub.db.models import Party
 from hub.db.outbox import mark_delivered
@@ -103,8 +103,14 @@ class ClearanceService:
             )
         )
         # One inbox name for every partition: a message keeps its dedupe record when N changes.
-        apply = idempotent_batch(
-            self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound, self._prefetch_inbound
+        # The partitions this worker holds hand their batches to one Grouping: what they have waiting
+        # at the same time commits as one transaction (hub/db/batch.py).
+        apply = Grouping(
+            idempotent_batch(
+                self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound, self._prefetch_inbound
+            ),
+            self.hub.settings.batch_size,
+            on_batch=metrics.BATCH_SIZE.labels("workflow_transaction").observe,
         )
         for spec in partitions.queue_specs(self.settings.queue_prefix, self.hub.settings.partitions, limit):
             self.hub.add_consumer(ConsumerSpec(spec, batch_handler=apply))
