@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from hub.db.models import Message, MessageRef
 from hub.db.session import Database
-from hub.services.intake import archive
+from hub.services.intake import add_ref, archive
 from tests.hub.hubfixtures import recorded
 
 
@@ -27,7 +27,8 @@ def test_a_batch_writes_its_archive_rows_as_they_stand_at_commit(db: Database) -
             ]
             assert all(r not in session for r in rows)  # nothing for the flush to write one by one
             rows[1].status = "accepted"  # what a batch sets after archiving is what gets written
-            rows[1].refs.append(MessageRef(kind="container", value="MSKU1234565"))
+            add_ref(session, rows[1], "container", "MSKU1234565")
+            rows[2].refs.append(MessageRef(kind="container", value="MSKU7654321"))  # the ORM way too
             session.flush()
             flushed_early = [s for s in statements if "INTO message" in s]
         with pytest.raises(RuntimeError), db.unit_of_work(batch=True) as session:
@@ -44,6 +45,10 @@ def test_a_batch_writes_its_archive_rows_as_they_stand_at_commit(db: Database) -
         assert sorted((ref.kind, ref.value) for ref in stored[rows[1].id].refs) == [
             ("bill", bill),
             ("container", "MSKU1234565"),
+        ]
+        assert sorted((ref.kind, ref.value) for ref in stored[rows[2].id].refs) == [
+            ("bill", bill),
+            ("container", "MSKU7654321"),
         ]
 
 
