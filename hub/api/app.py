@@ -24,6 +24,7 @@ from hub.api.routes import (
     risk,
     ui,
 )
+from hub.gil import share_finely
 from hub.heap import freeze_startup_heap
 from hub.runtime import Hub
 
@@ -44,7 +45,8 @@ def create_app(
     stops with it; tests that manage the hub themselves pass start=False. `on_stopping` runs at
     shutdown before the hub stops: after a SIGTERM uvicorn re-raises the signal once it has shut down,
     so code placed after `uvicorn.run` never runs. `freeze_heap` (default: when the app builds its own
-    hub, i.e. it is the process's only one) freezes the start-up heap once started (hub.heap)."""
+    hub, i.e. it is the process's only one) freezes the start-up heap once started (hub.heap) and
+    hands the GIL round in 1 ms slices (hub.gil)."""
     if freeze_heap is None:
         freeze_heap = hub is None
     hub = hub or Hub()
@@ -56,8 +58,9 @@ def create_app(
             hub.bootstrap_parties()
             if on_started:
                 on_started(hub)
-            if freeze_heap:
+            if freeze_heap:  # this process serves this one hub
                 freeze_startup_heap()
+                share_finely()
         yield
         if start:
             try:
