@@ -57,6 +57,9 @@ POLL_SECONDS = 0.1
 BROKER_HEADERS = ("x-delivery-count",)  # quorum-queue bookkeeping, exposed as Delivery.attempt
 
 
+Settle = Callable[[BlockingChannel, int], None]  # what to do with a delivery tag, on the I/O thread
+
+
 @dataclass(frozen=True, slots=True)
 class QueuePolicy:
     delivery_limit: int | None  # None: retry forever (the dead-letter queue)
@@ -289,15 +292,13 @@ class RabbitConsumer(Consumer):
                 # deliveries of a dead connection: the broker already requeued them
                 live = [item for item in items if item.generation == self._generation]
                 if self._stopping.is_set():
-                    for item in live:
-                        self._settle_later(item, lambda ch, tag: ch.basic_nack(tag, requeue=True))
+                    self._settle_later(live, [_requeue] * len(live))
                     continue
                 self._in_flight += len(live)
             if not live:
                 continue
             try:
-                for item, settle in zip(live, self._handle([item.delivery for item in live]), strict=True):
-                    self._settle_later(item, settle)
+                self._settle_later(live, self._handle([item.delivery for item in live]))
             finally:
                 with self._state:
                     self._in_flight -= len(live)
@@ -322,15 +323,15 @@ class RabbitConsumer(Consumer):
             items.append(item)
         return items
 
-    def _handle(self, deliveries: list[Delivery]) -> list[Callable[[BlockingChannel, int], None]]:
+    def _handle(self, deliveries: list[Delivery]) -> list[Settle]:
         """Run the handler; return how to settle each delivery (executed on the I/O thread)."""
         outcomes = batch_outcomes(self._handler, deliveries)
         return [
-            (lambda ch, tag: ch.basic_ack(tag)) if error is None else self._on_failure(delivery, error)
+            _ack if error is None else self._on_failure(delivery, error)
             for delivery, error in zip(deliveries, outcomes, strict=True)
         ]
 
-    def _on_failure(self, delivery: Delivery, exc: Exception) -> Callable[[BlockingChannel, int], None]:
+    def _on_failure(self, delivery: Delivery, exc: Exception) -> Settle:
         limit = self._policy.delivery_limit
         final = isinstance(exc, Reject) or (limit is not None and delivery.attempt >= limit)
         error = describe_error(exc)
@@ -338,32 +339,53 @@ class RabbitConsumer(Consumer):
             log.warning(
                 "handler failed on %s attempt %d: %s", delivery.envelope.message_id, delivery.attempt, error
             )
-            return lambda ch, tag: ch.basic_nack(tag, requeue=True)
+            return _requeue
         if not self._policy.dead_letter:
             log.warning("dropping %s from %s: %s", delivery.envelope.message_id, self.queue, error)
-            return lambda ch, tag: ch.basic_ack(tag)
+            return _ack
         try:
             # Confirmed copy first, ack after: a crash in between yields a duplicate, never a loss.
             self._bus.publish_dead_letter(dead_letter_envelope(delivery, error))
         except BusError as dl_exc:
             log.error("could not dead-letter %s (%s); requeueing", delivery.envelope.message_id, dl_exc)
-            return lambda ch, tag: ch.basic_nack(tag, requeue=True)
+            return _requeue
         log.warning("dead-lettered %s from %s: %s", delivery.envelope.message_id, self.queue, error)
-        return lambda ch, tag: ch.basic_ack(tag)
+        return _ack
 
-    def _settle_later(self, item: _Item, action: Callable[[BlockingChannel, int], None]) -> None:
+    def _settle_later(self, items: list[_Item], actions: list[Settle]) -> None:
+        """Settle a batch on the I/O thread, in one callback (one wake-up of it, not one per message).
+        A batch that is all acks on a one-worker consumer is ONE `basic_ack(multiple=True)`: that
+        worker took every earlier delivery in an earlier batch, settled by an earlier callback, so
+        `multiple` covers exactly this batch (with more workers another batch may be running)."""
+        if not items:
+            return
+        whole = len(self._workers) == 1 and all(action is _ack for action in actions)
+
         def settle() -> None:
             with self._state:
-                if item.generation != self._generation:
-                    return
+                if items[0].generation != self._generation:
+                    return  # a dead connection's deliveries: the broker requeued them
             channel = self._channel
-            if channel is not None and channel.is_open:
+            if channel is None or not channel.is_open:
+                return
+            if whole:
+                channel.basic_ack(items[-1].delivery_tag, multiple=True)
+                return
+            for item, action in zip(items, actions, strict=True):
                 action(channel, item.delivery_tag)
 
         try:
-            item.connection.add_callback_threadsafe(settle)
-        except Exception:  # connection gone: the broker requeues the message, a redelivery follows
-            log.debug("settle dropped for tag %d: connection closed", item.delivery_tag)
+            items[0].connection.add_callback_threadsafe(settle)
+        except Exception:  # connection gone: the broker requeues the messages, a redelivery follows
+            log.debug("settle dropped for %d deliveries: connection closed", len(items))
+
+
+def _ack(channel: BlockingChannel, tag: int) -> None:
+    channel.basic_ack(tag)
+
+
+def _requeue(channel: BlockingChannel, tag: int) -> None:
+    channel.basic_nack(tag, requeue=True)
 
 
 def _close_quietly(connection: pika.BlockingConnection) -> None:

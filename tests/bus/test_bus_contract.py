@@ -406,6 +406,32 @@ def test_batch_consumer_gets_waiting_messages_together_in_order_each_settled_by_
     assert dead.envelope.message_id == "b4" and dead.envelope.headers[ERROR_HEADER] == "Reject: poison"
 
 
+def test_batches_acked_whole_after_a_requeued_delivery_ack_nothing_twice_and_lose_nothing(ctx: Ctx) -> None:
+    """RabbitMQ acks an all-ok batch of a one-worker consumer with one basic_ack(multiple=True): it
+    must cover exactly that batch, not a delivery requeued earlier nor one still waiting."""
+    n = ctx.names
+    queue = n.queue("batch-multi-ack")
+    ctx.declare(QueueSpec(queue, ((n.exchange, "#"),), delivery_limit=3))
+    ctx.bus.publish_many(n.exchange, [envelope(f"m{i}", n.key("a")) for i in range(9)])
+    handled: list[tuple[str, int]] = []
+
+    def handle(deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        handled.extend((d.envelope.message_id, d.attempt) for d in deliveries)
+        fails = {("m4", 1)}
+        keys = [(d.envelope.message_id, d.attempt) for d in deliveries]
+        return [ValueError("once") if key in fails else None for key in keys]
+
+    consumer = ctx.bus.consume_batch(queue, handle, Batching(size=3, linger=0.3))
+    try:
+        assert wait_until(lambda: len(handled) >= 10)
+        assert wait_until(lambda: ctx.bus.queue_depth(queue) == 0)
+        time.sleep(0.5)  # anything acked wrongly or left unacked would come back meanwhile
+    finally:
+        consumer.stop()
+    assert sorted(handled) == sorted([(f"m{i}", 1) for i in range(9)] + [("m4", 2)])
+    assert ctx.bus.queue_depth(queue) == 0
+
+
 def test_batch_is_not_acked_before_its_handler_returns_and_a_raising_handler_fails_it_whole(
     ctx: Ctx,
 ) -> None:
