@@ -7,6 +7,7 @@ interleave. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import INBOUND_EXCHANGE, Delivery, Envelope
 from hub.db.inbox import idempotent
-from hub.db.models import OutboxMessage
+from hub.db.models import Message, OutboxMessage
 from hub.db.turns import my_turn
 from hub.services.clearance.partitions import partition_of
-from simulators.customs.traffic import Shipment, declaration_xml, manifest_xml
+from simulators.customs.traffic import Shipment, arrival_xml, declaration_xml, manifest_xml, tally_xml
 from tests.hub_clearance.clrfixtures import fresh_postgres, import_response, wait_for
 from tests.hub_clearance.clrgaps import dec_data, hub_env
 from tests.hub_clearance.test_clear_flow_api import declaration, get, post, state_is
@@ -117,3 +118,65 @@ def test_a_sweep_while_another_worker_sweeps_is_skipped(
             assert my_turn(other_worker, "clearance-sweep")
             assert service.sweep() == {"skipped": 1}
         assert "skipped" not in service.sweep()
+
+
+def test_two_workers_batches_over_the_same_bills_in_opposite_order_do_not_deadlock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's batch spans partitions (hub/db/batch.Grouping), so two workers' batches can touch
+    the same hand-off keys in opposite orders. Taken message by message, each held the key the other
+    waited for and PostgreSQL aborted one with a deadlock (its messages then applied again one by
+    one); the batch's prefetch now takes all its keys first, in one sorted order: the second waits."""
+    with fresh_postgres() as url, hub_env(url, tmp_path, monkeypatch) as environment:
+        hub, client = environment["hub"], environment["client"]
+        x, y = Shipment.make(93, containers=1), Shipment.make(94, containers=1)
+        for s in (x, y):
+            post(client, "broker", manifest_xml(s))
+        wait_for(lambda: _processed(hub, "MT1101") == 2, "manifests applied")
+        for consumer in list(hub._consumers):  # from here on the test plays the two workers
+            consumer.stop()
+        reports = {
+            name: delivery_of(hub, post(client, "yard", body)["receipt_id"])
+            for name, body in (
+                ("arrival x", arrival_xml(x.bill_no, x.containers[0])),
+                ("arrival y", arrival_xml(y.bill_no, y.containers[0])),
+                ("tally y", tally_xml(y.bill_no, y.containers[0])),
+                ("tally x", tally_xml(x.bill_no, x.containers[0])),
+            )
+        }
+        service = hub.clearance
+        first_applied = threading.Barrier(2, timeout=1.5)
+        failures: list[BaseException] = []
+
+        def worker(batch: list[Delivery]) -> None:
+            try:
+                with hub.db.unit_of_work(batch=True) as session:  # as idempotent_batch applies a batch
+                    service._prefetch_inbound(session, batch)
+                    for index, delivery in enumerate(batch):
+                        service._on_inbound(session, delivery)
+                        if index == 0:
+                            # before: both hold their first message's bill here; now the other one
+                            # waits for this one's locks, and the barrier breaks after 1.5 s
+                            with contextlib.suppress(threading.BrokenBarrierError):
+                                first_applied.wait()
+            except BaseException as exc:  # a deadlock aborts one of the two
+                failures.append(exc)
+
+        one = threading.Thread(target=worker, args=([reports["arrival x"], reports["arrival y"]],))
+        other = threading.Thread(target=worker, args=([reports["tally y"], reports["tally x"]],))
+        one.start()
+        other.start()
+        one.join(30)
+        other.join(30)
+        assert failures == []
+        assert _processed(hub, "MT3101") == 2 and _processed(hub, "MT5101") == 2
+
+
+def _processed(hub: Any, message_type: str) -> int:
+    with hub.db.sessions() as session:
+        rows = session.scalars(
+            select(Message).where(
+                Message.direction == "in", Message.message_type == message_type, Message.status == "processed"
+            )
+        )
+        return len(list(rows))

@@ -58,6 +58,9 @@ def party_queue(uscc: str) -> QueueSpec:
     return QueueSpec(f"swhub.notices.{uscc}", ((NOTICE_EXCHANGE, f"{uscc}.#"),))
 
 
+_DECODED = "clearance.inbound.decoded"  # session.info: the models a workflow batch's prefetch decoded
+
+
 class ClearanceService:
     def __init__(self, hub: Hub, settings: ClearanceSettings | None = None) -> None:
         self.hub = hub
@@ -261,11 +264,25 @@ class ClearanceService:
                         correlation_id=part["receipt_id"],
                     )
 
-    @staticmethod
-    def _prefetch_inbound(session: Session, deliveries: Sequence[Delivery]) -> None:
-        """What a workflow batch's customs answers look up, one query per kind: the forwarded ids
-        they carried, and for MT9999s the copies they answer with those copies' bills. Nothing else:
-        the batch's handlers change declarations, so those are read when each message applies."""
+    def _prefetch_inbound(self, session: Session, deliveries: Sequence[Delivery]) -> None:
+        """First the hand-off locks of the WHOLE batch, in one sorted order, before anything is read
+        (handoff.py): taken message by message, two workers' batches (a worker's partitions commit
+        together, hub/db/batch.Grouping) could each hold a key the other waits for, and PostgreSQL
+        would abort one of them. Then what the batch's customs answers look up, one query per kind:
+        the forwarded ids they carried, and for MT9999s the copies they answer with those copies'
+        bills. Nothing else: the batch's handlers change declarations, so those are read when each
+        message applies. The models decoded here are kept for _on_inbound."""
+        decoded: dict[str, tuple[Any, bytes | None]] = session.info.setdefault(_DECODED, {})
+        keys: set[str] = set()
+        for d in deliveries:
+            try:
+                model_and_xml = self._model_of(d.envelope)
+                message_type = d.envelope.routing_key.split(".")[1]
+            except Exception:  # its own turn raises it again, and the batch splits around it
+                continue
+            decoded[d.envelope.message_id] = model_and_xml
+            keys.update(handoff.keys_for(message_type, business_keys(model_and_xml[0])))
+        handoff.take(session, keys)
         typed = [
             (
                 d.envelope.routing_key.split(".")[1],
@@ -284,7 +301,8 @@ class ClearanceService:
         sender = str(envelope.headers.get(SENDER_HEADER, ""))
         archive_id = str(envelope.headers.get(ARCHIVE_HEADER, envelope.message_id))
         with metrics.stage_timer("workflow"), metrics.triggered_by(envelope.headers, message_type):
-            model, xml = self._model_of(envelope)
+            kept = session.info.get(_DECODED, {}).pop(envelope.message_id, None)
+            model, xml = kept if kept is not None else self._model_of(envelope)
             # before reading anything: a worker applying the message this one waits for (or releases)
             # must not miss it (handoff.py)
             handoff.take(session, handoff.keys_for(message_type, business_keys(model)))
