@@ -268,9 +268,11 @@ def test_a_workflow_batch_reads_what_its_customs_answers_look_up_once(hub: Hub) 
             for i in archived
         ]
         statements: list[str] = []
+        me = threading.current_thread()
 
         def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-            statements.append(" ".join(statement.split()))
+            if threading.current_thread() is me:  # not the hub's own threads (relay, consumers)
+                statements.append(" ".join(statement.split()))
 
         sa.event.listen(hub.db.engine, "before_cursor_execute", record)
         try:
@@ -323,9 +325,10 @@ def test_a_batch_reads_a_bills_summary_declarations_once(hub: Hub) -> None:
     from hub.services.clearance.workflow import rows
 
     statements: list[str] = []
+    me = threading.current_thread()
 
     def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-        if "FROM clr_declaration" in statement:
+        if "FROM clr_declaration" in statement and threading.current_thread() is me:  # not the sweep's
             statements.append(statement)
 
     sa.event.listen(hub.db.engine, "before_cursor_execute", record)
