@@ -20,9 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import Table
 
-
-def on_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+from hub.db.session import on_postgresql
 
 
 def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -75,7 +76,7 @@ class Grouping:
         self._handler = handler
         self._max_size = max(1, max_size)
         self._on_batch = on_batch
-        self._waiting: list[_Handed] = []
+        self._waiting: deque[_Handed] = deque()
         self._running = False
         self._turn = threading.Condition()
 
@@ -109,9 +110,9 @@ class Grouping:
         return mine.outcomes
 
     def _take(self) -> list[_Handed]:
-        taken = [self._waiting.pop(0)]
+        taken = [self._waiting.popleft()]
         size = len(taken[0].deliveries)
         while self._waiting and size + len(self._waiting[0].deliveries) <= self._max_size:
             size += len(self._waiting[0].deliveries)
-            taken.append(self._waiting.pop(0))
+            taken.append(self._waiting.popleft())
         return taken

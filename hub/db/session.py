@@ -59,6 +59,11 @@ def _keep_loaded(session: Session, instance: object) -> None:
         kept.append(instance)
 
 
+def on_postgresql(session: Session) -> bool:
+    """Whether the session's database is PostgreSQL (advisory locks, arrays); else SQLite."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def in_batch(session: Session) -> bool:
     """True in a unit_of_work(batch=True): rows loaded stay in its identity map."""
     return KEEP_LOADED in session.info

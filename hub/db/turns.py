@@ -14,10 +14,12 @@ import zlib
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from hub.db.session import on_postgresql
+
 
 def my_turn(session: Session, work: str) -> bool:
     """True when this transaction holds `work`'s lock until it ends; False when another one does."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql(session):
         return True
     key = zlib.crc32(f"swhub.turn:{work}".encode())
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))

@@ -435,20 +435,25 @@ _REFS = "swhub.archive.refs"  # session.info, in a batch: each of those rows' re
 _MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns)
 
 
+def _batch_refs(session: Session, row: Message) -> list[tuple[str, str]] | None:
+    """The plain refs of a batch's archive row (written at its commit); None for a row the session holds."""
+    pending: dict[str, list[tuple[str, str]]] = session.info.get(_REFS, {})
+    return pending.get(row.id)
+
+
 def set_refs(session: Session, row: Message, refs: list[tuple[str, str]]) -> None:
-    """Replace an archive row's refs: plain pairs for a batch's row (written at its commit), ORM rows
-    for one the session holds."""
-    pending: dict[str, list[tuple[str, str]]] | None = session.info.get(_REFS)
-    if pending is not None and row.id in pending:
-        pending[row.id] = refs
+    """Replace an archive row's refs: plain pairs for a batch's row, ORM rows for one the session holds."""
+    kept = _batch_refs(session, row)
+    if kept is not None:
+        kept[:] = refs
     else:
         row.refs = [MessageRef(kind=kind, value=value) for kind, value in refs]
 
 
 def add_ref(session: Session, row: Message, kind: str, value: str) -> None:
-    pending: dict[str, list[tuple[str, str]]] | None = session.info.get(_REFS)
-    if pending is not None and row.id in pending:
-        pending[row.id].append((kind, value))
+    kept = _batch_refs(session, row)
+    if kept is not None:
+        kept.append((kind, value))
     else:
         row.refs.append(MessageRef(kind=kind, value=value))
 
@@ -600,8 +605,9 @@ class Intake:
                     .order_by(Message.received_at)
                 )
                 for earlier in rows:
-                    if _reference(earlier) in wanted:
-                        found.setdefault(_reference(earlier), earlier)
+                    reference = _reference(earlier)
+                    if reference in wanted:
+                        found.setdefault(reference, earlier)
         session.info[_ACCEPTED] = found
 
     @staticmethod

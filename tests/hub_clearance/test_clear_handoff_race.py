@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.bus.base import INBOUND_EXCHANGE, Delivery, Envelope
-from hub.db.inbox import idempotent
+from hub.bus.base import INBOUND_EXCHANGE, Delivery, Envelope, Reject
+from hub.db.inbox import idempotent, idempotent_batch
 from hub.db.models import Message, OutboxMessage
 from hub.db.turns import my_turn
 from hub.services.clearance.partitions import partition_of
@@ -128,22 +128,8 @@ def test_two_workers_batches_over_the_same_bills_in_opposite_order_do_not_deadlo
     waited for and PostgreSQL aborted one with a deadlock (its messages then applied again one by
     one); the batch's prefetch now takes all its keys first, in one sorted order: the second waits."""
     with fresh_postgres() as url, hub_env(url, tmp_path, monkeypatch) as environment:
-        hub, client = environment["hub"], environment["client"]
-        x, y = Shipment.make(93, containers=1), Shipment.make(94, containers=1)
-        for s in (x, y):
-            post(client, "broker", manifest_xml(s))
-        wait_for(lambda: _processed(hub, "MT1101") == 2, "manifests applied")
-        for consumer in list(hub._consumers):  # from here on the test plays the two workers
-            consumer.stop()
-        reports = {
-            name: delivery_of(hub, post(client, "yard", body)["receipt_id"])
-            for name, body in (
-                ("arrival x", arrival_xml(x.bill_no, x.containers[0])),
-                ("arrival y", arrival_xml(y.bill_no, y.containers[0])),
-                ("tally y", tally_xml(y.bill_no, y.containers[0])),
-                ("tally x", tally_xml(x.bill_no, x.containers[0])),
-            )
-        }
+        hub = environment["hub"]
+        reports = _site_reports_for_two_bills(hub, environment["client"], 93)
         service = hub.clearance
         first_applied = threading.Barrier(2, timeout=1.5)
         failures: list[BaseException] = []
@@ -170,6 +156,49 @@ def test_two_workers_batches_over_the_same_bills_in_opposite_order_do_not_deadlo
         other.join(30)
         assert failures == []
         assert _processed(hub, "MT3101") == 2 and _processed(hub, "MT5101") == 2
+
+
+def test_an_unreadable_body_in_a_workflow_batch_is_refused_alone(env: dict[str, Any]) -> None:
+    """The batch's prefetch decodes every model to take their hand-off keys; one that does not read
+    is left to its own turn, which refuses it (dead letter) while the rest of the batch commits."""
+    hub = env["hub"]
+    reports = _site_reports_for_two_bills(hub, env["client"], 95)
+    good = reports["arrival x"].envelope
+    bad = Delivery(
+        Envelope(b"{not a model", good.routing_key, "bad-1", dict(good.headers), good.content_type),
+        INBOUND_EXCHANGE,
+        "workflow",
+        False,
+        1,
+    )
+    service = hub.clearance
+    apply = idempotent_batch(
+        hub.db, f"{service.settings.queue_prefix}.workflow", service._on_inbound, service._prefetch_inbound
+    )
+    outcomes = apply([reports["arrival x"], bad, reports["arrival y"]])
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], Reject) and "bad-1" in str(outcomes[1])
+    assert _processed(hub, "MT3101") == 2
+
+
+def _site_reports_for_two_bills(hub: Any, client: Any, n: int) -> dict[str, Delivery]:
+    """Two bills' manifests applied, the hub's consumers stopped, and an arrival and a tally of each
+    accepted: the deliveries a workflow partition would hand a worker for them."""
+    x, y = Shipment.make(n, containers=1), Shipment.make(n + 1, containers=1)
+    for s in (x, y):
+        post(client, "broker", manifest_xml(s))
+    wait_for(lambda: _processed(hub, "MT1101") == 2, "manifests applied")
+    for consumer in list(hub._consumers):  # from here on the test plays the workers
+        consumer.stop()
+    return {
+        name: delivery_of(hub, post(client, "yard", body)["receipt_id"])
+        for name, body in (
+            ("arrival x", arrival_xml(x.bill_no, x.containers[0])),
+            ("arrival y", arrival_xml(y.bill_no, y.containers[0])),
+            ("tally y", tally_xml(y.bill_no, y.containers[0])),
+            ("tally x", tally_xml(x.bill_no, x.containers[0])),
+        )
+    }
 
 
 def _processed(hub: Any, message_type: str) -> int:

@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, SessionTransaction
 
+from hub.db.session import on_postgresql
+
 
 def keys_for(message_type: str, keys: dict[str, Any]) -> list[str]:
     """Every hand-off key a message of this type with these business keys may park on or release."""
@@ -49,7 +51,7 @@ def take(session: Session, keys: Iterable[str]) -> None:
     """Lock `keys` until the session's transaction ends (PostgreSQL; a no-op on SQLite). A key this
     transaction already holds (an earlier message of the same batch, e.g. the same bill) is not
     locked again: it stays held until the transaction ends anyway, and asking costs a round trip."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql(session):
         return
     held: set[str] = session.info.setdefault(_HELD, set())
     for key in sorted(set(keys) - held):
