@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # messages, lingering batch_linger_ms for more, and commit them in one transaction
     # (hub/db/batch.py, docs/clearance.md "Batches"). 1 = one transaction per message.
     batch_size: int = 50
+    # AMQP intake applies a message in its own transaction when nothing of its partition is on its
+    # way through the partition queue (hub/services/clearance/straight.py); 0 routes all through it.
+    straight_through: bool = True
     batch_linger_ms: int = 5
     risk_rules_dir: Path | None = None
     # Prometheus scrape token (Authorization: Bearer ...) for the API's /metrics and worker listeners.

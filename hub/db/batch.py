@@ -33,8 +33,10 @@ def isolating(apply_all: Callable[[Sequence[Delivery]], None], single: BatchHand
     delivery in its own transaction, the fallback)."""
 
     def run(deliveries: Sequence[Delivery]) -> list[Exception | None]:
-        if len(deliveries) <= 1:
-            return list(single(deliveries))
+        if not deliveries:
+            return []
+        # one delivery too: the batch path is the one that applies intake's messages at once
+        # (hub/services/clearance/straight.py); a failure still ends in `single`
         try:
             apply_all(deliveries)
         except BatchFailed as failed:

@@ -136,3 +136,17 @@ class ClrDiscrepancy(Base):
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_clr_discrepancy_bill_no", "bill_no"),)
+
+
+class ClrPartitionFlow(Base):
+    """How many inbound messages intake has routed through each workflow partition's queue
+    (`side` = "routed") and how many the partition's consumers have applied ("applied"), migration
+    0010. Equal counts mean nothing of that partition is on its way, so intake may apply a message
+    of it at once, in its own transaction (hub/services/clearance/straight.py). Routed and applied are
+    separate rows so intake and the partition consumers never wait for each other's row locks."""
+
+    __tablename__ = "clr_partition_flow"
+
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    side: Mapped[str] = mapped_column(String(8), primary_key=True)
+    count: Mapped[int] = mapped_column(BigId, default=0)

@@ -80,6 +80,17 @@ def processed_among(session: Session, consumer: str, message_ids: Sequence[str])
     )
 
 
+def record_processed(session: Session, consumer: str, message_ids: Sequence[str]) -> None:
+    """Record `message_ids` as processed by `consumer` in the current transaction: one multi-row
+    insert (a plain one: an id recorded by another transaction first fails the commit)."""
+    if message_ids:
+        stamp = now()
+        session.connection().execute(
+            insert(InboxMessage.__table__),
+            [{"consumer": consumer, "message_id": m, "processed_at": stamp} for m in message_ids],
+        )
+
+
 def idempotent_batch(
     db: Database,
     consumer: str,
@@ -109,12 +120,7 @@ def idempotent_batch(
                     raise BatchFailed(index, exc) from exc
                 done.add(message_id)
                 fresh.append(message_id)
-            if fresh:
-                stamp = now()
-                session.connection().execute(
-                    insert(InboxMessage.__table__),
-                    [{"consumer": consumer, "message_id": m, "processed_at": stamp} for m in fresh],
-                )
+            record_processed(session, consumer, fresh)
 
     return isolating(apply_all, one_by_one(idempotent(db, consumer, handler)))
 

@@ -71,6 +71,14 @@ DB_STATEMENTS = Counter(
     "per message, the cost bench/clearance.py reports)",
     registry=REGISTRY,
 )
+STRAIGHT_THROUGH = Counter(
+    "swhub_clearance_routed",
+    "Accepted clearance messages by where they were applied: `applied_at_intake` in intake's own "
+    "transaction (nothing of their partition was on its way), `queued` through their partition queue "
+    "(hub/services/clearance/straight.py)",
+    ["path"],
+    registry=REGISTRY,
+)
 CONSUMED_QUEUES = Gauge(
     "swhub_consumer_active",
     "1 for each queue this process consumes from (on RabbitMQ a single-active-consumer partition "

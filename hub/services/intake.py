@@ -46,7 +46,7 @@ from hub.db.models import Message, MessageRef
 from hub.db.outbox import enqueue
 from hub.db.session import Database, at_commit, in_batch
 from hub.observability import metrics
-from hub.services.clearance import partitions
+from hub.services.clearance import partitions, straight
 from hub.services.known_facts import KnownFacts
 from messages.detect import detect
 from messages.errors import (
@@ -148,6 +148,24 @@ class Prepared:
     roles: frozenset[str]
     in_reply_to: str | None
     spent: float  # seconds the first half took
+
+
+@dataclass(frozen=True, slots=True)
+class StraightThrough:
+    """A message of a batch intake accepted and did not route through its partition queue: the
+    caller applies it in the same transaction (hub/services/clearance/straight.py)."""
+
+    message_id: str
+    message_type: str
+    sender: str
+    model: Any
+    xml: bytes | None  # the XML intake encoded from the model (EDIFACT), forwarded as it is
+    headers: dict[str, Any]
+    keys: dict[str, Any]
+    in_reply_to: str | None  # customs: the hub message it answers
+
+
+STRAIGHT = "intake.straight_through"  # session.info, in a batch: its StraightThrough messages, in order
 
 
 class NotBatchable(Exception):
@@ -458,6 +476,14 @@ def add_ref(session: Session, row: Message, kind: str, value: str) -> None:
         row.refs.append(MessageRef(kind=kind, value=value))
 
 
+def write_archived(session: Session) -> None:
+    """Write the batch's archive rows now instead of at its commit: what applies its messages in
+    the same transaction (straight-through) reads and updates them."""
+    rows = session.info.pop(_ARCHIVED, None)  # its commit hook then finds nothing left to write
+    if rows:
+        _insert_archived(session, rows)
+
+
 def _insert_archived(session: Session, rows: list[Message]) -> None:
     session.execute(insert(Message.__table__), [{c: getattr(r, c) for c in _MESSAGE_COLUMNS} for r in rows])
     pending: dict[str, list[tuple[str, str]]] = session.info.pop(_REFS, {})
@@ -518,9 +544,11 @@ class Intake:
         max_messages: int = 1000,
         rejects: RejectBounds | None = None,
         partitions: int = 8,
+        straight_through: bool = False,
     ) -> None:
         self.rejects = rejects or RejectBounds()
         self.partitions = partitions
+        self.straight_through = straight_through
         self.db = db
         self.workflow = workflow
         self.max_bytes = max_bytes
@@ -843,17 +871,30 @@ class Intake:
         else:
             row.status, row.updated_at = "accepted", now()
         bill = partitions.partition_key(session, keys, row.external_id or message_id)
+        partition = partitions.partition_of(bill, self.partitions)
+        headers = {ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()}
+        if batch and self.straight_through and straight.may_apply_here(session, partition):
+            # nothing of its partition is on its way: the caller applies it in this transaction
+            session.info.setdefault(STRAIGHT, []).append(
+                StraightThrough(
+                    message_id, message_type, sender, model, decoded.model_xml, headers, keys, in_reply_to
+                )
+            )
+            metrics.STRAIGHT_THROUGH.labels("applied_at_intake").inc()
+            return IntakeResult(message_id, message_type, fmt, False, receipt)
         # the decoded model itself, so the workflow does not parse the message again
         enqueue(
             session,
             INBOUND_EXCHANGE,
-            partitions.routing_key(message_type, sender, partitions.partition_of(bill, self.partitions)),
+            partitions.routing_key(message_type, sender, partition),
             wire.dumps(model, **_carried_xml(decoded)),
             message_id=message_id,
             content_type=wire.CONTENT_TYPE,
-            headers={ARCHIVE_HEADER: message_id, SENDER_HEADER: sender, **metrics.received_stamp()},
+            headers=headers,
             correlation_id=message_id,
         )
+        straight.routed(session, partition)
+        metrics.STRAIGHT_THROUGH.labels("queued").inc()
         return IntakeResult(message_id, message_type, fmt, False, receipt)
 
     # ----- steps ---------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ from tests.hub_clearance.clrfixtures import (
 def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("HUB_BATCH_LINGER_MS", "400")  # the whole burst waits for one batch
+    # these count what intake and the partition consumers each do: every message through its queue
+    # (the straight-through path, both in one transaction: test_clear_straight_through.py)
+    monkeypatch.setenv("HUB_STRAIGHT_THROUGH", "0")
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hub.db'}"
         hub = Hub(settings_for(url, tmp_path))

@@ -77,6 +77,12 @@ def prefetch_replies(session: Session, archive_ids: Iterable[str]) -> dict[str, 
     return found
 
 
+def known_replies(session: Session, replies: dict[str, str | None]) -> None:
+    """The forwarded ids of archived answers the caller already knows (intake, which archived them
+    in this transaction): reply_to() finds them without a query."""
+    session.info[_REPLIES] = {**session.info.get(_REPLIES, {}), **replies}
+
+
 def prefetch(session: Session, answering: Iterable[tuple[str, str, Any]]) -> None:
     """What a batch's customs answers are checked against, in one query per kind instead of one per
     answer: the forwarded copies they answer, the bill refs of those an MT9999 answers, the declarations

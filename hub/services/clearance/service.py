@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hub.bus.base import NOTICE_EXCHANGE, Delivery, Envelope, QueueSpec, Reject, Topology, one_by_one
 from hub.db.batch import BatchFailed, Grouping, isolating
-from hub.db.inbox import idempotent_batch
+from hub.db.inbox import idempotent_batch, record_processed
 from hub.db.models import Party
 from hub.db.outbox import mark_delivered
 from hub.db.turns import my_turn
@@ -34,16 +34,19 @@ from hub.observability import metrics
 from hub.runtime import ConsumerSpec, Hub
 from hub.services import party_cache
 from hub.services.calendar_store import DbCalendarStore
-from hub.services.clearance import answers, handoff, outbound, partitions
+from hub.services.clearance import answers, handoff, outbound, partitions, straight
 from hub.services.clearance.settings import CUSTOMS_KEY, INGRESS_EXCHANGE, SENDER_HEADER, ClearanceSettings
 from hub.services.clearance.workflow import ClearanceWorkflow
 from hub.services.intake import (
     ARCHIVE_HEADER,
+    STRAIGHT,
     Intake,
     IntakeRejected,
     IntakeResult,
     RejectBounds,
+    StraightThrough,
     business_keys,
+    write_archived,
 )
 from hub.services.parties import Principal
 from hub.services.screening import engine_for
@@ -75,6 +78,7 @@ class ClearanceService:
             max_messages=hub.settings.max_messages_per_interchange,
             rejects=RejectBounds.of(hub.settings),
             partitions=hub.settings.partitions,
+            straight_through=hub.settings.straight_through,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,6 +90,11 @@ class ClearanceService:
         if self._calendar is None:
             self._calendar = WorkingCalendar(extra_years=DbCalendarStore(self.db).load_all())
         return self._calendar
+
+    @property
+    def workflow_inbox(self) -> str:
+        """The inbox consumer name of the workflow: every partition's, and straight-through intake's."""
+        return f"{self.settings.queue_prefix}.workflow"
 
     def queue(self, name: str) -> str:
         return f"{self.settings.queue_prefix}.{name}"
@@ -109,9 +118,7 @@ class ClearanceService:
         # The partitions this worker holds hand their batches to one Grouping: what they have waiting
         # at the same time commits as one transaction (hub/db/batch.py).
         apply = Grouping(
-            idempotent_batch(
-                self.db, f"{self.settings.queue_prefix}.workflow", self._on_inbound, self._prefetch_inbound
-            ),
+            idempotent_batch(self.db, self.workflow_inbox, self._on_inbound, self._prefetch_inbound),
             self.hub.settings.batch_size,
             on_batch=metrics.BATCH_SIZE.labels("workflow_transaction").observe,
         )
@@ -215,6 +222,44 @@ class ClearanceService:
                     raise BatchFailed(index, exc) from exc
                 if result.duplicate:
                     log.info("ingress duplicate of %s ignored", result.message_id)
+            self._apply_straight_through(session, {p.row.id: i for i, p in enumerate(prepared)})
+
+    def _apply_straight_through(self, session: Session, index_of: dict[str, int]) -> None:
+        """The workflow, in this intake transaction, for the batch's messages whose partition had
+        nothing on its way (straight.py), in the order accepted; as a partition consumer would apply
+        them: the archive rows written first (the handlers read and update them), every hand-off key
+        taken at once in sorted order, what the customs answers look up read once. A failure splits
+        the batch around its message, which then goes through the partition queue."""
+        items: list[StraightThrough] = session.info.pop(STRAIGHT, [])
+        if not items:
+            return
+        write_archived(session)
+        keys: set[str] = set()
+        for item in items:
+            keys.update(handoff.keys_for(item.message_type, item.keys))
+        handoff.take(session, keys)
+        # acceptance's prefetch (above, same transaction) read the forwarded copies the answers name
+        answers.known_replies(
+            session, {i.message_id: i.in_reply_to for i in items if i.message_type in answers.ANSWERS}
+        )
+        answers.prefetch_origins(
+            session, [i.in_reply_to for i in items if i.message_type == "MT9999" and i.in_reply_to]
+        )
+        for item in items:
+            try:
+                self._apply(
+                    session,
+                    item.message_type,
+                    item.sender,
+                    item.model,
+                    item.xml,
+                    item.message_id,
+                    item.headers,
+                )
+            except Exception as exc:
+                raise BatchFailed(index_of[item.message_id], exc) from exc
+        # the workflow's inbox says what it applied, whichever way the message came
+        record_processed(session, self.workflow_inbox, [item.message_id for item in items])
 
     def _on_ingress(self, delivery: Delivery) -> None:
         with self.db.sessions() as session:
@@ -283,13 +328,21 @@ class ClearanceService:
             decoded[d.envelope.message_id] = model_and_xml
             keys.update(handoff.keys_for(message_type, business_keys(model_and_xml[0])))
         handoff.take(session, keys)
-        typed = [
-            (
-                d.envelope.routing_key.split(".")[1],
-                str(d.envelope.headers.get(ARCHIVE_HEADER, d.envelope.message_id)),
-            )
-            for d in deliveries
-        ]
+        self._prefetch_answers(
+            session,
+            [
+                (
+                    d.envelope.routing_key.split(".")[1],
+                    str(d.envelope.headers.get(ARCHIVE_HEADER, d.envelope.message_id)),
+                )
+                for d in deliveries
+            ],
+        )
+
+    @staticmethod
+    def _prefetch_answers(session: Session, typed: Sequence[tuple[str, str]]) -> None:
+        """What a batch's customs answers look up, one query per kind: the forwarded ids they carried,
+        and for MT9999s the copies they answer with those copies' bills. `typed`: (type, archive id)."""
         replies = answers.prefetch_replies(session, [a for t, a in typed if t in answers.ANSWERS])
         receipts = [("MT9999", replies[a] or "", None) for t, a in typed if t == "MT9999" and replies.get(a)]
         answers.prefetch(session, receipts)
@@ -300,14 +353,30 @@ class ClearanceService:
         message_type = envelope.routing_key.split(".")[1]
         sender = str(envelope.headers.get(SENDER_HEADER, ""))
         archive_id = str(envelope.headers.get(ARCHIVE_HEADER, envelope.message_id))
-        with metrics.stage_timer("workflow"), metrics.triggered_by(envelope.headers, message_type):
-            kept = session.info.get(_DECODED, {}).pop(envelope.message_id, None)
-            model, xml = kept if kept is not None else self._model_of(envelope)
-            # before reading anything: a worker applying the message this one waits for (or releases)
-            # must not miss it (handoff.py)
-            handoff.take(session, handoff.keys_for(message_type, business_keys(model)))
-            with outbound.carrying(model, xml):
-                self.workflow.apply(session, message_type, sender, model, archive_id)
+        kept = session.info.get(_DECODED, {}).pop(envelope.message_id, None)
+        model, xml = kept if kept is not None else self._model_of(envelope)
+        # before reading anything: a worker applying the message this one waits for (or releases)
+        # must not miss it (handoff.py)
+        handoff.take(session, handoff.keys_for(message_type, business_keys(model)))
+        self._apply(session, message_type, sender, model, xml, archive_id, envelope.headers)
+        straight.applied(session, envelope.routing_key)  # its partition has one fewer on its way
+
+    def _apply(
+        self,
+        session: Session,
+        message_type: str,
+        sender: str,
+        model: Any,
+        xml: bytes | None,
+        archive_id: str,
+        headers: Any,
+    ) -> None:
+        with (
+            metrics.stage_timer("workflow"),
+            metrics.triggered_by(headers, message_type),
+            outbound.carrying(model, xml),
+        ):
+            self.workflow.apply(session, message_type, sender, model, archive_id)
 
     def _model_of(self, envelope: Envelope) -> tuple[Any, bytes | None]:
         """The canonical model intake decoded (no parse) with the XML intake encoded from it (EDIFACT),
