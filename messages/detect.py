@@ -19,6 +19,9 @@ from messages.errors import MalformedMessage, PayloadTooLarge, UnknownMessageTyp
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 16 * 1024
+# The type is in the root or a manifest's Head, near the start: a small first bite, so a typical
+# message is not parsed whole (lxml parses all of what it is fed) only to read its first elements.
+_FIRST_CHUNK = 1024
 
 _DEC_NS = "http://www.chinaport.gov.cn/dec"
 _NOTICE_NS = "urn:swhub:notice:1"
@@ -116,8 +119,8 @@ def _xml_type(data: bytes) -> str:
     )
     root: tuple[str, str] | None = None
     try:
-        for offset in range(0, len(data), _CHUNK):
-            parser.feed(data[offset : offset + _CHUNK])
+        for start, end in _bites(len(data)):
+            parser.feed(data[start:end])
             for event, el in parser.read_events():
                 if not isinstance(el.tag, str):
                     continue
@@ -140,6 +143,11 @@ def _xml_type(data: bytes) -> str:
         raise MalformedMessage("no root element")
     ns, name = root
     raise UnknownMessageType(f"unknown XML root {{{ns}}}{name}" if ns else f"unknown XML root {name}")
+
+
+def _bites(size: int) -> list[tuple[int, int]]:
+    cuts = [0, *range(_FIRST_CHUNK, size, _CHUNK), size] if size > _FIRST_CHUNK else [0, size]
+    return list(zip(cuts, cuts[1:], strict=False))
 
 
 _MANIFEST_ROOTS = ("Manifest", "MFTMessage")  # MFTMessage: the client's transport envelope
