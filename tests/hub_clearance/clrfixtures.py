@@ -15,6 +15,7 @@ import yaml
 from hub.bus.base import NOTICE_EXCHANGE, Delivery, QueueSpec, Topology
 from hub.config import Settings
 from hub.runtime import Hub
+from hub.services.catalog import install_workflows
 from messages.models.notices import InspectionNotice, InspectionOutcome
 from messages.models.receipts import DecImportResponse, DecResultReceipt
 from messages.xml import decode, encode, samples
@@ -195,3 +196,16 @@ def fresh_postgres() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def running(hub: Hub) -> Iterator[Hub]:
+    """A hub with every workflow installed (the dead-letter recorder included), migrated, seeded and
+    started for the test; stopped afterwards (yield from it in a fixture)."""
+    install_workflows(hub)
+    hub.migrate()
+    hub.bootstrap_parties()
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()

@@ -20,7 +20,6 @@ from hub.db.clearance_tables import ClrContainer
 from hub.db.models import DeadLetter, Message
 from hub.observability.metrics import REGISTRY
 from hub.runtime import Hub
-from hub.services.catalog import install_workflows
 from hub.services.clearance import answers
 from hub.services.clearance.settings import INGRESS_EXCHANGE, SENDER_HEADER
 from hub.services.intake import ARCHIVE_HEADER
@@ -33,6 +32,7 @@ from tests.hub_clearance.clrfixtures import (
     YARD,
     Inbox,
     fresh_postgres,
+    running,
     settings_for,
     wait_for,
 )
@@ -48,21 +48,10 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hub.db'}"
         hub = Hub(settings_for(url, tmp_path))
-        yield from _running(hub)
+        yield from running(hub)
     else:
         with fresh_postgres() as url:
-            yield from _running(Hub(settings_for(url, tmp_path)))
-
-
-def _running(hub: Hub) -> Iterator[Hub]:
-    install_workflows(hub)  # the dead-letter recorder included
-    hub.migrate()
-    hub.bootstrap_parties()
-    hub.start()
-    try:
-        yield hub
-    finally:
-        hub.stop()
+            yield from running(Hub(settings_for(url, tmp_path)))
 
 
 def ingress_batches() -> tuple[float, float]:

@@ -19,12 +19,19 @@ from hub.db.inbox import processed_among
 from hub.db.models import Message
 from hub.observability.metrics import REGISTRY
 from hub.runtime import Hub
-from hub.services.catalog import install_workflows
 from hub.services.clearance import partitions, straight
 from hub.services.clearance.settings import INGRESS_EXCHANGE, SENDER_HEADER
 from hub.services.clearance.workflow import HANDLERS, rows
 from simulators.customs.traffic import Shipment, arrival_xml, manifest_xml, tally_xml
-from tests.hub_clearance.clrfixtures import BROKER, YARD, Inbox, fresh_postgres, settings_for, wait_for
+from tests.hub_clearance.clrfixtures import (
+    BROKER,
+    YARD,
+    Inbox,
+    fresh_postgres,
+    running,
+    settings_for,
+    wait_for,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -32,21 +39,10 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("HUB_BATCH_LINGER_MS", "400")  # the whole burst waits for one batch
     if request.param == "sqlite":
-        yield from _running(Hub(settings_for(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path)))
+        yield from running(Hub(settings_for(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path)))
     else:
         with fresh_postgres() as url:
-            yield from _running(Hub(settings_for(url, tmp_path)))
-
-
-def _running(hub: Hub) -> Iterator[Hub]:
-    install_workflows(hub)
-    hub.migrate()
-    hub.bootstrap_parties()
-    hub.start()
-    try:
-        yield hub
-    finally:
-        hub.stop()
+            yield from running(Hub(settings_for(url, tmp_path)))
 
 
 def WORKFLOW_INBOX() -> str:
