@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 from urllib.parse import urlparse
 
 import pytest
@@ -32,13 +32,17 @@ def _reachable(url: str) -> bool:
         return False
 
 
-def require_service(name: str, url: str) -> None:
-    if _reachable(url):
-        return
-    message = f"{name} unreachable at {url}"
+def missing(message: str) -> NoReturn:
+    """A service or tool a test needs is not there: under CI=true that fails the test (.ci/run
+    starts or installs everything), on a dev machine it skips it."""
     if IN_CI:
         pytest.fail(f"{message}: under CI=true a missing service is a failure")
     pytest.skip(reason=f"{message}; skipped unless CI=true")
+
+
+def require_service(name: str, url: str) -> None:
+    if not _reachable(url):
+        missing(f"{name} unreachable at {url}")
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import IN_CI
+from tests.conftest import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "artifacts"
@@ -31,9 +29,7 @@ def chromium() -> str:
     found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if found:
         return found
-    if IN_CI:  # under CI=true a missing tool fails, as a missing service does (tests/conftest.py)
-        pytest.fail("Chromium is missing: .ci/run installs it (apt-get install -y chromium)")
-    pytest.skip("Chromium not installed (apt-get install -y chromium)")
+    missing("Chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
