@@ -71,7 +71,7 @@ DB_STATEMENTS = Counter(
     "per message, the cost bench/clearance.py reports)",
     registry=REGISTRY,
 )
-STRAIGHT_THROUGH = Counter(
+CLEARANCE_ROUTED = Counter(
     "swhub_clearance_routed",
     "Accepted clearance messages by where they were applied: `applied_at_intake` in intake's own "
     "transaction (nothing of their partition was on its way), `queued` through their partition queue "

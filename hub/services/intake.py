@@ -437,7 +437,8 @@ def archive(
     if in_batch(session):
         # Written with the batch's other archive rows in two multi-row INSERTs just before commit,
         # as they stand then (a batch sets status, keys and refs after archiving): not ORM objects
-        # the flush handles one by one. Nothing in a batch reads its own archive rows back. Its refs
+        # the flush handles one by one (or earlier, by write_archived, when the same transaction
+        # goes on to apply them straight through: the handlers read them back). Its refs
         # are plain pairs until then: MessageRef objects and the instrumented collection cost a
         # tenth of intake's CPU (py-spy) for rows the ORM never writes.
         at_commit(session, _ARCHIVED, _insert_archived).append(row)
@@ -880,7 +881,7 @@ class Intake:
                     message_id, message_type, sender, model, decoded.model_xml, headers, keys, in_reply_to
                 )
             )
-            metrics.STRAIGHT_THROUGH.labels("applied_at_intake").inc()
+            metrics.CLEARANCE_ROUTED.labels("applied_at_intake").inc()
             return IntakeResult(message_id, message_type, fmt, False, receipt)
         # the decoded model itself, so the workflow does not parse the message again
         enqueue(
@@ -894,7 +895,7 @@ class Intake:
             correlation_id=message_id,
         )
         straight.routed(session, partition)
-        metrics.STRAIGHT_THROUGH.labels("queued").inc()
+        metrics.CLEARANCE_ROUTED.labels("queued").inc()
         return IntakeResult(message_id, message_type, fmt, False, receipt)
 
     # ----- steps ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hub.bus.base import Envelope
 from hub.db.clearance_tables import ClrContainer, ClrPartitionFlow
 from hub.db.inbox import processed_among
-from hub.db.models import Message
+from hub.db.models import DeadLetter, Message
 from hub.observability.metrics import REGISTRY
 from hub.runtime import Hub
 from hub.services.clearance import partitions, straight
@@ -184,3 +184,37 @@ def test_counts_tell_a_partition_with_something_on_its_way(hub: Hub) -> None:
         assert straight.behind(session) == set() and straight.may_apply_here(session, 5)
     assert flow_of(hub) == {(5, "routed"): 2, (5, "applied"): 2}
     assert straight.partition_in(key) == 5 and straight.partition_in("clearance.MT3101.X") is None
+
+
+def test_a_message_the_workflow_dead_letters_leaves_its_partition_on_the_queue_path(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error path of the doc's promise: a message that fails every time is dead-lettered from its
+    partition queue, is never counted applied, and the bill's later messages still apply, in order,
+    through the queue behind it (never straight through past it)."""
+    s = Shipment.make(44, 3)
+    victim, last = s.containers[1], s.containers[2]
+    tally = HANDLERS["MT5101"]
+
+    def broken_tally(ctx, sender, model, message_id):  # type: ignore[no-untyped-def]
+        if victim in str(rows.boxes(model)):
+            raise RuntimeError("a bug in the tally handler")
+        tally(ctx, sender, model, message_id)
+
+    monkeypatch.setitem(HANDLERS, "MT5101", broken_tally)
+    publish(hub, burst_for(s, s.containers[:2]))
+
+    def dead() -> list[str]:
+        with hub.db.sessions() as session:
+            query = select(DeadLetter.reason).where(DeadLetter.original_queue.like("%.workflow.p%"))
+            return list(session.scalars(query))
+
+    assert "a bug in the tally handler" in wait_for(dead, "the failing tally dead-lettered")[0]
+    p = partition_of(hub, s.bill_no)
+    assert flow_of(hub) == {(p, "routed"): 1}  # routed, never applied: its partition stays behind
+    queued = routed("queued")
+    publish(hub, [(arrival_xml(s.bill_no, last), YARD), (tally_xml(s.bill_no, last), YARD)])
+    wait_for(lambda: boxes(hub, s.bill_no).get(last) == (True, True), "the later reports applied")
+    assert routed("queued") - queued == 2  # through the queue, behind the dead letter
+    assert boxes(hub, s.bill_no)[victim] == (True, False)
+    wait_for(lambda: flow_of(hub) == {(p, "routed"): 3, (p, "applied"): 2}, "the partition's counts")
