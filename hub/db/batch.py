@@ -13,7 +13,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DBAPIError
+
 from hub.bus.base import BatchHandler, Delivery, batch_outcomes
+from hub.observability.metrics import BATCH_FALLBACKS
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,20 @@ def isolating(apply_all: Callable[[Sequence[Delivery]], None], single: BatchHand
             apply_all(deliveries)
         except BatchFailed as failed:
             k = failed.index
+            BATCH_FALLBACKS.labels("split").inc()
             log.info("batch of %d: delivery %d failed (%s); split", len(deliveries), k, failed.cause)
             return run(deliveries[:k]) + list(single(deliveries[k : k + 1])) + run(deliveries[k + 1 :])
         except Exception as exc:  # the commit itself (e.g. a concurrent duplicate): each on its own
-            log.info("batch of %d failed as a whole (%s); each on its own", len(deliveries), exc)
+            BATCH_FALLBACKS.labels("whole").inc()
+            # a database conflict is expected now and then; anything else is a defect in the batch
+            # path that makes every message pay a transaction of its own: logged with its traceback
+            log.warning(
+                "batch of %d failed as a whole (%s: %s); each on its own",
+                len(deliveries),
+                type(exc).__name__,
+                exc,
+                exc_info=not isinstance(exc, DBAPIError),
+            )
             return list(single(deliveries))
         return [None] * len(deliveries)
 

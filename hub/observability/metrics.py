@@ -79,6 +79,15 @@ CLEARANCE_ROUTED = Counter(
     ["path"],
     registry=REGISTRY,
 )
+BATCH_FALLBACKS = Counter(
+    "swhub_batch_fallbacks",
+    "Batches not committed as one (hub/db/batch.py): `split` around a message that failed (it goes "
+    "on its own, with its reason); `whole` when the batch's own work failed (its commit, a "
+    "concurrent duplicate, a prefetch), after which each message is applied in its own transaction. "
+    "A rising `whole` rate is a throughput cliff: see the worker's log for the cause",
+    ["how"],
+    registry=REGISTRY,
+)
 CONSUMED_QUEUES = Gauge(
     "swhub_consumer_active",
     "1 for each queue this process consumes from (on RabbitMQ a single-active-consumer partition "

@@ -3,9 +3,11 @@ per-message failure isolation and exactly-once effects, on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,11 @@ from hub.db.batch import BatchFailed, isolating
 from hub.db.inbox import idempotent_batch
 from hub.db.models import AuditEntry, InboxMessage
 from hub.db.session import Database
+from hub.observability.metrics import REGISTRY
+
+
+def fallbacks(how: str) -> float:
+    return REGISTRY.get_sample_value("swhub_batch_fallbacks_total", {"how": how}) or 0.0
 
 
 def delivery(message_id: str) -> Delivery:
@@ -38,6 +45,7 @@ def test_a_failing_delivery_splits_the_batch_around_it_in_order() -> None:
         calls.append(("single", ids(batch)))
         return [ValueError("c is poison")] if ids(batch) == ["c"] else [None]
 
+    split_before, whole_before = fallbacks("split"), fallbacks("whole")
     outcomes = isolating(apply_all, single)([delivery(m) for m in "abcde"])
 
     assert [type(o).__name__ if o else None for o in outcomes] == [None, None, "ValueError", None, None]
@@ -47,6 +55,7 @@ def test_a_failing_delivery_splits_the_batch_around_it_in_order() -> None:
         ("single", ["c"]),
         ("batch", ["d", "e"]),
     ]
+    assert (fallbacks("split") - split_before, fallbacks("whole") - whole_before) == (1, 0)
 
 
 def test_a_batch_failing_as_a_whole_is_applied_one_by_one() -> None:
@@ -59,8 +68,24 @@ def test_a_batch_failing_as_a_whole_is_applied_one_by_one() -> None:
         singles.append(ids(batch))
         return [None] * len(batch)
 
+    whole_before = fallbacks("whole")
     assert isolating(apply_all, single)([delivery(m) for m in "abc"]) == [None, None, None]
     assert singles == [["a", "b", "c"]]
+    assert fallbacks("whole") - whole_before == 1  # operators see the batch path failing
+
+
+def test_a_defect_in_the_batch_path_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Each message still gets through on its own, so a bug in a batch's own work (e.g. a prefetch
+    reading an attribute that is not there) would otherwise only show as a slower hub."""
+
+    def apply_all(batch: Sequence[Delivery]) -> None:
+        raise AttributeError("type object 'ClrContainer' has no attribute 'container_id'")
+
+    with caplog.at_level(logging.WARNING, logger="hub.db.batch"):
+        assert isolating(apply_all, lambda b: [None] * len(b))([delivery("a")]) == [None]
+    (entry,) = caplog.records
+    assert entry.levelno == logging.WARNING and "AttributeError" in entry.getMessage()
+    assert entry.exc_info is not None
 
 
 def effects(db: Database, action: str) -> list[str]:

@@ -1,3 +1,3 @@
-"""Reuse the hub tests' `db_url` fixture (SQLite and a fresh PostgreSQL database)."""
+"""Reuse the hub tests' `db_url` and `db` fixtures (SQLite and a fresh PostgreSQL database)."""
 
-from tests.hub.conftest import db_url  # noqa: F401
+from tests.hub.conftest import db, db_url  # noqa: F401

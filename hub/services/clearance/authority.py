@@ -47,10 +47,22 @@ def prefetch(session: Session, batch: Iterable[Accepted]) -> None:
     land in the batch session's identity map (which keeps them: Database.unit_of_work(batch=True)),
     where the checks' session.get finds them; a bill not found is queried as on its own. Call it once
     per batch, before its messages are accepted."""
+    batch = list(batch)
     bills = set().union(*(_bills_checked(msg) for msg in batch)) - {"", None}
-    if bills:
-        with session.no_autoflush:  # the batch's own rows are not flushed: added as each is accepted
+    boxes = {(g.bill_no, g.container_id) for msg in batch for g in _gate_outs(msg)}
+    with session.no_autoflush:  # the batch's own rows are not flushed: added as each is accepted
+        if bills:
             session.scalars(select(ClrConsignment).where(among(session, ClrConsignment.bill_no, bills))).all()
+        if boxes:  # the gate-outs' containers (_gate_out, then the workflow's gate_out): a superset
+            query = select(ClrContainer).where(
+                among(session, ClrContainer.bill_no, {b for b, _ in boxes}),
+                among(session, ClrContainer.container_no, {c for _, c in boxes}),
+            )
+            session.scalars(query).all()
+
+
+def _gate_outs(msg: Accepted) -> list[Any]:
+    return list(getattr(msg.model, "gate_outs", None) or []) if msg.message_type == GATE_OUT else []
 
 
 def _bills_checked(msg: Accepted) -> set[str]:
@@ -155,7 +167,7 @@ def _gate_out(session: Session, msg: Accepted) -> list[Problem]:
     sites arrivals count from, workflow._arrival_site_ok), reported by an operator of that site or,
     as arrivals are (_site), by the operator of the bill's terminal."""
     operator = "port_operator" in msg.sender_roles
-    allowed = sites_of(session.scalar(select(Party).where(Party.uscc == msg.sender))) if operator else set()
+    allowed = sites_of(party_cache.party(session, msg.sender)) if operator else set()
     boxes = msg.model.gate_outs
     problems = []
     for i, g in enumerate(boxes, 1):
