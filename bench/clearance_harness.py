@@ -98,7 +98,11 @@ class Worker:
         ).text
 
     def statements(self) -> float:
-        found = re.search(r"^swhub_db_statements_total (\S+)$", self.metrics(), re.M)
+        return self.sample("swhub_db_statements_total")
+
+    def sample(self, series: str) -> float:
+        """One series of this worker's /metrics, e.g. 'swhub_batch_fallbacks_total{how="whole"}'."""
+        found = re.search(rf"^{re.escape(series)} (\S+)$", self.metrics(), re.M)
         return float(found.group(1)) if found else 0.0
 
     def last_delivery(self, queue: str) -> float:
