@@ -27,8 +27,16 @@ class _Transient(Exception):
 
 
 class BankClient:
-    def __init__(self, base_url: str, *, timeout: float = 10.0, max_attempts: int = 4,
-                 backoff_initial: float = 0.2, backoff_max: float = 5.0, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 5.0,
+        api_key: str | None = None,
+    ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
         self.max_attempts = max_attempts
@@ -79,8 +87,11 @@ class BankClient:
         return response
 
     def _retrying(self, operation: str, attempt: Callable[[], T]) -> T:
-        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                            retry=retry_if_exception_type(_Transient))
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+        )
         try:
             return retrying(attempt)
         except RetryError as exc:

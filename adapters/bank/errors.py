@@ -21,8 +21,9 @@ class BankRequestInvalid(BankError):
     """422: every field error the bank reported, as (loc, message) pairs."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("payment order invalid: " + "; ".join(f"{e.get('loc')}: {e.get('message')}"
-                                                               for e in errors))
+        super().__init__(
+            "payment order invalid: " + "; ".join(f"{e.get('loc')}: {e.get('message')}" for e in errors)
+        )
         self.errors = errors
 
 

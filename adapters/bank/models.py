@@ -34,10 +34,13 @@ class PaymentOrder:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "orderId": self.order_id, "applicationNo": self.application_no, "taxCaseNo": self.tax_case_no,
+            "orderId": self.order_id,
+            "applicationNo": self.application_no,
+            "taxCaseNo": self.tax_case_no,
             "exporterUscc": self.exporter_uscc,
             "account": {"accountNo": self.account_no, "accountName": self.account_name},
-            "amount": f"{self.amount:.2f}", "currency": self.currency,
+            "amount": f"{self.amount:.2f}",
+            "currency": self.currency,
         }
 
 
@@ -66,14 +69,18 @@ class PaymentOrderState:
         try:
             refusal = data.get("refusal")
             return cls(
-                order_id=str(data["orderId"]), status=OrderStatus(data["status"]),
-                amount=Decimal(str(data["amount"])), currency=str(data["currency"]),
-                account_no=str(data["accountNo"]), received_at=datetime.fromisoformat(data["receivedAt"]),
+                order_id=str(data["orderId"]),
+                status=OrderStatus(data["status"]),
+                amount=Decimal(str(data["amount"])),
+                currency=str(data["currency"]),
+                account_no=str(data["accountNo"]),
+                received_at=datetime.fromisoformat(data["receivedAt"]),
                 credit_due_at=datetime.fromisoformat(data["creditDueAt"]),
                 settled_at=datetime.fromisoformat(data["settledAt"]) if data.get("settledAt") else None,
                 bank_reference=data.get("bankReference"),
                 refusal=Refusal(refusal["code"], refusal["message"]) if refusal else None,
-                replayed=bool(data.get("replayed", False)))
+                replayed=bool(data.get("replayed", False)),
+            )
         except (KeyError, ValueError, TypeError) as exc:
             raise BankProtocolError(f"malformed payment order state: {exc!r}") from exc
 
@@ -101,12 +108,18 @@ def parse_credit_notification(payload: bytes | str | Mapping[str, Any]) -> Credi
         data = payload if isinstance(payload, Mapping) else json.loads(payload)
         reason = data.get("reason")
         return CreditNotification(
-            event_id=str(data["eventId"]), order_id=str(data["orderId"]),
-            application_no=str(data["applicationNo"]), tax_case_no=data.get("taxCaseNo"),
-            exporter_uscc=str(data["exporterUscc"]), account_no=str(data["accountNo"]),
-            amount=Decimal(str(data["amount"])), currency=str(data["currency"]),
-            status=OrderStatus(data["status"]), occurred_at=datetime.fromisoformat(data["occurredAt"]),
+            event_id=str(data["eventId"]),
+            order_id=str(data["orderId"]),
+            application_no=str(data["applicationNo"]),
+            tax_case_no=data.get("taxCaseNo"),
+            exporter_uscc=str(data["exporterUscc"]),
+            account_no=str(data["accountNo"]),
+            amount=Decimal(str(data["amount"])),
+            currency=str(data["currency"]),
+            status=OrderStatus(data["status"]),
+            occurred_at=datetime.fromisoformat(data["occurredAt"]),
             bank_reference=data.get("bankReference"),
-            refusal=Refusal(reason["code"], reason["message"]) if reason else None)
+            refusal=Refusal(reason["code"], reason["message"]) if reason else None,
+        )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise BankProtocolError(f"malformed credit notification: {exc!r}") from exc

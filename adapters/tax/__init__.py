@@ -1,5 +1,7 @@
 """Connector to the tax authority's export refund SOAP service (the simulator in development).
 
+Usage::
+
     from adapters.tax import TaxRefundClient, RefundApplication, DeclarationItem, InvoiceItem
     client = TaxRefundClient("http://127.0.0.1:8102/soap?wsdl")
     result = client.submit_refund_application(application)   # idempotent on application_no
@@ -33,8 +35,26 @@ from adapters.tax.models import (
 )
 
 __all__ = [
-    "CaseState", "DeclarationItem", "EventPage", "EventType", "InvoiceItem", "Reason", "RefundApplication",
-    "RefundStatus", "Stage", "StageEvent", "SubmissionOutcome", "SubmissionResult", "TaxApplicationConflict",
-    "TaxCaseNotFound", "TaxProtocolError", "TaxRefundClient", "TaxRejected", "TaxRequestInvalid",
-    "TaxReturnedForCorrection", "TaxServiceError", "TaxServiceUnavailable", "parse_stage_event",
+    "CaseState",
+    "DeclarationItem",
+    "EventPage",
+    "EventType",
+    "InvoiceItem",
+    "Reason",
+    "RefundApplication",
+    "RefundStatus",
+    "Stage",
+    "StageEvent",
+    "SubmissionOutcome",
+    "SubmissionResult",
+    "TaxApplicationConflict",
+    "TaxCaseNotFound",
+    "TaxProtocolError",
+    "TaxRefundClient",
+    "TaxRejected",
+    "TaxRequestInvalid",
+    "TaxReturnedForCorrection",
+    "TaxServiceError",
+    "TaxServiceUnavailable",
+    "parse_stage_event",
 ]

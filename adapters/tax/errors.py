@@ -56,8 +56,10 @@ class TaxRejected(TaxServiceError):
     """不予退税: raised by SubmissionResult.raise_for_outcome()."""
 
     def __init__(self, result: SubmissionResult) -> None:
-        super().__init__(f"{result.application_no} rejected (case {result.tax_case_no}): "
-                         + "; ".join(f"{r.code} {r.message}" for r in result.reasons))
+        super().__init__(
+            f"{result.application_no} rejected (case {result.tax_case_no}): "
+            + "; ".join(f"{r.code} {r.message}" for r in result.reasons)
+        )
         self.result = result
 
 
@@ -65,6 +67,8 @@ class TaxReturnedForCorrection(TaxServiceError):
     """退回补正: raised by SubmissionResult.raise_for_outcome(); correct and resubmit."""
 
     def __init__(self, result: SubmissionResult) -> None:
-        super().__init__(f"{result.application_no} returned for correction (case {result.tax_case_no}): "
-                         + "; ".join(f"{r.code} {r.message}" for r in result.reasons))
+        super().__init__(
+            f"{result.application_no} returned for correction (case {result.tax_case_no}): "
+            + "; ".join(f"{r.code} {r.message}" for r in result.reasons)
+        )
         self.result = result

@@ -39,9 +39,13 @@ def reasons_from(value: Any) -> tuple[Reason, ...]:
 def event_from_mapping(data: Mapping[str, Any]) -> StageEvent:
     try:
         return StageEvent(
-            seq=int(data["seq"]), event_id=str(data["eventId"]), application_no=str(data["applicationNo"]),
-            tax_case_no=str(data["taxCaseNo"]), event_type=EventType(data["eventType"]),
-            stage=Stage(data["stage"]), occurred_at=as_datetime(data["occurredAt"]),
+            seq=int(data["seq"]),
+            event_id=str(data["eventId"]),
+            application_no=str(data["applicationNo"]),
+            tax_case_no=str(data["taxCaseNo"]),
+            event_type=EventType(data["eventType"]),
+            stage=Stage(data["stage"]),
+            occurred_at=as_datetime(data["occurredAt"]),
             reasons=reasons_from(data.get("reasons")),
             refund_amount_cny=as_decimal(data.get("refundAmountCny")),
             payment_order_no=data.get("paymentOrderNo"),
@@ -66,8 +70,9 @@ def _xml_to_mapping(body: bytes) -> dict[str, Any]:
     return data
 
 
-def parse_stage_event(payload: bytes | str | Mapping[str, Any], content_type: str = "application/json"
-                      ) -> StageEvent:
+def parse_stage_event(
+    payload: bytes | str | Mapping[str, Any], content_type: str = "application/json"
+) -> StageEvent:
     """Parse one pushed stage event (JSON object or XML StageEventNotification) into a StageEvent."""
     if isinstance(payload, Mapping):
         return event_from_mapping(payload)

@@ -114,7 +114,7 @@ CONVERT = body(
 )
 VALIDATE = body(
     "A single-window XML or UN/EDIFACT message to check without submitting it: 200 with "
-    "`{\"valid\": true}`, or 422 listing every problem with its location.",
+    '`{"valid": true}`, or 422 listing every problem with its location.',
     example="declaration.xml",
     more={EDIFACT: ("tally-mt5101.edi", "", 200)},
 )

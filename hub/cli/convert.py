@@ -188,8 +188,10 @@ def run_convert(
         if batch:
             # one output per input, named after it, so two inputs never overwrite each other
             stem = Path(source).stem
-            documents = [_renamed(d, f"{stem}-{d.name}" if len(documents) > 1 else _with_stem(stem, d.name))
-                         for d in documents]
+            documents = [
+                _renamed(d, f"{stem}-{d.name}" if len(documents) > 1 else _with_stem(stem, d.name))
+                for d in documents
+            ]
         for path in _write(documents, output, batch):
             print(str(path), file=sys.stderr if output is None else sys.stdout)
     if failures:
@@ -283,7 +285,9 @@ def register(app: Any) -> None:
             ..., metavar="INPUT...", help="Message files or directories, or - for stdin."
         ),
         output: Path | None = typer.Option(
-            None, "-o", "--output",
+            None,
+            "-o",
+            "--output",
             help="Output file; a directory for several inputs or an interchange of several messages.",
         ),
         to: str | None = typer.Option(None, "--to", help="xml or edifact (default: the other format)."),
@@ -291,11 +295,13 @@ def register(app: Any) -> None:
             None, "--encoding", help="Codec override for EDIFACT input, e.g. gbk."
         ),
         partner: str | None = typer.Option(
-            None, "--partner",
+            None,
+            "--partner",
             help="Partner profile name (default: the profile whose match names the UNB sender).",
         ),
         partners_file: Path | None = typer.Option(
-            None, "--partners-file",
+            None,
+            "--partners-file",
             help="Partner profiles file (default: $SWHUB_PARTNERS_FILE or config/partners.yaml).",
         ),
     ) -> None:

@@ -72,11 +72,21 @@ class EmbeddedSimulators:
         from hub.cli.sim_control import state_dir
 
         proc = process._proc  # the runner keeps the child private; its pid is all we need
-        record = {"name": name, "module": process.module, "pid": proc.pid if proc else None,
-                  "host": process.host, "port": process.port, "url": process.base_url,
-                  "api_key": self.control_key, "log": process.log_path, "detached": False,
-                  "hub_url": self.api, "amqp": False, "embedded": True,
-                  "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        record = {
+            "name": name,
+            "module": process.module,
+            "pid": proc.pid if proc else None,
+            "host": process.host,
+            "port": process.port,
+            "url": process.base_url,
+            "api_key": self.control_key,
+            "log": process.log_path,
+            "detached": False,
+            "hub_url": self.api,
+            "amqp": False,
+            "embedded": True,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         path = state_dir() / f"{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2), encoding="utf-8")

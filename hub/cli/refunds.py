@@ -104,8 +104,10 @@ def _frame_from_database(sla: SlaProfile, calendar: WorkingCalendar) -> pd.DataF
         with db.sessions() as session:
             return report_frame(session, calendar, sla)
     except SQLAlchemyError as exc:
-        raise fail(f"cannot read refund cases from the database ({exc.__class__.__name__}): run `swhub db "
-                   "upgrade` first, or pass --input FILE") from None
+        raise fail(
+            f"cannot read refund cases from the database ({exc.__class__.__name__}): run `swhub db "
+            "upgrade` first, or pass --input FILE"
+        ) from None
     finally:
         db.dispose()
 

@@ -61,8 +61,10 @@ def register(app: typer.Typer) -> None:
                 for role, target in sims.wiring().items():
                     console.print(f"counterpart {role}: {target}")
                 if sims.customs_without_key:
-                    console.print("[yellow]no party with the customs role in the parties file: the customs "
-                                  "simulator's answers will be refused[/yellow]")
+                    console.print(
+                        "[yellow]no party with the customs role in the parties file: the customs "
+                        "simulator's answers will be refused[/yellow]"
+                    )
             else:  # --no-simulators, or RabbitMQ: still say who answers (and what will wait)
                 from hub.cli.embedded import wiring
 

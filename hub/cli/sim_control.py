@@ -72,12 +72,14 @@ def _unset_only(env: dict[str, str | None]) -> dict[str, str]:
 
 def _wire_tax(hub: str, _amqp: str | None, keys: HubKeys) -> dict[str, str]:
     return {"TAX_SIM_CALLBACK_URL": f"{hub}/api/v1/refunds/events/tax"} | _unset_only(
-        {"TAX_SIM_CALLBACK_API_KEY": keys.by_role.get("tax_officer")})
+        {"TAX_SIM_CALLBACK_API_KEY": keys.by_role.get("tax_officer")}
+    )
 
 
 def _wire_bank(hub: str, _amqp: str | None, keys: HubKeys) -> dict[str, str]:
     return {"BANK_SIM_CALLBACK_URL": f"{hub}/api/v1/refunds/events/bank"} | _unset_only(
-        {"BANK_SIM_CALLBACK_API_KEY": keys.by_role.get("tax_officer")})
+        {"BANK_SIM_CALLBACK_API_KEY": keys.by_role.get("tax_officer")}
+    )
 
 
 def _wire_customs(hub: str, amqp: str | None, keys: HubKeys) -> dict[str, str]:
@@ -90,10 +92,12 @@ def _wire_customs(hub: str, amqp: str | None, keys: HubKeys) -> dict[str, str]:
 def _wire_port(hub: str, amqp: str | None, keys: HubKeys) -> dict[str, str]:
     terminal = os.environ.get("PORT_SIM_TERMINAL_USCC", "91370200M3C0PRT01B")
     carrier = os.environ.get("PORT_SIM_CARRIER_USCC", "91370200M3C0BRK01N")
-    env = {"PORT_SIM_HUB_URL": hub} | _unset_only({
-        "PORT_SIM_TERMINAL_API_KEY": keys.by_uscc.get(terminal),
-        "PORT_SIM_CARRIER_API_KEY": keys.by_uscc.get(carrier),
-    })
+    env = {"PORT_SIM_HUB_URL": hub} | _unset_only(
+        {
+            "PORT_SIM_TERMINAL_API_KEY": keys.by_uscc.get(terminal),
+            "PORT_SIM_CARRIER_API_KEY": keys.by_uscc.get(carrier),
+        }
+    )
     if amqp:
         env["PORT_SIM_AMQP_URL"] = amqp
     return env
@@ -101,19 +105,49 @@ def _wire_port(hub: str, amqp: str | None, keys: HubKeys) -> dict[str, str]:
 
 SPECS: dict[SimName, SimSpec] = {
     SimName.TAX: SimSpec(
-        SimName.TAX, "simulators.tax", 8102, "TAX_SIM_", "/control/state", "sim-tester-key", _wire_tax,
-        lambda url: f"HUB_REFUND_TAX_WSDL_URL={url}/soap?wsdl", ("TAX_SIM_CALLBACK_API_KEY",)),
+        SimName.TAX,
+        "simulators.tax",
+        8102,
+        "TAX_SIM_",
+        "/control/state",
+        "sim-tester-key",
+        _wire_tax,
+        lambda url: f"HUB_REFUND_TAX_WSDL_URL={url}/soap?wsdl",
+        ("TAX_SIM_CALLBACK_API_KEY",),
+    ),
     SimName.BANK: SimSpec(
-        SimName.BANK, "simulators.bank", 8103, "BANK_SIM_", "/control/state", "sim-tester-key", _wire_bank,
-        lambda url: f"HUB_REFUND_BANK_URL={url}", ("BANK_SIM_CALLBACK_API_KEY",)),
+        SimName.BANK,
+        "simulators.bank",
+        8103,
+        "BANK_SIM_",
+        "/control/state",
+        "sim-tester-key",
+        _wire_bank,
+        lambda url: f"HUB_REFUND_BANK_URL={url}",
+        ("BANK_SIM_CALLBACK_API_KEY",),
+    ),
     SimName.CUSTOMS: SimSpec(
-        SimName.CUSTOMS, "simulators.customs", 8104, "CUSTOMS_SIM_", "/control/status", None, _wire_customs,
+        SimName.CUSTOMS,
+        "simulators.customs",
+        8104,
+        "CUSTOMS_SIM_",
+        "/control/status",
+        None,
+        _wire_customs,
         lambda url: f"HUB_CLEARANCE_CUSTOMS_URL={url} (HTTP mode only; unset it for AMQP)",
-        ("CUSTOMS_SIM_HUB_API_KEY",)),
+        ("CUSTOMS_SIM_HUB_API_KEY",),
+    ),
     SimName.PORT: SimSpec(
-        SimName.PORT, "simulators.port", 8105, "PORT_SIM_", "/status", None, _wire_port,
+        SimName.PORT,
+        "simulators.port",
+        8105,
+        "PORT_SIM_",
+        "/status",
+        None,
+        _wire_port,
         lambda url: "nothing: the port simulator sends to the hub and polls/consumes notices",
-        ("PORT_SIM_TERMINAL_API_KEY", "PORT_SIM_CARRIER_API_KEY")),
+        ("PORT_SIM_TERMINAL_API_KEY", "PORT_SIM_CARRIER_API_KEY"),
+    ),
 }
 
 
@@ -249,8 +283,11 @@ def _figures(name: SimName, data: dict[str, Any]) -> str:
     if name is SimName.TAX:
         cases = data.get("cases") or []
         callback = data.get("callback") or {}
-        pushed = f", pushed {callback.get('delivered', 0)}/failed {callback.get('failed', 0)}" \
-            if callback.get("kind") == "http" else ""
+        pushed = (
+            f", pushed {callback.get('delivered', 0)}/failed {callback.get('failed', 0)}"
+            if callback.get("kind") == "http"
+            else ""
+        )
         clock = str(data.get("now", "?"))[:19]
         return f"cases {len(cases)}, events {data.get('events', 0)}{pushed}, clock {clock}"
     if name is SimName.BANK:
@@ -262,15 +299,19 @@ def _figures(name: SimName, data: dict[str, Any]) -> str:
         clock = str(data.get("now", "?"))[:19]
         return f"orders {len(orders)}" + (f" ({detail})" if detail else "") + f", clock {clock}"
     if name is SimName.CUSTOMS:
-        return (f"{data.get('transport', '?')}: received {data.get('received', 0)}, "
-                f"sent {data.get('sent', 0)}, failed {data.get('failed', 0)}, "
-                f"declarations {data.get('declarations', 0)}, "
-                f"failure rules {len(data.get('failures') or [])}")
+        return (
+            f"{data.get('transport', '?')}: received {data.get('received', 0)}, "
+            f"sent {data.get('sent', 0)}, failed {data.get('failed', 0)}, "
+            f"declarations {data.get('declarations', 0)}, "
+            f"failure rules {len(data.get('failures') or [])}"
+        )
     sent = data.get("sent") or 0
     total = sum(sent.values()) if isinstance(sent, dict) else sent  # per message type, or a plain count
-    return (f"{data.get('transport', '?')}: calls {data.get('calls', 0)}, sent {total}, "
-            f"failed {data.get('failed', 0)}, gated out {data.get('gated_out', 0)}, "
-            f"reconnects {data.get('reconnects', 0)}")
+    return (
+        f"{data.get('transport', '?')}: calls {data.get('calls', 0)}, sent {total}, "
+        f"failed {data.get('failed', 0)}, gated out {data.get('gated_out', 0)}, "
+        f"reconnects {data.get('reconnects', 0)}"
+    )
 
 
 def probe(name: SimName, url: str, key: str | None) -> dict[str, Any]:
@@ -295,8 +336,10 @@ def probe(name: SimName, url: str, key: str | None) -> dict[str, Any]:
                 except (AttributeError, KeyError, TypeError):  # a simulator newer than this CLI
                     result["figures"] = f"{spec.status_path}: unexpected answer"
             else:
-                result["figures"] = f"{spec.status_path}: {answer.status_code} (control key " \
+                result["figures"] = (
+                    f"{spec.status_path}: {answer.status_code} (control key "
                     f"{'refused' if answer.status_code in (401, 403) else 'not usable'})"
+                )
     except httpx.TransportError:
         result["figures"] = result["figures"] or "no answer"
     except (httpx.HTTPError, ValueError) as exc:
@@ -313,10 +356,14 @@ def register(sim_app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Interface to bind."),
         hub_url: str = typer.Option(DEFAULT_HUB_URL, help="The hub the simulator talks to / calls back."),
         amqp_url: str = typer.Option(
-            None, envvar="HUB_AMQP_URL", show_envvar=True,
-            help="RabbitMQ URL for the customs and port simulators (AMQP mode); tax and bank ignore it."),
+            None,
+            envvar="HUB_AMQP_URL",
+            show_envvar=True,
+            help="RabbitMQ URL for the customs and port simulators (AMQP mode); tax and bank ignore it.",
+        ),
         api_key: str = typer.Option(
-            None, help="Control API key (X-API-Key of /control). Default: <PREFIX>API_KEY or a fresh one."),
+            None, help="Control API key (X-API-Key of /control). Default: <PREFIX>API_KEY or a fresh one."
+        ),
         detach: bool = typer.Option(False, help="Run in the background and return; stop with `sim stop`."),
         timeout: float = typer.Option(60.0, help="Seconds to wait for the simulator's /health."),
     ) -> None:
@@ -332,8 +379,10 @@ def register(sim_app: typer.Typer) -> None:
         existing = read_record(name.value)
         if existing is not None:
             if _is_simulator(int(existing.get("pid", 0)), spec.module):
-                console.print(f"[red]{name.value} already runs (pid {existing['pid']}, {existing['url']}); "
-                              f"`swhub sim stop {name.value}` first[/red]")
+                console.print(
+                    f"[red]{name.value} already runs (pid {existing['pid']}, {existing['url']}); "
+                    f"`swhub sim stop {name.value}` first[/red]"
+                )
                 raise typer.Exit(1)
             _drop_record(name.value)  # stale: its process is gone
         chosen = spec.default_port if port is None else port or _any_free_port(host)
@@ -351,8 +400,9 @@ def register(sim_app: typer.Typer) -> None:
         cmd = [sys.executable, "-m", spec.module, "--host", host, "--port", str(chosen)]
         env = {**os.environ, **wired, "PYTHONUNBUFFERED": "1"}
         with log_path.open("wb") as log:  # the child keeps its own descriptor
-            proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=detach)
+            proc = subprocess.Popen(
+                cmd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=detach
+            )
         problem = _wait_healthy(proc, url, timeout)
         if problem is not None:
             if proc.poll() is None:
@@ -360,10 +410,20 @@ def register(sim_app: typer.Typer) -> None:
                 proc.wait(timeout=10)
             console.print(f"[red]{name.value} did not start: {problem}[/red]\n{_log_tail(log_path)}")
             raise typer.Exit(1)
-        record = {"name": name.value, "module": spec.module, "pid": proc.pid, "host": host, "port": chosen,
-                  "url": url, "api_key": key, "log": str(log_path), "detached": detach,
-                  "hub_url": hub, "amqp": bool(amqp_url),
-                  "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        record = {
+            "name": name.value,
+            "module": spec.module,
+            "pid": proc.pid,
+            "host": host,
+            "port": chosen,
+            "url": url,
+            "api_key": key,
+            "log": str(log_path),
+            "detached": detach,
+            "hub_url": hub,
+            "amqp": bool(amqp_url),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         _write_record(record)
         transport = "AMQP" if amqp_url and name in (SimName.CUSTOMS, SimName.PORT) else "HTTP"
         console.print(f"simulator {name.value}: {url} (pid {proc.pid}, to the hub over {transport})")
@@ -372,8 +432,10 @@ def register(sim_app: typer.Typer) -> None:
         console.print(f"hub side: {spec.hub_side(url)}", highlight=False)
         missing = [k for k in spec.hub_key_vars if not env.get(k)]
         if missing and transport == "HTTP":
-            console.print(f"[yellow]no hub key for {', '.join(missing)}: the hub will refuse its calls "
-                          f"(set it, or keep the keys in the hub's parties file)[/yellow]")
+            console.print(
+                f"[yellow]no hub key for {', '.join(missing)}: the hub will refuse its calls "
+                f"(set it, or keep the keys in the hub's parties file)[/yellow]"
+            )
         if detach:
             return
         console.print("running in the foreground; Ctrl-C to stop")
@@ -405,10 +467,19 @@ def register(sim_app: typer.Typer) -> None:
             key = (record or {}).get("api_key") or os.environ.get(spec.key_var()) or spec.default_key
             result = probe(name, url, key)
             pid = (record or {}).get("pid")
-            rows.append({"name": name.value, "url": url, "pid": pid, "recorded": record is not None,
-                         "detached": (record or {}).get("detached"),
-                         "process": None if pid is None else _alive(int(pid)),
-                         "up": result["up"], "figures": result["figures"], "status": result.get("status")})
+            rows.append(
+                {
+                    "name": name.value,
+                    "url": url,
+                    "pid": pid,
+                    "recorded": record is not None,
+                    "detached": (record or {}).get("detached"),
+                    "process": None if pid is None else _alive(int(pid)),
+                    "up": result["up"],
+                    "figures": result["figures"],
+                    "status": result.get("status"),
+                }
+            )
         failing = [r for r in rows if r["recorded"] and not r["up"]]
         code = 1 if failing or not any(r["up"] for r in rows) else 0
         if as_json:

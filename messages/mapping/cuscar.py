@@ -236,8 +236,7 @@ def consignment_from(
         elif len(party.name) > 70:
             issues.add(
                 at(cni),
-                f"bill {c.bill_no or '?'}: NAD+{role} name is {len(party.name)} characters, "
-                "MT1101 allows 70",
+                f"bill {c.bill_no or '?'}: NAD+{role} name is {len(party.name)} characters, MT1101 allows 70",
             )
     for item in c.items:
         for code in {item.package_type_code, c.package_type_code} - {""}:

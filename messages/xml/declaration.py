@@ -34,7 +34,9 @@ from messages.xml.codec import expect_root
 from messages.xml.schemas import DEC_NS, validate_tree
 from messages.xml.spec import leaves
 
-DEC_HEAD = Binding(DecHead, leaves("""
+DEC_HEAD = Binding(
+    DecHead,
+    leaves("""
     SeqNo IEFlag! Type AgentCode AgentName ApprNo BillNo ContrNo CustomMaster CutMode
     DistinatePort FeeCurr FeeMark FeeRate:dec GrossWet:dec IEDate IEPort InsurCurr InsurMark
     InsurRate:dec LicenseNo ManualNo NetWt:dec NoteS OtherCurr OtherMark OtherRate:dec OwnerCode
@@ -47,62 +49,82 @@ DEC_HEAD = Binding(DecHead, leaves("""
     OrgCode OverseasConsignorCode OverseasConsignorCname OverseasConsignorEname
     OverseasConsignorAddr OverseasConsigneeCode OverseasConsigneeEname DomesticConsigneeEname
     CorrelationNo EdiRemark2 EdiRemark TradeCiqCode OwnerCiqCode DeclCiqCode DDate BusinessItems
-"""))
+"""),
+)
 
-GOODS_LIMIT_VIN = Binding(DecGoodsLimitVin, leaves("""
+GOODS_LIMIT_VIN = Binding(
+    DecGoodsLimitVin,
+    leaves("""
     LicenceNo LicTypeCode VinNo BillLadDate QualityQgp MotorNo VinCode ChassisNo InvoiceNum:dec
     ProdCnnm ProdEnnm ModelEn PricePerUnit:dec
-"""))
-GOODS_LIMIT = Binding(DecGoodsLimit, (
-    *leaves("GoodsNo LicTypeCode LicenceNo LicWrtofDetailNo LicWrtofQty:dec LicWrtofQtyUnit"),
-    Child("DecGoodsLimitVin", "vins", GOODS_LIMIT_VIN, many=True),
-))
+"""),
+)
+GOODS_LIMIT = Binding(
+    DecGoodsLimit,
+    (
+        *leaves("GoodsNo LicTypeCode LicenceNo LicWrtofDetailNo LicWrtofQty:dec LicWrtofQtyUnit"),
+        Child("DecGoodsLimitVin", "vins", GOODS_LIMIT_VIN, many=True),
+    ),
+)
 
-DEC_LIST = Binding(DecListItem, leaves("""
+DEC_LIST = Binding(
+    DecListItem,
+    leaves("""
     ClassMark CodeTS! ContrItem DeclPrice:dec DutyMode Factor:dec GModel GName! GNo!:int
     OriginCountry TradeCurr DeclTotal:dec GQty:dec FirstQty:dec SecondQty:dec GUnit FirstUnit
     SecondUnit UseTo WorkUsd:dec ExgNo ExgVersion DestinationCountry CiqCode DeclGoodsEname
     OrigPlaceCode Purpose ProdValidDt ProdQgp GoodsAttr Stuff Uncode DangName DangPackType
     DangPackSpec EngManEntCnm NoDangFlag DestCode GoodsSpec GoodsModel GoodsBrand ProduceDate
     ProdBatchNo DistrictCode CiqName MnufctrRegNo MnufctrRegName
-""") + (Child("DecGoodsLimit", "goods_limits", GOODS_LIMIT, wrapper="DecGoodsLimits"),))
+""")
+    + (Child("DecGoodsLimit", "goods_limits", GOODS_LIMIT, wrapper="DecGoodsLimits"),),
+)
 
-CONTAINER = Binding(DecContainer, leaves(
-    "ContainerId! ContainerMd GoodsNo LclFlag GoodsContaWt:dec ContainerWt:dec"
-))
+CONTAINER = Binding(
+    DecContainer, leaves("ContainerId! ContainerMd GoodsNo LclFlag GoodsContaWt:dec ContainerWt:dec")
+)
 LICENSE = Binding(LicenseDocu, leaves("DocuCode! CertCode!"))
 FREE_TXT = Binding(DecFreeTxt, leaves("RelId RelManNo BonNo VoyNo DecBpNo CusFie DecNo"))
-SIGN = Binding(DecSign, leaves("""
+SIGN = Binding(
+    DecSign,
+    leaves("""
     OperType! ICCode CopCode OperName ClientSeqNo Sign SignDate Certificate HostId BillSeqNo DomainId Note
-"""))
-EDOC = Binding(EdocRealation, leaves("""
+"""),
+)
+EDOC = Binding(
+    EdocRealation,
+    leaves("""
     EdocID!=edoc_id EdocCode EdocFomatType OpNote EdocCopId EdocOwnerCode SignUnit SignTime
     EdocOwnerName EdocSize
-"""))
+"""),
+)
 REQUEST_CERT = Binding(DecRequestCert, leaves("AppCertCode ApplOri ApplCopyQuan"))
 OTHER_PACK = Binding(DecOtherPack, leaves("PackQty:dec PackType"))
 COP_LIMIT = Binding(DecCopLimit, leaves("EntQualifNo EntQualifTypeCode"))
 USER = Binding(DecUser, leaves("UseOrgPersonCode UseOrgPersonTel"))
 COP_PROMISE = Binding(DecCopPromise, leaves("DeclaratioMaterialCode!"))
-TP_ACCESS = Binding(DecTpAccess, leaves(
-    "TransitionApply TransitionSite ConditionalLiftoffApply PortDestMergeCheckApply"
-))
+TP_ACCESS = Binding(
+    DecTpAccess, leaves("TransitionApply TransitionSite ConditionalLiftoffApply PortDestMergeCheckApply")
+)
 
-DECLARATION = Binding(Declaration, (
-    Child("DecHead", "head", DEC_HEAD, required=True),
-    Child("DecList", "items", DEC_LIST, wrapper="DecLists"),
-    Child("Container", "containers", CONTAINER, wrapper="DecContainers"),
-    Child("LicenseDocu", "licences", LICENSE, wrapper="DecLicenseDocus"),
-    Child("DecRequestCert", "request_certs", REQUEST_CERT, wrapper="DecRequestCerts"),
-    Child("DecOtherPack", "other_packs", OTHER_PACK, wrapper="DecOtherPacks"),
-    Child("DecCopLimit", "cop_limits", COP_LIMIT, wrapper="DecCopLimits"),
-    Child("DecUser", "users", USER, wrapper="DecUsers"),
-    Child("DecFreeTxt", "free_txt", FREE_TXT),
-    Child("DecSign", "sign", SIGN),
-    Child("EdocRealation", "edocs", EDOC, many=True),
-    Child("DecCopPromise", "cop_promises", COP_PROMISE, wrapper="DecCopPromises"),
-    Child("DecTpAccess", "tp_access", TP_ACCESS),
-))
+DECLARATION = Binding(
+    Declaration,
+    (
+        Child("DecHead", "head", DEC_HEAD, required=True),
+        Child("DecList", "items", DEC_LIST, wrapper="DecLists"),
+        Child("Container", "containers", CONTAINER, wrapper="DecContainers"),
+        Child("LicenseDocu", "licences", LICENSE, wrapper="DecLicenseDocus"),
+        Child("DecRequestCert", "request_certs", REQUEST_CERT, wrapper="DecRequestCerts"),
+        Child("DecOtherPack", "other_packs", OTHER_PACK, wrapper="DecOtherPacks"),
+        Child("DecCopLimit", "cop_limits", COP_LIMIT, wrapper="DecCopLimits"),
+        Child("DecUser", "users", USER, wrapper="DecUsers"),
+        Child("DecFreeTxt", "free_txt", FREE_TXT),
+        Child("DecSign", "sign", SIGN),
+        Child("EdocRealation", "edocs", EDOC, many=True),
+        Child("DecCopPromise", "cop_promises", COP_PROMISE, wrapper="DecCopPromises"),
+        Child("DecTpAccess", "tp_access", TP_ACCESS),
+    ),
+)
 
 
 def semantic_issues(decl: Declaration) -> list[ValidationIssue]:
@@ -110,28 +132,36 @@ def semantic_issues(decl: Declaration) -> list[ValidationIssue]:
     issues: list[ValidationIssue] = []
     numbers = [item.g_no for item in decl.items]
     if numbers != list(range(1, len(numbers) + 1)):
-        issues.append(ValidationIssue(
-            "/DecMessage/DecLists", f"GNo must run 1..n without gaps, got {numbers}", code="goods_numbering"
-        ))
+        issues.append(
+            ValidationIssue(
+                "/DecMessage/DecLists",
+                f"GNo must run 1..n without gaps, got {numbers}",
+                code="goods_numbering",
+            )
+        )
     summary = decl.kind == "summary"
     for i, item in enumerate(decl.items, start=1):
         if len(item.code_ts) == 6 and not summary:
-            issues.append(ValidationIssue(
-                f"/DecMessage/DecLists/DecList[{i}]/CodeTS",
-                f"6-digit CodeTS {item.code_ts!r} is only allowed on a summary declaration "
-                f"(DecHead/Type position 3 = 5)",
-                code="code_ts_length",
-            ))
+            issues.append(
+                ValidationIssue(
+                    f"/DecMessage/DecLists/DecList[{i}]/CodeTS",
+                    f"6-digit CodeTS {item.code_ts!r} is only allowed on a summary declaration "
+                    f"(DecHead/Type position 3 = 5)",
+                    code="code_ts_length",
+                )
+            )
     known = {str(n) for n in numbers}
     for i, box in enumerate(decl.containers, start=1):
         refs = [r.strip() for r in box.goods_no.split(",") if r.strip()]
         missing = [r for r in refs if r not in known]
         if missing:
-            issues.append(ValidationIssue(
-                f"/DecMessage/DecContainers/Container[{i}]/GoodsNo",
-                f"refers to goods lines {missing} that do not exist",
-                code="unknown_reference",
-            ))
+            issues.append(
+                ValidationIssue(
+                    f"/DecMessage/DecContainers/Container[{i}]/GoodsNo",
+                    f"refers to goods lines {missing} that do not exist",
+                    code="unknown_reference",
+                )
+            )
     return issues
 
 

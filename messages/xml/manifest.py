@@ -40,120 +40,176 @@ def _mass(attr: str, tag: str = "TotalGrossMassMeasure", required: bool = False)
     return Leaf(tag, attr, "dec", required, const_attrs=KGM)
 
 
-HEAD = Binding(ManifestHead, leaves(
-    "MessageID!=message_id FunctionCode! MessageType! SenderID!=sender_id ReceiverID!=receiver_id "
-    "SendTime! Version!"
-))
+HEAD = Binding(
+    ManifestHead,
+    leaves(
+        "MessageID!=message_id FunctionCode! MessageType! SenderID!=sender_id ReceiverID!=receiver_id "
+        "SendTime! Version!"
+    ),
+)
 
 COMMUNICATION = Binding(Communication, leaves("ID!=id TypeID=type_id"))
-PARTY = Binding(Party, (
-    Leaf("ID", "id"),
-    Leaf("Name", "name", required=True),
-    Group("Address", leaves(
-        "Line=address_line CityName CountrySubEntityID=country_sub_entity_id CountrySubEntityName "
-        "PostcodeID=postcode_id CountryCode"
-    )),
-    Child("Communication", "communications", COMMUNICATION, many=True),
-    Group("Contact", (Leaf("Name", "contact_name"),)),
-))
+PARTY = Binding(
+    Party,
+    (
+        Leaf("ID", "id"),
+        Leaf("Name", "name", required=True),
+        Group(
+            "Address",
+            leaves(
+                "Line=address_line CityName CountrySubEntityID=country_sub_entity_id CountrySubEntityName "
+                "PostcodeID=postcode_id CountryCode"
+            ),
+        ),
+        Child("Communication", "communications", COMMUNICATION, many=True),
+        Group("Contact", (Leaf("Name", "contact_name"),)),
+    ),
+)
 
-EQUIPMENT = Binding(TransportEquipment, (
-    _id("equipment_id", "EquipmentIdentification", required=True),
-    *leaves("CharacteristicCode SupplierPartyTypeCode FullnessCode"),
-    LeafList("SealID", "seal_ids", xml_attr=("AgencyCode", "seal_agencies")),
-    _id("bill_no", "TransportContractDocument"),
-    Leaf("TotalPackageQuantity", "package_quantity", "int"),
-    _mass("gross_mass"),
-))
+EQUIPMENT = Binding(
+    TransportEquipment,
+    (
+        _id("equipment_id", "EquipmentIdentification", required=True),
+        *leaves("CharacteristicCode SupplierPartyTypeCode FullnessCode"),
+        LeafList("SealID", "seal_ids", xml_attr=("AgencyCode", "seal_agencies")),
+        _id("bill_no", "TransportContractDocument"),
+        Leaf("TotalPackageQuantity", "package_quantity", "int"),
+        _mass("gross_mass"),
+    ),
+)
 
-ITEM = Binding(ConsignmentItem, (
-    Leaf("SequenceNumeric", "sequence_numeric", "int", required=True),
-    Group("ConsignmentItemPackaging", (
-        Leaf("MarksNumbers", "marks_numbers"),
-        Leaf("QuantityQuantity", "package_quantity", "int"),
-        Leaf("TypeCode", "package_type_code"),
-    )),
-    Group("Commodity", (
-        Leaf("CargoDescription", "cargo_description", required=True),
-        _id("hs_code", "Classification"),
-        Leaf("UNDGCode", "undg_code"),
-    ), required=True),
-    Group("GoodsMeasure", (_mass("gross_mass", "GrossMassMeasure"),)),
-    LeafList("EquipmentIdentification", "equipment_ids", inner="ID"),
-))
+ITEM = Binding(
+    ConsignmentItem,
+    (
+        Leaf("SequenceNumeric", "sequence_numeric", "int", required=True),
+        Group(
+            "ConsignmentItemPackaging",
+            (
+                Leaf("MarksNumbers", "marks_numbers"),
+                Leaf("QuantityQuantity", "package_quantity", "int"),
+                Leaf("TypeCode", "package_type_code"),
+            ),
+        ),
+        Group(
+            "Commodity",
+            (
+                Leaf("CargoDescription", "cargo_description", required=True),
+                _id("hs_code", "Classification"),
+                Leaf("UNDGCode", "undg_code"),
+            ),
+            required=True,
+        ),
+        Group("GoodsMeasure", (_mass("gross_mass", "GrossMassMeasure"),)),
+        LeafList("EquipmentIdentification", "equipment_ids", inner="ID"),
+    ),
+)
 
-TRANSPORT_CONTRACT = Group("TransportContractDocument", (
-    Leaf("ID", "bill_no", required=True),
-    Leaf("ConditionCode", "condition_code"),
-    _id("consolidator_id", "Consolidator"),
-    Group("Amendment", (Leaf("ChangeReasonCode", "change_reason_code"),)),
-), required=True)
+TRANSPORT_CONTRACT = Group(
+    "TransportContractDocument",
+    (
+        Leaf("ID", "bill_no", required=True),
+        Leaf("ConditionCode", "condition_code"),
+        _id("consolidator_id", "Consolidator"),
+        Group("Amendment", (Leaf("ChangeReasonCode", "change_reason_code"),)),
+    ),
+    required=True,
+)
 
 PACKAGE_QTY = Leaf(
     "TotalPackageQuantity", "package_quantity", "int", xml_attrs=(("unitCode", "package_type_code"),)
 )
 
-MANIFEST_CONSIGNMENT = Binding(Consignment, (
-    TRANSPORT_CONTRACT,
-    _id("house_bill_no", "AssociatedTransportDocument"),
-    Leaf("GrossVolumeMeasure", "gross_volume", "dec", const_attrs=(("unitCode", "MTQ"),)),
-    Leaf("ValueAmount", "value_amount", "dec", xml_attrs=(("currencyID", "value_currency"),)),
-    Leaf("TotalPackageQuantity", "package_quantity", "int", required=True,
-         xml_attrs=(("unitCode", "package_type_code"),)),
-    _mass("gross_mass", required=True),
-    Leaf("CustomsStatusCode", "customs_status_code"),
-    Group("FreightPayment", (Leaf("MethodCode", "freight_payment_method_code"),)),
-    _id("loading_location_id", "LoadingLocation"),
-    _id("unloading_location_id", "UnloadingLocation"),
-    Group("GoodsReceiptPlace", (
-        Leaf("ID", "goods_receipt_place_id"), Leaf("Name", "goods_receipt_place_name"),
-    )),
-    Child("Consignor", "consignor", PARTY, required=True),
-    Child("Consignee", "consignee", PARTY, required=True),
-    Child("NotifyParty", "notify_party", PARTY),
-    Child("TransportEquipment", "transport_equipment", EQUIPMENT, many=True),
-    Child("ConsignmentItem", "items", ITEM, many=True),
-))
-
-BILL_CONSIGNMENT = Binding(Consignment, (
-    TRANSPORT_CONTRACT,
-    _id("house_bill_no", "AssociatedTransportDocument"),
-    PACKAGE_QTY,
-    _mass("gross_mass"),
-    Child("TransportEquipment", "transport_equipment", EQUIPMENT, many=True),
-))
-
-TALLY_CONSIGNMENT = Binding(Consignment, (
-    TRANSPORT_CONTRACT,
-    Group("ConsignmentPackaging", (
-        Leaf("QuantityQuantity", "package_quantity", "int", required=True),
-        Leaf("TypeCode", "package_type_code"),
-    )),
-    _mass("gross_mass"),
-    Child("TransportEquipment", "transport_equipment", EQUIPMENT, many=True),
-))
-
-CONVEYANCE = Binding(BorderTransportMeans, (
-    *leaves(
-        "JourneyID=journey_id TypeCode ID=id Name FirstArrivalLocationID=first_arrival_location_id "
-        "ArrivalDateTime DepartureDateTime ActualDateTime CompletedDateTime"
+MANIFEST_CONSIGNMENT = Binding(
+    Consignment,
+    (
+        TRANSPORT_CONTRACT,
+        _id("house_bill_no", "AssociatedTransportDocument"),
+        Leaf("GrossVolumeMeasure", "gross_volume", "dec", const_attrs=(("unitCode", "MTQ"),)),
+        Leaf("ValueAmount", "value_amount", "dec", xml_attrs=(("currencyID", "value_currency"),)),
+        Leaf(
+            "TotalPackageQuantity",
+            "package_quantity",
+            "int",
+            required=True,
+            xml_attrs=(("unitCode", "package_type_code"),),
+        ),
+        _mass("gross_mass", required=True),
+        Leaf("CustomsStatusCode", "customs_status_code"),
+        Group("FreightPayment", (Leaf("MethodCode", "freight_payment_method_code"),)),
+        _id("loading_location_id", "LoadingLocation"),
+        _id("unloading_location_id", "UnloadingLocation"),
+        Group(
+            "GoodsReceiptPlace",
+            (
+                Leaf("ID", "goods_receipt_place_id"),
+                Leaf("Name", "goods_receipt_place_name"),
+            ),
+        ),
+        Child("Consignor", "consignor", PARTY, required=True),
+        Child("Consignee", "consignee", PARTY, required=True),
+        Child("NotifyParty", "notify_party", PARTY),
+        Child("TransportEquipment", "transport_equipment", EQUIPMENT, many=True),
+        Child("ConsignmentItem", "items", ITEM, many=True),
     ),
-    _id("loading_location_id", "LoadingLocation"),
-))
+)
+
+BILL_CONSIGNMENT = Binding(
+    Consignment,
+    (
+        TRANSPORT_CONTRACT,
+        _id("house_bill_no", "AssociatedTransportDocument"),
+        PACKAGE_QTY,
+        _mass("gross_mass"),
+        Child("TransportEquipment", "transport_equipment", EQUIPMENT, many=True),
+    ),
+)
+
+TALLY_CONSIGNMENT = Binding(
+    Consignment,
+    (
+        TRANSPORT_CONTRACT,
+        Group(
+            "ConsignmentPackaging",
+            (
+                Leaf("QuantityQuantity", "package_quantity", "int", required=True),
+                Leaf("TypeCode", "package_type_code"),
+            ),
+        ),
+        _mass("gross_mass"),
+        Child("TransportEquipment", "transport_equipment", EQUIPMENT, many=True),
+    ),
+)
+
+CONVEYANCE = Binding(
+    BorderTransportMeans,
+    (
+        *leaves(
+            "JourneyID=journey_id TypeCode ID=id Name FirstArrivalLocationID=first_arrival_location_id "
+            "ArrivalDateTime DepartureDateTime ActualDateTime CompletedDateTime"
+        ),
+        _id("loading_location_id", "LoadingLocation"),
+    ),
+)
 
 
 def _is_date(value: str) -> bool:
     return len(value) == 8
 
 
-LOADING = Binding(Location, (
-    Leaf("ID", "id", required=True),
-    Choice("date_time", (("LoadingDate", _is_date), ("LoadingDateTime", lambda _v: True))),
-))
-UNLOADING = Binding(Location, (
-    Leaf("ID", "id", required=True),
-    Choice("date_time", (("ArrivalDate", _is_date), ("ArrivalDateTime", lambda _v: True))),
-))
+LOADING = Binding(
+    Location,
+    (
+        Leaf("ID", "id", required=True),
+        Choice("date_time", (("LoadingDate", _is_date), ("LoadingDateTime", lambda _v: True))),
+    ),
+)
+UNLOADING = Binding(
+    Location,
+    (
+        Leaf("ID", "id", required=True),
+        Choice("date_time", (("ArrivalDate", _is_date), ("ArrivalDateTime", lambda _v: True))),
+    ),
+)
 SITE = Binding(Site, leaves("ID!=id Name CustomsOfficeID=customs_office_id"))
 
 # Declaration-level pieces, keyed by the names used in the per-type layouts below.
@@ -177,7 +233,8 @@ _PIECES = {
 
 def _declaration(layout: str, consignment: Binding) -> Binding:
     nodes = [
-        Child("Consignment", "consignments", consignment, many=True) if name == "consignments"
+        Child("Consignment", "consignments", consignment, many=True)
+        if name == "consignments"
         else _PIECES[name]
         for name in layout.split()
     ]
@@ -200,26 +257,61 @@ DECLARATIONS: dict[str, Binding] = {
     "MT6102": _declaration("office id info btm unload origin dest consignments", BILL_CONSIGNMENT),
 }
 
-RESPONSE = Binding(ManifestResponse, (
-    Child("Head", "head", HEAD, required=True),
-    Group("Response", (
-        Leaf("ID", "response_id"),
-        Group("BorderTransportMeans", (Leaf("JourneyID", "journey_id"), Leaf("ID", "conveyance_id"))),
-        Child("Consignment", "consignments", Binding(ConsignmentResponse, (
-            _id("bill_no", "TransportContractDocument", required=True),
-            _id("house_bill_no", "AssociatedTransportDocument"),
-            Group("ResponseType", (Leaf("Code", "code", required=True), Leaf("Text", "text")), required=True),
-        )), many=True),
-        Child("TransportEquipment", "equipment", Binding(EquipmentResponse, (
-            _id("equipment_id", "EquipmentIdentification", required=True),
-            _id("bill_no", "TransportContractDocument"),
-            Group("ResponseType", (Leaf("Code", "code", required=True), Leaf("Text", "text")), required=True),
-        )), many=True),
-        Group("AdditionalInformation", (
-            Leaf("StatementCode", "statement_code"), Leaf("StatementDescription", "statement_description"),
-        )),
-    ), required=True),
-))
+RESPONSE = Binding(
+    ManifestResponse,
+    (
+        Child("Head", "head", HEAD, required=True),
+        Group(
+            "Response",
+            (
+                Leaf("ID", "response_id"),
+                Group("BorderTransportMeans", (Leaf("JourneyID", "journey_id"), Leaf("ID", "conveyance_id"))),
+                Child(
+                    "Consignment",
+                    "consignments",
+                    Binding(
+                        ConsignmentResponse,
+                        (
+                            _id("bill_no", "TransportContractDocument", required=True),
+                            _id("house_bill_no", "AssociatedTransportDocument"),
+                            Group(
+                                "ResponseType",
+                                (Leaf("Code", "code", required=True), Leaf("Text", "text")),
+                                required=True,
+                            ),
+                        ),
+                    ),
+                    many=True,
+                ),
+                Child(
+                    "TransportEquipment",
+                    "equipment",
+                    Binding(
+                        EquipmentResponse,
+                        (
+                            _id("equipment_id", "EquipmentIdentification", required=True),
+                            _id("bill_no", "TransportContractDocument"),
+                            Group(
+                                "ResponseType",
+                                (Leaf("Code", "code", required=True), Leaf("Text", "text")),
+                                required=True,
+                            ),
+                        ),
+                    ),
+                    many=True,
+                ),
+                Group(
+                    "AdditionalInformation",
+                    (
+                        Leaf("StatementCode", "statement_code"),
+                        Leaf("StatementDescription", "statement_description"),
+                    ),
+                ),
+            ),
+            required=True,
+        ),
+    ),
+)
 
 
 _WHOLE: dict[str, Binding] = {}
@@ -231,9 +323,13 @@ def binding_of(model: Manifest | ManifestResponse) -> Binding:
         return RESPONSE
     mt = model.head.message_type
     if mt not in _WHOLE:
-        _WHOLE[mt] = Binding(Manifest, (
-            Child("Head", "head", HEAD), Child("Declaration", "declaration", DECLARATIONS[mt]),
-        ))
+        _WHOLE[mt] = Binding(
+            Manifest,
+            (
+                Child("Head", "head", HEAD),
+                Child("Declaration", "declaration", DECLARATIONS[mt]),
+            ),
+        )
     return _WHOLE[mt]
 
 
@@ -281,20 +377,24 @@ def semantic_issues(model: Manifest | ManifestResponse) -> list[ValidationIssue]
     for i, cons in enumerate(decl.consignments, start=1):
         numbers = [item.sequence_numeric for item in cons.items]
         if numbers != list(range(1, len(numbers) + 1)):
-            issues.append(ValidationIssue(
-                f"/Manifest/Declaration/Consignment[{i}]",
-                f"ConsignmentItem/SequenceNumeric must run 1..n, got {numbers[:20]}",
-                code="goods_numbering",
-            ))
+            issues.append(
+                ValidationIssue(
+                    f"/Manifest/Declaration/Consignment[{i}]",
+                    f"ConsignmentItem/SequenceNumeric must run 1..n, got {numbers[:20]}",
+                    code="goods_numbering",
+                )
+            )
         boxes = {te.equipment_id for te in cons.transport_equipment}
         for j, item in enumerate(cons.items, start=1):
             unknown = [e for e in item.equipment_ids if boxes and e not in boxes]
             if unknown:
-                issues.append(ValidationIssue(
-                    f"/Manifest/Declaration/Consignment[{i}]/ConsignmentItem[{j}]/EquipmentIdentification",
-                    f"containers {unknown} are not listed in this consignment's TransportEquipment",
-                    code="unknown_reference",
-                ))
+                issues.append(
+                    ValidationIssue(
+                        f"/Manifest/Declaration/Consignment[{i}]/ConsignmentItem[{j}]/EquipmentIdentification",
+                        f"containers {unknown} are not listed in this consignment's TransportEquipment",
+                        code="unknown_reference",
+                    )
+                )
     return issues
 
 
@@ -306,10 +406,12 @@ def head_type_issues(root: etree._Element) -> list[ValidationIssue]:
     head = root[0]
     found = next((c for c in head if etree.QName(c).localname == "MessageType"), None)
     if found is not None and found.text != mt:
-        return [ValidationIssue(
-            "/Manifest/Head/MessageType",
-            f"MessageType {found.text!r} does not match the document namespace ({mt})",
-            found.sourceline,
-            code="type_mismatch",
-        )]
+        return [
+            ValidationIssue(
+                "/Manifest/Head/MessageType",
+                f"MessageType {found.text!r} does not match the document namespace ({mt})",
+                found.sourceline,
+                code="type_mismatch",
+            )
+        ]
     return []

@@ -156,10 +156,7 @@ def reorder(root: etree._Element, orders: dict[str, dict[str, int]]) -> etree._E
 
 def drop_empty(root: etree._Element, known: frozenset[str] | None = None) -> etree._Element:
     while True:
-        empties = [
-            el for el in _EMPTY(root)
-            if el is not root and (known is None or local(el.tag) in known)
-        ]
+        empties = [el for el in _EMPTY(root) if el is not root and (known is None or local(el.tag) in known)]
         if not empties:
             return root
         for el in empties:

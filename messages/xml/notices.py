@@ -19,49 +19,66 @@ from messages.xml.schemas import NOTICE_NS
 
 CHECK = Binding(InspectionCheck, (Leaf("Code", "code", required=True), Leaf("Description", "description")))
 
-INSPECTION = Binding(InspectionNotice, (
-    Leaf("NoticeId", "notice_id", required=True),
-    Leaf("IssuedAt", "issued_at", "dt", required=True),
-    Leaf("BillNo", "bill_no", required=True),
-    Group("Declarations", (LeafList("DeclarationId", "declaration_ids"),)),
-    Group("Containers", (LeafList("ContainerId", "container_ids"),)),
-    Group("Location", (
-        Leaf("Kind", "location", required=True), Leaf("SiteCode", "site_code"),
-    ), required=True),
-    Leaf("Instruction", "instruction", required=True),
-    Leaf("Outcome", "outcome", required=True),
-    Child("Check", "checks", CHECK, wrapper="Checks"),
-    Group("Reasons", (LeafList("Reason", "reasons"),)),
-))
+INSPECTION = Binding(
+    InspectionNotice,
+    (
+        Leaf("NoticeId", "notice_id", required=True),
+        Leaf("IssuedAt", "issued_at", "dt", required=True),
+        Leaf("BillNo", "bill_no", required=True),
+        Group("Declarations", (LeafList("DeclarationId", "declaration_ids"),)),
+        Group("Containers", (LeafList("ContainerId", "container_ids"),)),
+        Group(
+            "Location",
+            (
+                Leaf("Kind", "location", required=True),
+                Leaf("SiteCode", "site_code"),
+            ),
+            required=True,
+        ),
+        Leaf("Instruction", "instruction", required=True),
+        Leaf("Outcome", "outcome", required=True),
+        Child("Check", "checks", CHECK, wrapper="Checks"),
+        Group("Reasons", (LeafList("Reason", "reasons"),)),
+    ),
+)
 
-RELEASE = Binding(ReleaseNotice, (
-    Leaf("NoticeId", "notice_id", required=True),
-    Leaf("ReleasedAt", "released_at", "dt", required=True),
-    Leaf("BillNo", "bill_no", required=True),
-    Leaf("EntryId", "entry_id"),
-    Leaf("ReleaseType", "release_type", required=True),
-    Group("Containers", (LeafList("ContainerId", "container_ids"),)),
-    Leaf("Note", "note"),
-))
+RELEASE = Binding(
+    ReleaseNotice,
+    (
+        Leaf("NoticeId", "notice_id", required=True),
+        Leaf("ReleasedAt", "released_at", "dt", required=True),
+        Leaf("BillNo", "bill_no", required=True),
+        Leaf("EntryId", "entry_id"),
+        Leaf("ReleaseType", "release_type", required=True),
+        Group("Containers", (LeafList("ContainerId", "container_ids"),)),
+        Leaf("Note", "note"),
+    ),
+)
 
 
-GATE_OUT = Binding(GateOut, (
-    Leaf("ContainerId", "container_id", required=True),
-    Leaf("BillNo", "bill_no", required=True),
-    Leaf("GatedOutAt", "gated_out_at", "dt", required=True),
-    Leaf("SiteCode", "site_code", required=True),
-    Leaf("SizeType", "size_type"),
-    Leaf("StatusCode", "status_code"),
-    Leaf("FullnessCode", "fullness_code"),
-    Leaf("VehicleId", "vehicle_id"),
-))
+GATE_OUT = Binding(
+    GateOut,
+    (
+        Leaf("ContainerId", "container_id", required=True),
+        Leaf("BillNo", "bill_no", required=True),
+        Leaf("GatedOutAt", "gated_out_at", "dt", required=True),
+        Leaf("SiteCode", "site_code", required=True),
+        Leaf("SizeType", "size_type"),
+        Leaf("StatusCode", "status_code"),
+        Leaf("FullnessCode", "fullness_code"),
+        Leaf("VehicleId", "vehicle_id"),
+    ),
+)
 
-GATE_OUT_REPORT = Binding(GateOutReport, (
-    Leaf("ReportId", "report_id", required=True),
-    Leaf("SenderId", "sender_id", required=True),
-    Leaf("CarrierId", "carrier_id"),
-    Child("GateOut", "gate_outs", GATE_OUT, wrapper="GateOuts", required=True),
-))
+GATE_OUT_REPORT = Binding(
+    GateOutReport,
+    (
+        Leaf("ReportId", "report_id", required=True),
+        Leaf("SenderId", "sender_id", required=True),
+        Leaf("CarrierId", "carrier_id"),
+        Child("GateOut", "gate_outs", GATE_OUT, wrapper="GateOuts", required=True),
+    ),
+)
 
 
 def decode_inspection(root: etree._Element) -> InspectionNotice:

@@ -18,14 +18,18 @@ _RESULT_FIELDS = (
     "TRADE_CO CUSTOMS_FIELD BONDED_NO I_E_DATE PACK_NO:int BILL_NO TRAF_MODE VOYAGE_NO NET_WT:dec "
     "GROSS_WT:dec D_DATE"
 )
-DEC_RESULT = Binding(DecResult, leaves(" ".join(
-    f"{tok}={tok.split(':')[0].rstrip('!').lower()}" for tok in _RESULT_FIELDS.split()
-)))
-DEC_DATA = Binding(DecResultReceipt, (
-    *leaves("INTERFACE_VERSION=interface_version"),
-    Child("DEC_RESULT", "result", DEC_RESULT, required=True),
-    *leaves("RESULT_INFO=result_info"),
-))
+DEC_RESULT = Binding(
+    DecResult,
+    leaves(" ".join(f"{tok}={tok.split(':')[0].rstrip('!').lower()}" for tok in _RESULT_FIELDS.split())),
+)
+DEC_DATA = Binding(
+    DecResultReceipt,
+    (
+        *leaves("INTERFACE_VERSION=interface_version"),
+        Child("DEC_RESULT", "result", DEC_RESULT, required=True),
+        *leaves("RESULT_INFO=result_info"),
+    ),
+)
 
 
 def decode_import_response(root: etree._Element) -> DecImportResponse:

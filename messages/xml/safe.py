@@ -49,7 +49,7 @@ def _check_utf8(data: bytes) -> None:
         line = data.count(b"\n", 0, exc.start) + 1
         raise EncodingError(
             f"bytes are not valid UTF-8 at line {line}, byte offset {exc.start} "
-            f"(0x{data[exc.start:exc.start + 2].hex()}): declare the real encoding or send UTF-8"
+            f"(0x{data[exc.start : exc.start + 2].hex()}): declare the real encoding or send UTF-8"
         ) from None
 
 
@@ -57,8 +57,10 @@ def normalise_encoding(data: bytes) -> bytes:
     """Return UTF-8 bytes or raise EncodingError."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
         # .NET tools (XmlSerializer to a string) save UTF-16: transcoded, the declaration says UTF-8
-        codec = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else (
-            "utf-16-le" if data[:1] == b"<" else "utf-16-be"
+        codec = (
+            "utf-16"
+            if data.startswith((b"\xff\xfe", b"\xfe\xff"))
+            else ("utf-16-le" if data[:1] == b"<" else "utf-16-be")
         )
         try:
             return _re_declare(data.decode(codec))
@@ -120,7 +122,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        line, column = (exc.position if exc.position else (None, None))
+        line, column = exc.position if exc.position else (None, None)
         raise MalformedMessage(f"not well-formed XML: {exc.msg}", line, column) from None
     except (ValueError, etree.LxmlError) as exc:
         raise MalformedMessage(f"not parseable XML: {exc}") from None

@@ -9,8 +9,9 @@ DEFAULT_PORT = 8103
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_host_port("python -m simulators.bank", "swhub bank simulator (treasury payment orders)",
-                           DEFAULT_PORT, argv)
+    args = parse_host_port(
+        "python -m simulators.bank", "swhub bank simulator (treasury payment orders)", DEFAULT_PORT, argv
+    )
     serve(create_app(), args.host, args.port, args.log_level)
 
 

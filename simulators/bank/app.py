@@ -61,10 +61,14 @@ class CallbackIn(BaseModel):
 def _sink(settings: BankSimSettings, url: str | None, api_key: str | None) -> HttpCallbackSink | NullSink:
     if not url:
         return NullSink()
-    return HttpCallbackSink(url, lambda e: (json.dumps(dict(e)).encode(), "application/json"),
-                            api_key=api_key, max_attempts=settings.callback_max_attempts,
-                            backoff_initial=settings.callback_backoff_initial,
-                            backoff_max=settings.callback_backoff_max)
+    return HttpCallbackSink(
+        url,
+        lambda e: (json.dumps(dict(e)).encode(), "application/json"),
+        api_key=api_key,
+        max_attempts=settings.callback_max_attempts,
+        backoff_initial=settings.callback_backoff_initial,
+        backoff_max=settings.callback_backoff_max,
+    )
 
 
 def create_app(settings: BankSimSettings | None = None, clock: SimClock | None = None) -> FastAPI:
@@ -73,8 +77,9 @@ def create_app(settings: BankSimSettings | None = None, clock: SimClock | None =
     sinks = SinkHolder(_sink(settings, settings.callback_url, settings.callback_api_key))
     bank = Bank(clock, sinks, credit_delay=timedelta(seconds=settings.credit_delay_seconds))
     for prefix in filter(None, (p.strip() for p in settings.refuse_account_prefixes.split(","))):
-        bank.refusals.account_prefixes[prefix] = Refusal("ACCOUNT_UNAVAILABLE",
-                                                         "account refused by configuration")
+        bank.refusals.account_prefixes[prefix] = Refusal(
+            "ACCOUNT_UNAVAILABLE", "account refused by configuration"
+        )
     failures = FailureInjector()
     ticker = Ticker(bank.tick, settings.tick_seconds)
 
@@ -117,9 +122,16 @@ def create_app(settings: BankSimSettings | None = None, clock: SimClock | None =
     async def submit(order: PaymentOrderIn) -> JSONResponse:
         if (early := await inject("submit")) is not None:
             return early
-        request = OrderRequest(order.orderId, order.applicationNo, order.taxCaseNo, order.exporterUscc,
-                               order.account.accountNo, order.account.accountName, order.amount,
-                               order.currency)
+        request = OrderRequest(
+            order.orderId,
+            order.applicationNo,
+            order.taxCaseNo,
+            order.exporterUscc,
+            order.account.accountNo,
+            order.account.accountName,
+            order.amount,
+            order.currency,
+        )
         try:
             stored, replayed = bank.submit(request)
         except OrderConflict as exc:
@@ -132,8 +144,9 @@ def create_app(settings: BankSimSettings | None = None, clock: SimClock | None =
             return early
         order = bank.get(order_id)
         if order is None:
-            return JSONResponse({"error": "ORDER_NOT_FOUND", "message": f"no order {order_id}"},
-                                status_code=404)
+            return JSONResponse(
+                {"error": "ORDER_NOT_FOUND", "message": f"no order {order_id}"}, status_code=404
+            )
         return JSONResponse(order.to_json())
 
     @app.get("/accounts/{account_no}")
@@ -141,8 +154,9 @@ def create_app(settings: BankSimSettings | None = None, clock: SimClock | None =
         return {"accountNo": account_no, "balance": f"{bank.balance(account_no):.2f}", "currency": "CNY"}
 
     app.include_router(build_common_control_router(clock, failures, settings.api_key, bank.tick))
-    control = APIRouter(prefix="/control", tags=["control"],
-                        dependencies=[Depends(api_key_guard(settings.api_key))])
+    control = APIRouter(
+        prefix="/control", tags=["control"], dependencies=[Depends(api_key_guard(settings.api_key))]
+    )
 
     @control.get("/state")
     def state() -> dict[str, Any]:

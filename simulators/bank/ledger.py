@@ -56,14 +56,21 @@ class Order:
     def to_json(self, replayed: bool = False) -> dict[str, Any]:
         r = self.request
         return {
-            "orderId": r.order_id, "applicationNo": r.application_no, "taxCaseNo": r.tax_case_no,
-            "exporterUscc": r.exporter_uscc, "accountNo": r.account_no, "amount": f"{r.amount:.2f}",
-            "currency": r.currency, "status": self.status.value, "receivedAt": self.received_at.isoformat(),
+            "orderId": r.order_id,
+            "applicationNo": r.application_no,
+            "taxCaseNo": r.tax_case_no,
+            "exporterUscc": r.exporter_uscc,
+            "accountNo": r.account_no,
+            "amount": f"{r.amount:.2f}",
+            "currency": r.currency,
+            "status": self.status.value,
+            "receivedAt": self.received_at.isoformat(),
             "creditDueAt": self.credit_due_at.isoformat(),
             "settledAt": self.settled_at.isoformat() if self.settled_at else None,
             "bankReference": self.bank_reference,
-            "refusal": None if self.refusal is None else {"code": self.refusal.code,
-                                                          "message": self.refusal.message},
+            "refusal": None
+            if self.refusal is None
+            else {"code": self.refusal.code, "message": self.refusal.message},
             "replayed": replayed,
         }
 
@@ -87,8 +94,13 @@ class RefusalRules:
 
 
 class Bank:
-    def __init__(self, clock: SimClock, sink: EventSink | None = None, *,
-                 credit_delay: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(
+        self,
+        clock: SimClock,
+        sink: EventSink | None = None,
+        *,
+        credit_delay: timedelta = timedelta(seconds=60),
+    ) -> None:
         self.clock = clock
         self.sink: EventSink = sink or NullSink()
         self.credit_delay = credit_delay
@@ -125,9 +137,14 @@ class Bank:
         """Settle every order whose credit is due on the simulator clock, oldest first."""
         with self._lock:
             now = self.clock.now()
-            due = sorted((o for o in self._orders.values()
-                          if o.status is OrderStatus.RECEIVED and o.credit_due_at <= now),
-                         key=lambda o: (o.credit_due_at, o.request.order_id))
+            due = sorted(
+                (
+                    o
+                    for o in self._orders.values()
+                    if o.status is OrderStatus.RECEIVED and o.credit_due_at <= now
+                ),
+                key=lambda o: (o.credit_due_at, o.request.order_id),
+            )
             for order in due:
                 self._settle(order)
             return len(due)
@@ -151,14 +168,22 @@ class Bank:
         # stable per (order, outcome): the hub can de-duplicate retried deliveries by eventId
         event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"bank-sim:{r.order_id}:{order.status.value}")
         return {
-            "type": "bank.credit", "source": "bank-sim", "eventId": str(event_id),
-            "orderId": r.order_id, "applicationNo": r.application_no, "taxCaseNo": r.tax_case_no,
-            "exporterUscc": r.exporter_uscc, "accountNo": r.account_no, "amount": f"{r.amount:.2f}",
-            "currency": r.currency, "status": order.status.value,
+            "type": "bank.credit",
+            "source": "bank-sim",
+            "eventId": str(event_id),
+            "orderId": r.order_id,
+            "applicationNo": r.application_no,
+            "taxCaseNo": r.tax_case_no,
+            "exporterUscc": r.exporter_uscc,
+            "accountNo": r.account_no,
+            "amount": f"{r.amount:.2f}",
+            "currency": r.currency,
+            "status": order.status.value,
             "occurredAt": order.settled_at.isoformat() if order.settled_at else None,
             "bankReference": order.bank_reference,
-            "reason": None if order.refusal is None else {"code": order.refusal.code,
-                                                         "message": order.refusal.message},
+            "reason": None
+            if order.refusal is None
+            else {"code": order.refusal.code, "message": order.refusal.message},
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -168,6 +193,8 @@ class Bank:
                 "creditDelaySeconds": self.credit_delay.total_seconds(),
                 "orders": [o.to_json() for o in self._orders.values()],
                 "balances": {k: f"{v:.2f}" for k, v in self._balances.items()},
-                "refusals": {"orderIds": sorted(self.refusals.order_ids),
-                             "accountPrefixes": sorted(self.refusals.account_prefixes)},
+                "refusals": {
+                    "orderIds": sorted(self.refusals.order_ids),
+                    "accountPrefixes": sorted(self.refusals.account_prefixes),
+                },
             }

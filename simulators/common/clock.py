@@ -37,8 +37,9 @@ class SimClock:
     where rate is 0 for manual, 1 for system and `factor` for scaled; every change re-anchors, so
     switching modes never makes time jump backwards unless a tester sets it explicitly."""
 
-    def __init__(self, mode: ClockMode = ClockMode.SYSTEM, start: datetime | None = None,
-                 factor: float = 1.0) -> None:
+    def __init__(
+        self, mode: ClockMode = ClockMode.SYSTEM, start: datetime | None = None, factor: float = 1.0
+    ) -> None:
         self._lock = threading.Lock()
         self._anchor = _aware(start) if start else datetime.now(SHANGHAI)
         self._t0 = time.monotonic()

@@ -56,8 +56,9 @@ def clock_json(state: ClockState) -> dict[str, Any]:
     return {"mode": state.mode.value, "now": state.now.isoformat(), "factor": state.factor}
 
 
-def build_common_control_router(clock: SimClock, failures: FailureInjector, api_key: str,
-                                on_clock_change: Any = None) -> APIRouter:
+def build_common_control_router(
+    clock: SimClock, failures: FailureInjector, api_key: str, on_clock_change: Any = None
+) -> APIRouter:
     """`on_clock_change()` runs after every clock change so due events fire at once (not a tick later)."""
     router = APIRouter(prefix="/control", tags=["control"], dependencies=[Depends(api_key_guard(api_key))])
 

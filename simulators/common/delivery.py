@@ -61,8 +61,17 @@ def _retryable(status: int) -> bool:
 class HttpCallbackSink:
     """POST each event to `url` (JSON or XML via `encoder`), in order, from one background thread."""
 
-    def __init__(self, url: str, encoder: Encoder, *, api_key: str | None = None, timeout: float = 5.0,
-                 max_attempts: int = 10, backoff_initial: float = 0.5, backoff_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        encoder: Encoder,
+        *,
+        api_key: str | None = None,
+        timeout: float = 5.0,
+        max_attempts: int = 10,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+    ) -> None:
         self.url = url
         self._encoder = encoder
         self._headers = {"X-API-Key": api_key} if api_key else {}
@@ -82,7 +91,10 @@ class HttpCallbackSink:
 
     def status(self) -> dict[str, Any]:
         return {
-            "kind": "http", "url": self.url, "pending": self._queue.qsize(), **self._counts,
+            "kind": "http",
+            "url": self.url,
+            "pending": self._queue.qsize(),
+            **self._counts,
             "recent": [r.__dict__ | {"history": r.history[-5:]} for r in list(self._records)[-20:]],
         }
 
@@ -107,8 +119,9 @@ class HttpCallbackSink:
         while not self._stop.is_set():
             record.attempts += 1
             try:
-                response = self._client.post(self.url, content=body,
-                                             headers={"Content-Type": content_type, **self._headers})
+                response = self._client.post(
+                    self.url, content=body, headers={"Content-Type": content_type, **self._headers}
+                )
                 record.last_status = response.status_code
                 if response.status_code < 300:
                     record.state = "delivered"
@@ -123,8 +136,9 @@ class HttpCallbackSink:
             if permanent or record.attempts >= self._max_attempts:
                 record.state = "failed"
                 self._counts["failed"] += 1
-                log.warning("callback %s for event %s given up: %s", self.url, record.event_id,
-                            record.last_error)
+                log.warning(
+                    "callback %s for event %s given up: %s", self.url, record.event_id, record.last_error
+                )
                 return
             self._stop.wait(delay)
             delay = min(delay * 2, self._backoff_max)

@@ -35,8 +35,9 @@ class FailureInjector:
         self._rules: list[FailureRule] = []
         self._ids = itertools.count(1)
 
-    def add(self, mode: FailureMode, operation: str = "*", count: int | None = 1,
-            seconds: float = 0.0) -> FailureRule:
+    def add(
+        self, mode: FailureMode, operation: str = "*", count: int | None = 1, seconds: float = 0.0
+    ) -> FailureRule:
         if count is not None and count < 1:
             raise ValueError("count must be >= 1 (or null for 'until cleared')")
         if seconds < 0:

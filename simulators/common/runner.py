@@ -25,8 +25,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def parse_host_port(prog: str, description: str, default_port: int, argv: list[str] | None = None
-                    ) -> argparse.Namespace:
+def parse_host_port(
+    prog: str, description: str, default_port: int, argv: list[str] | None = None
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=default_port)
@@ -42,8 +43,15 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "warning") -> Non
 class SimulatorProcess:
     """`python -m <module> --host H --port P` as a child process; `start()` waits until /health is 200."""
 
-    def __init__(self, module: str, *, host: str = "127.0.0.1", port: int | None = None,
-                 env: Mapping[str, str] | None = None, cwd: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        module: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
         self.module = module
         self.host = host
         self.port = port or free_port(host)
@@ -93,6 +101,7 @@ class SimulatorProcess:
     def __enter__(self) -> SimulatorProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

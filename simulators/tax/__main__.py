@@ -9,8 +9,9 @@ DEFAULT_PORT = 8102
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_host_port("python -m simulators.tax", "swhub export tax refund simulator (SOAP 1.1)",
-                           DEFAULT_PORT, argv)
+    args = parse_host_port(
+        "python -m simulators.tax", "swhub export tax refund simulator (SOAP 1.1)", DEFAULT_PORT, argv
+    )
     serve(create_app(), args.host, args.port, args.log_level)
 
 

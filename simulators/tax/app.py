@@ -54,8 +54,10 @@ class TaxSoapService:
 
     def status(self, op: etree._Element) -> etree._Element:
         try:
-            case = self.authority.find(application_no=op.findtext(codec.q("applicationNo")),
-                                       tax_case_no=op.findtext(codec.q("taxCaseNo")))
+            case = self.authority.find(
+                application_no=op.findtext(codec.q("applicationNo")),
+                tax_case_no=op.findtext(codec.q("taxCaseNo")),
+            )
         except CaseNotFound as exc:
             raise SoapFaultError("Client", "CASE_NOT_FOUND", str(exc)) from exc
         return codec.status_response(case)
@@ -64,19 +66,25 @@ class TaxSoapService:
         cursor = int(op.findtext(codec.q("cursor")) or 0)
         limit = int(op.findtext(codec.q("maxEvents")) or 100)
         events, next_cursor, more = self.authority.events_since(
-            cursor, limit, op.findtext(codec.q("applicationNo")))
+            cursor, limit, op.findtext(codec.q("applicationNo"))
+        )
         return codec.events_response(events, next_cursor, more)
 
 
 def create_app(settings: TaxSimSettings | None = None, clock: SimClock | None = None) -> FastAPI:
     settings = settings or TaxSimSettings()
     clock = clock or SimClock.from_spec(settings.clock)
-    sinks = SinkHolder(make_sink(settings, settings.callback_url, settings.callback_format,
-                                 settings.callback_api_key))
-    authority = TaxAuthority(clock, sinks, durations=settings.stage_durations(),
-                             fast_track=settings.fast_track_durations(),
-                             customs_mode=CustomsMode(settings.customs_mode),
-                             prefix_steering=settings.prefix_steering)
+    sinks = SinkHolder(
+        make_sink(settings, settings.callback_url, settings.callback_format, settings.callback_api_key)
+    )
+    authority = TaxAuthority(
+        clock,
+        sinks,
+        durations=settings.stage_durations(),
+        fast_track=settings.fast_track_durations(),
+        customs_mode=CustomsMode(settings.customs_mode),
+        prefix_steering=settings.prefix_steering,
+    )
     failures = FailureInjector()
     validator = BodyValidator()
     service = TaxSoapService(authority)
@@ -107,13 +115,17 @@ def create_app(settings: TaxSimSettings | None = None, clock: SimClock | None = 
         base = str(request.base_url).rstrip("/")
         if "wsdl" in request.query_params:
             text = wsdl_template.replace('location="http://localhost/soap"', f'location="{base}/soap"')
-            text = text.replace('schemaLocation="tax_refund.xsd"',
-                                f'schemaLocation="{base}/soap?xsd=tax_refund.xsd"')
+            text = text.replace(
+                'schemaLocation="tax_refund.xsd"', f'schemaLocation="{base}/soap?xsd=tax_refund.xsd"'
+            )
             return Response(text, media_type=SOAP_MEDIA_TYPE)
         if request.query_params.get("xsd") == "tax_refund.xsd":
             return Response(xsd_text, media_type=SOAP_MEDIA_TYPE)
-        return Response("GET /soap?wsdl for the service description; POST SOAP 1.1 envelopes here",
-                        status_code=400, media_type="text/plain")
+        return Response(
+            "GET /soap?wsdl for the service description; POST SOAP 1.1 envelopes here",
+            status_code=400,
+            media_type="text/plain",
+        )
 
     async def injected(rule: FailureRule) -> Response | None:
         if rule.mode is FailureMode.LATENCY:
@@ -132,22 +144,28 @@ def create_app(settings: TaxSimSettings | None = None, clock: SimClock | None = 
             op = parse_envelope(await request.body())
             qname = etree.QName(op)
             if qname.namespace != TNS or qname.localname not in service.handlers:
-                raise SoapFaultError("Client", "UNKNOWN_OPERATION",
-                                     f"no operation for body element {op.tag}; see /soap?wsdl")
+                raise SoapFaultError(
+                    "Client", "UNKNOWN_OPERATION", f"no operation for body element {op.tag}; see /soap?wsdl"
+                )
             rule = failures.take(qname.localname)
             if rule is not None and (early := await injected(rule)) is not None:
                 return early
             errors = validator.errors(op)
             if errors:
-                raise SoapFaultError("Client", "SCHEMA_VALIDATION",
-                                     f"{len(errors)} schema validation error(s) in {qname.localname}", errors)
+                raise SoapFaultError(
+                    "Client",
+                    "SCHEMA_VALIDATION",
+                    f"{len(errors)} schema validation error(s) in {qname.localname}",
+                    errors,
+                )
             application_no = op.findtext(codec.q("applicationNo"))
             if application_no and (steered := authority.call_failure(application_no)) is not None:
                 if steered.fail_kind is FailKind.HANG:
                     await asyncio.sleep(settings.hang_seconds)
                     return Response("Gateway Timeout (steered)", status_code=504, media_type="text/plain")
-                raise SoapFaultError("Server", "INJECTED_FAILURE",
-                                     f"steered failure for {application_no} ({steered.source})")
+                raise SoapFaultError(
+                    "Server", "INJECTED_FAILURE", f"steered failure for {application_no} ({steered.source})"
+                )
             return Response(envelope(service.handlers[qname.localname](op)), media_type=SOAP_MEDIA_TYPE)
         except SoapFaultError as exc:
             return _fault(exc)

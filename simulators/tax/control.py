@@ -66,20 +66,27 @@ class SettingsIn(BaseModel):
 _OUTCOMES = {"accept": Outcome.ACCEPTED, "return": Outcome.RETURNED, "reject": Outcome.REJECTED}
 
 
-def make_sink(settings: TaxSimSettings, url: str | None, fmt: str, api_key: str | None
-              ) -> HttpCallbackSink | NullSink:
+def make_sink(
+    settings: TaxSimSettings, url: str | None, fmt: str, api_key: str | None
+) -> HttpCallbackSink | NullSink:
     if not url:
         return NullSink()
-    return HttpCallbackSink(url, lambda event: encode_push(event, fmt), api_key=api_key,
-                            max_attempts=settings.callback_max_attempts,
-                            backoff_initial=settings.callback_backoff_initial,
-                            backoff_max=settings.callback_backoff_max)
+    return HttpCallbackSink(
+        url,
+        lambda event: encode_push(event, fmt),
+        api_key=api_key,
+        max_attempts=settings.callback_max_attempts,
+        backoff_initial=settings.callback_backoff_initial,
+        backoff_max=settings.callback_backoff_max,
+    )
 
 
-def build_tax_control_router(authority: TaxAuthority, sinks: SinkHolder, settings: TaxSimSettings
-                             ) -> APIRouter:
-    router = APIRouter(prefix="/control", tags=["control"],
-                       dependencies=[Depends(api_key_guard(settings.api_key))])
+def build_tax_control_router(
+    authority: TaxAuthority, sinks: SinkHolder, settings: TaxSimSettings
+) -> APIRouter:
+    router = APIRouter(
+        prefix="/control", tags=["control"], dependencies=[Depends(api_key_guard(settings.api_key))]
+    )
 
     @router.get("/state")
     def state() -> dict[str, Any]:
@@ -88,15 +95,21 @@ def build_tax_control_router(authority: TaxAuthority, sinks: SinkHolder, setting
     @router.post("/customs-exports")
     def load_customs(exports: list[CustomsExportIn]) -> dict[str, int]:
         loaded = authority.load_customs(
-            CustomsExport(e.entryId, e.exporterUscc, e.fobAmountCny, e.exportDate) for e in exports)
+            CustomsExport(e.entryId, e.exporterUscc, e.fobAmountCny, e.exportDate) for e in exports
+        )
         return {"loaded": loaded, "total": len(authority.customs_exports())}
 
     @router.get("/customs-exports")
     def list_customs() -> list[dict[str, Any]]:
-        return [{"entryId": e.entry_id, "exporterUscc": e.exporter_uscc,
-                 "fobAmountCny": str(e.fob_amount_cny),
-                 "exportDate": e.export_date.isoformat() if e.export_date else None}
-                for e in authority.customs_exports()]
+        return [
+            {
+                "entryId": e.entry_id,
+                "exporterUscc": e.exporter_uscc,
+                "fobAmountCny": str(e.fob_amount_cny),
+                "exportDate": e.export_date.isoformat() if e.export_date else None,
+            }
+            for e in authority.customs_exports()
+        ]
 
     @router.delete("/customs-exports")
     def clear_customs() -> dict[str, int]:
@@ -105,17 +118,30 @@ def build_tax_control_router(authority: TaxAuthority, sinks: SinkHolder, setting
     @router.post("/outcomes", status_code=201)
     def set_outcome(request: OutcomeIn) -> dict[str, Any]:
         steering = Steering(
-            outcome=_OUTCOMES[request.outcome], at_review=request.atReview, slow_factor=request.slowFactor,
-            fail_first=request.failFirst, fail_kind=FailKind(request.failKind), no_push=request.noPush,
-            reasons=tuple(Reason(r.code, r.message, r.reference) for r in request.reasons))
+            outcome=_OUTCOMES[request.outcome],
+            at_review=request.atReview,
+            slow_factor=request.slowFactor,
+            fail_first=request.failFirst,
+            fail_kind=FailKind(request.failKind),
+            no_push=request.noPush,
+            reasons=tuple(Reason(r.code, r.message, r.reference) for r in request.reasons),
+        )
         authority.set_override(request.applicationNo, steering)
         return request.model_dump()
 
     @router.get("/outcomes")
     def list_outcomes() -> dict[str, Any]:
-        return {no: {"outcome": s.outcome.value, "atReview": s.at_review, "slowFactor": s.slow_factor,
-                     "failFirst": s.fail_first, "failKind": s.fail_kind.value, "noPush": s.no_push}
-                for no, s in authority.overrides().items()}
+        return {
+            no: {
+                "outcome": s.outcome.value,
+                "atReview": s.at_review,
+                "slowFactor": s.slow_factor,
+                "failFirst": s.fail_first,
+                "failKind": s.fail_kind.value,
+                "noPush": s.no_push,
+            }
+            for no, s in authority.overrides().items()
+        }
 
     @router.delete("/outcomes")
     def clear_outcomes() -> dict[str, int]:
@@ -123,8 +149,11 @@ def build_tax_control_router(authority: TaxAuthority, sinks: SinkHolder, setting
 
     @router.get("/durations")
     def get_durations() -> dict[str, Any]:
-        return {"classes": {str(k): v.to_json() for k, v in sorted(authority.durations.items())},
-                "fastTrack": authority.fast_track.to_json(), "unit": "seconds of simulated time"}
+        return {
+            "classes": {str(k): v.to_json() for k, v in sorted(authority.durations.items())},
+            "fastTrack": authority.fast_track.to_json(),
+            "unit": "seconds of simulated time",
+        }
 
     @router.put("/durations")
     def put_durations(update: DurationsUpdate) -> dict[str, Any]:

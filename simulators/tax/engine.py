@@ -32,8 +32,12 @@ from simulators.tax.model import (
     steering_from_prefix,
 )
 
-_STAGE_AFTER = {EventType.ACCEPTED: Stage.REVIEW, EventType.REVIEWED: Stage.APPROVAL,
-                EventType.APPROVED: Stage.TREASURY, EventType.TREASURY_PAID: Stage.DONE}
+_STAGE_AFTER = {
+    EventType.ACCEPTED: Stage.REVIEW,
+    EventType.REVIEWED: Stage.APPROVAL,
+    EventType.APPROVED: Stage.TREASURY,
+    EventType.TREASURY_PAID: Stage.DONE,
+}
 
 
 class CustomsMode(StrEnum):
@@ -50,10 +54,16 @@ class CaseNotFound(Exception):
 
 
 class TaxAuthority:
-    def __init__(self, clock: SimClock, sink: EventSink | None = None, *,
-                 durations: dict[int, StageDurations] | None = None,
-                 fast_track: StageDurations | None = None,
-                 customs_mode: CustomsMode = CustomsMode.PERMISSIVE, prefix_steering: bool = True) -> None:
+    def __init__(
+        self,
+        clock: SimClock,
+        sink: EventSink | None = None,
+        *,
+        durations: dict[int, StageDurations] | None = None,
+        fast_track: StageDurations | None = None,
+        customs_mode: CustomsMode = CustomsMode.PERMISSIVE,
+        prefix_steering: bool = True,
+    ) -> None:
         self.clock = clock
         self.sink: EventSink = sink or NullSink()
         self.durations = dict(durations or DEFAULT_DURATIONS)
@@ -137,7 +147,8 @@ class TaxAuthority:
                     raise ApplicationConflict(
                         f"applicationNo {application.application_no} was already filed with different "
                         f"content (case {existing.tax_case_no}, state {existing.state.value}); only a "
-                        "case returned for correction (退回补正) accepts corrected content")
+                        "case returned for correction (退回补正) accepts corrected content"
+                    )
                 self._refile(existing, application, fingerprint)
                 return existing, False
             now = self.clock.now()
@@ -205,58 +216,93 @@ class TaxAuthority:
         steering, steered = case.steering, self._steered_outcome(case)
         if steering.at_review and steered is not None:
             kind = EventType.RETURNED if steered is Outcome.RETURNED else EventType.REJECTED
-            return [ScheduledStep(review_at, kind, Stage.REVIEW,
-                                  steering.reasons or (self._steered_reason(steered),))]
+            return [
+                ScheduledStep(
+                    review_at, kind, Stage.REVIEW, steering.reasons or (self._steered_reason(steered),)
+                )
+            ]
         approval_at = review_at + d.approval * factor
-        return [ScheduledStep(review_at, EventType.REVIEWED, Stage.REVIEW),
-                ScheduledStep(approval_at, EventType.APPROVED, Stage.APPROVAL),
-                ScheduledStep(approval_at + d.treasury * factor, EventType.TREASURY_PAID, Stage.TREASURY)]
+        return [
+            ScheduledStep(review_at, EventType.REVIEWED, Stage.REVIEW),
+            ScheduledStep(approval_at, EventType.APPROVED, Stage.APPROVAL),
+            ScheduledStep(approval_at + d.treasury * factor, EventType.TREASURY_PAID, Stage.TREASURY),
+        ]
 
     def _check(self, case: Case) -> tuple[Reason, ...]:
         """All reasons at once, like a real pre-review (预审) listing everything to correct."""
         app = case.application
         reasons: list[Reason] = []
         if app.enterprise_class == 4 and not app.fx_receipt_proof:
-            reasons.append(Reason("FX_RECEIPT_PROOF_MISSING",
-                                  "Class 4 exporters must provide FX receipt vouchers (收汇凭证)"))
+            reasons.append(
+                Reason(
+                    "FX_RECEIPT_PROOF_MISSING",
+                    "Class 4 exporters must provide FX receipt vouchers (收汇凭证)",
+                )
+            )
         seen_entries: set[str] = set()
         for line in app.declarations:
             if line.entry_id in seen_entries:
-                reasons.append(Reason("DUPLICATE_ENTRY_IN_APPLICATION",
-                                      "the same declaration is listed twice", line.entry_id))
+                reasons.append(
+                    Reason(
+                        "DUPLICATE_ENTRY_IN_APPLICATION",
+                        "the same declaration is listed twice",
+                        line.entry_id,
+                    )
+                )
             seen_entries.add(line.entry_id)
             export = self._customs.get(line.entry_id)
             if export is None:
                 if self.customs_mode is CustomsMode.STRICT:
-                    reasons.append(Reason("DECLARATION_NOT_FOUND",
-                                          "no customs export data for this EntryId", line.entry_id))
+                    reasons.append(
+                        Reason(
+                            "DECLARATION_NOT_FOUND", "no customs export data for this EntryId", line.entry_id
+                        )
+                    )
                 continue
             if export.exporter_uscc != app.exporter_uscc:
-                reasons.append(Reason("DECLARATION_EXPORTER_MISMATCH",
-                                      f"customs data names exporter {export.exporter_uscc}", line.entry_id))
+                reasons.append(
+                    Reason(
+                        "DECLARATION_EXPORTER_MISMATCH",
+                        f"customs data names exporter {export.exporter_uscc}",
+                        line.entry_id,
+                    )
+                )
             if export.fob_amount_cny != line.fob_amount_cny:
-                reasons.append(Reason("DECLARATION_AMOUNT_MISMATCH",
-                                      f"declared FOB {line.fob_amount_cny} CNY, customs data "
-                                      f"{export.fob_amount_cny} CNY", line.entry_id))
+                reasons.append(
+                    Reason(
+                        "DECLARATION_AMOUNT_MISMATCH",
+                        f"declared FOB {line.fob_amount_cny} CNY, customs data {export.fob_amount_cny} CNY",
+                        line.entry_id,
+                    )
+                )
             if line.refund_amount_cny > line.fob_amount_cny:
-                reasons.append(Reason("REFUND_EXCEEDS_FOB", "refund claimed exceeds FOB value",
-                                      line.entry_id))
+                reasons.append(
+                    Reason("REFUND_EXCEEDS_FOB", "refund claimed exceeds FOB value", line.entry_id)
+                )
         for other in self._cases.values():
             if other is case or other.state in (CaseState.RETURNED, CaseState.REJECTED):
                 continue
             for line in app.declarations:
                 if any(d.entry_id == line.entry_id for d in other.application.declarations):
-                    reasons.append(Reason("DUPLICATE_CLAIM",
-                                          f"declaration already claimed in case {other.tax_case_no}",
-                                          line.entry_id))
+                    reasons.append(
+                        Reason(
+                            "DUPLICATE_CLAIM",
+                            f"declaration already claimed in case {other.tax_case_no}",
+                            line.entry_id,
+                        )
+                    )
         invoice_numbers = [i.invoice_no for i in app.invoices]
         for number in sorted({n for n in invoice_numbers if invoice_numbers.count(n) > 1}):
             reasons.append(Reason("DUPLICATE_INVOICE", "invoice listed twice", number))
         input_vat = sum((i.tax_amount for i in app.invoices), Decimal("0.00"))
         if app.refund_total > input_vat:
-            reasons.append(Reason("REFUND_EXCEEDS_INPUT_VAT",
-                                  f"refund claimed {app.refund_total} CNY exceeds the input VAT on the "
-                                  f"purchase invoices ({input_vat} CNY)"))
+            reasons.append(
+                Reason(
+                    "REFUND_EXCEEDS_INPUT_VAT",
+                    f"refund claimed {app.refund_total} CNY exceeds the input VAT on the "
+                    f"purchase invoices ({input_vat} CNY)",
+                )
+            )
         return tuple(reasons)
 
     # ----- time -----------------------------------------------------------------------------------
@@ -264,8 +310,10 @@ class TaxAuthority:
         """Fire every scheduled step that is due on the simulator clock, in time order."""
         with self._lock:
             now = self.clock.now()
-            due = sorted(((step, case) for case in self._cases.values() for step in case.plan
-                          if step.due_at <= now), key=lambda pair: (pair[0].due_at, pair[1].tax_case_no))
+            due = sorted(
+                ((step, case) for case in self._cases.values() for step in case.plan if step.due_at <= now),
+                key=lambda pair: (pair[0].due_at, pair[1].tax_case_no),
+            )
             for step, case in due:
                 case.plan.remove(step)
                 self._apply(case, step)
@@ -282,16 +330,40 @@ class TaxAuthority:
         if step.event_type is EventType.TREASURY_PAID:
             case.state = CaseState.REFUNDED
             case.payment_order_no = f"PO{case.tax_case_no[2:]}"
-            self._emit(case, step.event_type, step.stage, step.due_at, (),
-                       case.application.refund_total, case.payment_order_no)
+            self._emit(
+                case,
+                step.event_type,
+                step.stage,
+                step.due_at,
+                (),
+                case.application.refund_total,
+                case.payment_order_no,
+            )
         else:
             self._emit(case, step.event_type, step.stage, step.due_at)
 
-    def _emit(self, case: Case, event_type: EventType, stage: Stage, when: Any,
-              reasons: tuple[Reason, ...] = (), amount: Decimal | None = None,
-              payment_order_no: str | None = None) -> None:
-        event = StageEvent(next(self._event_seq), str(uuid.uuid4()), case.application.application_no,
-                           case.tax_case_no, event_type, stage, when, reasons, amount, payment_order_no)
+    def _emit(
+        self,
+        case: Case,
+        event_type: EventType,
+        stage: Stage,
+        when: Any,
+        reasons: tuple[Reason, ...] = (),
+        amount: Decimal | None = None,
+        payment_order_no: str | None = None,
+    ) -> None:
+        event = StageEvent(
+            next(self._event_seq),
+            str(uuid.uuid4()),
+            case.application.application_no,
+            case.tax_case_no,
+            event_type,
+            stage,
+            when,
+            reasons,
+            amount,
+            payment_order_no,
+        )
         case.history.append(event)
         self._events.append(event)
         if not case.steering.no_push:
@@ -310,13 +382,17 @@ class TaxAuthority:
                 raise CaseNotFound(f"no case for {key}")
             return case
 
-    def events_since(self, cursor: int, limit: int = 100, application_no: str | None = None
-                     ) -> tuple[list[StageEvent], int, bool]:
+    def events_since(
+        self, cursor: int, limit: int = 100, application_no: str | None = None
+    ) -> tuple[list[StageEvent], int, bool]:
         """Events with seq > cursor (seq is dense and increasing, so it is its own cursor)."""
         with self._lock:
             self.tick()
-            matching = [e for e in self._events[max(cursor, 0):]
-                        if application_no is None or e.application_no == application_no]
+            matching = [
+                e
+                for e in self._events[max(cursor, 0) :]
+                if application_no is None or e.application_no == application_no
+            ]
             page = matching[:limit]
             next_cursor = page[-1].seq if page else max(cursor, 0)
             return page, next_cursor, len(matching) > limit

@@ -112,8 +112,11 @@ class StageDurations:
         return cls(**{k: timedelta(seconds=v) for k, v in values.items()})
 
     def to_json(self) -> dict[str, float]:
-        return {"review": self.review.total_seconds(), "approval": self.approval.total_seconds(),
-                "treasury": self.treasury.total_seconds()}
+        return {
+            "review": self.review.total_seconds(),
+            "approval": self.approval.total_seconds(),
+            "treasury": self.treasury.total_seconds(),
+        }
 
 
 H = timedelta(hours=1)
@@ -231,10 +234,15 @@ class Case:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "taxCaseNo": self.tax_case_no, "applicationNo": self.application.application_no,
-            "enterpriseClass": self.application.enterprise_class, "state": self.state.value,
-            "currentStage": self.current_stage.value, "outcome": self.outcome.value,
-            "receivedAt": self.received_at.isoformat(), "attempts": self.attempts,
+            "taxCaseNo": self.tax_case_no,
+            "applicationNo": self.application.application_no,
+            "enterpriseClass": self.application.enterprise_class,
+            "state": self.state.value,
+            "currentStage": self.current_stage.value,
+            "outcome": self.outcome.value,
+            "receivedAt": self.received_at.isoformat(),
+            "attempts": self.attempts,
             "nextStageDueAt": self.next_due.isoformat() if self.next_due else None,
-            "steering": self.steering.source, "events": len(self.history),
+            "steering": self.steering.source,
+            "events": len(self.history),
         }

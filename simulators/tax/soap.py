@@ -30,8 +30,14 @@ class FieldError:
 class SoapFaultError(Exception):
     """Turned into a SOAP Fault. `fault_code` is Client (caller's fault, do not retry) or Server."""
 
-    def __init__(self, fault_code: str, code: str, message: str,
-                 errors: list[FieldError] | None = None, http_status: int = 500) -> None:
+    def __init__(
+        self,
+        fault_code: str,
+        code: str,
+        message: str,
+        errors: list[FieldError] | None = None,
+        http_status: int = 500,
+    ) -> None:
         super().__init__(message)
         self.fault_code = fault_code
         self.code = code
@@ -42,8 +48,14 @@ class SoapFaultError(Exception):
 
 def _safe_parser() -> etree.XMLParser:
     # No DTD loading, no entity expansion, no network: XXE and entity bombs cannot work.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_blank_text=False)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
 
 
 def parse_envelope(body: bytes) -> etree._Element:
@@ -59,24 +71,33 @@ def parse_envelope(body: bytes) -> etree._Element:
         root = etree.fromstring(body, parser=_safe_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if isinstance(exc.lineno, int) else None
-        raise SoapFaultError("Client", "MALFORMED_XML", f"not well-formed XML: {exc.msg}",
-                             [FieldError("/", str(exc.msg), line)]) from exc
+        raise SoapFaultError(
+            "Client",
+            "MALFORMED_XML",
+            f"not well-formed XML: {exc.msg}",
+            [FieldError("/", str(exc.msg), line)],
+        ) from exc
     if root.getroottree().docinfo.doctype:
         raise SoapFaultError("Client", "DTD_FORBIDDEN", "DOCTYPE declarations are not allowed in SOAP")
     if root.tag == f"{{{SOAP12_ENV}}}Envelope":
         raise SoapFaultError("VersionMismatch", "SOAP_VERSION", "only SOAP 1.1 envelopes are supported")
     if root.tag != f"{{{SOAP_ENV}}}Envelope":
-        raise SoapFaultError("Client", "NOT_AN_ENVELOPE",
-                             f"root element is {root.tag}, expected soap:Envelope",
-                             [FieldError("/", f"root must be {{{SOAP_ENV}}}Envelope", root.sourceline)])
+        raise SoapFaultError(
+            "Client",
+            "NOT_AN_ENVELOPE",
+            f"root element is {root.tag}, expected soap:Envelope",
+            [FieldError("/", f"root must be {{{SOAP_ENV}}}Envelope", root.sourceline)],
+        )
     bodies = root.findall(f"{{{SOAP_ENV}}}Body")
     if len(bodies) != 1:
-        raise SoapFaultError("Client", "BAD_ENVELOPE",
-                             f"envelope has {len(bodies)} Body elements, expected 1")
+        raise SoapFaultError(
+            "Client", "BAD_ENVELOPE", f"envelope has {len(bodies)} Body elements, expected 1"
+        )
     children = [c for c in bodies[0] if isinstance(c.tag, str)]
     if len(children) != 1:
-        raise SoapFaultError("Client", "BAD_ENVELOPE",
-                             f"soap:Body has {len(children)} element children, expected exactly 1")
+        raise SoapFaultError(
+            "Client", "BAD_ENVELOPE", f"soap:Body has {len(children)} element children, expected exactly 1"
+        )
     return children[0]
 
 

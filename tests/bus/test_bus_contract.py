@@ -382,8 +382,10 @@ def test_batch_consumer_gets_waiting_messages_together_in_order_each_settled_by_
         batches.append([(d.envelope.message_id, d.attempt) for d in deliveries])
         # b2 fails its first attempt (retried), b4 is a poison message (dead-lettered at once)
         return [
-            ValueError("not yet") if (d.envelope.message_id, d.attempt) == ("b2", 1)
-            else Reject("poison") if d.envelope.message_id == "b4"
+            ValueError("not yet")
+            if (d.envelope.message_id, d.attempt) == ("b2", 1)
+            else Reject("poison")
+            if d.envelope.message_id == "b4"
             else None
             for d in deliveries
         ]

@@ -90,9 +90,7 @@ def test_a_defect_in_the_batch_path_is_logged_with_its_traceback(caplog: pytest.
 
 def effects(db: Database, action: str) -> list[str]:
     with db.sessions() as session:
-        return sorted(
-            session.scalars(sa.select(AuditEntry.subject_id).where(AuditEntry.action == action))
-        )
+        return sorted(session.scalars(sa.select(AuditEntry.subject_id).where(AuditEntry.action == action)))
 
 
 def test_idempotent_batch_applies_each_new_message_once_and_isolates_a_failure(db: Database) -> None:

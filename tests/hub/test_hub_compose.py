@@ -27,13 +27,21 @@ from simulators.tax.settings import TaxSimSettings
 ROOT = Path(__file__).parents[2]
 # vendored: the suite reads nothing outside the repository
 SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
-SIMULATORS = {"tax-sim": "simulators.tax", "bank-sim": "simulators.bank",
-              "customs-sim": "simulators.customs", "port-sim": "simulators.port"}
+SIMULATORS = {
+    "tax-sim": "simulators.tax",
+    "bank-sim": "simulators.bank",
+    "customs-sim": "simulators.customs",
+    "port-sim": "simulators.port",
+}
 # longest prefix first: HUB_REFUND_X is a refund setting, not a hub one
 SETTINGS: list[tuple[str, type[BaseSettings]]] = [
-    ("HUB_CLEARANCE_", ClearanceSettings), ("HUB_REFUND_", RefundSettings), ("HUB_", Settings),
-    ("TAX_SIM_", TaxSimSettings), ("BANK_SIM_", BankSimSettings),
-    ("CUSTOMS_SIM_", CustomsSimSettings), ("PORT_SIM_", PortSimSettings),
+    ("HUB_CLEARANCE_", ClearanceSettings),
+    ("HUB_REFUND_", RefundSettings),
+    ("HUB_", Settings),
+    ("TAX_SIM_", TaxSimSettings),
+    ("BANK_SIM_", BankSimSettings),
+    ("CUSTOMS_SIM_", CustomsSimSettings),
+    ("PORT_SIM_", PortSimSettings),
 ]
 NOT_SETTINGS = {"TZ"}  # process environment, not a swhub setting
 
@@ -114,8 +122,12 @@ def test_simulators_are_wired_to_the_broker_and_the_hub(compose: dict[str, Any])
     services = compose["services"]
     rabbit_env = env_of(services["rabbitmq"])
     user, password = rabbit_env["RABBITMQ_DEFAULT_USER"], rabbit_env["RABBITMQ_DEFAULT_PASS"]
-    for name, var in (("customs-sim", "CUSTOMS_SIM_AMQP_URL"), ("port-sim", "PORT_SIM_AMQP_URL"),
-                      ("hub-api", "HUB_AMQP_URL"), ("hub-worker", "HUB_AMQP_URL")):
+    for name, var in (
+        ("customs-sim", "CUSTOMS_SIM_AMQP_URL"),
+        ("port-sim", "PORT_SIM_AMQP_URL"),
+        ("hub-api", "HUB_AMQP_URL"),
+        ("hub-worker", "HUB_AMQP_URL"),
+    ):
         url = urlparse(env_of(services[name])[var])
         assert (url.scheme, url.hostname, url.port) == ("amqp", "rabbitmq", 5672), name
         assert (url.username, url.password) == (user, password), name
@@ -129,8 +141,12 @@ def test_simulators_are_wired_to_the_broker_and_the_hub(compose: dict[str, Any])
         assert url.path in routes, f"{name} calls back to {url.path}, not a hub route"
     hub_env = env_of(services["hub-api"])
     tax = urlparse(hub_env["HUB_REFUND_TAX_WSDL_URL"])
-    assert (tax.hostname, tax.port, tax.path, tax.query) == ("tax-sim", port_arg(services["tax-sim"]),
-                                                              "/soap", "wsdl")
+    assert (tax.hostname, tax.port, tax.path, tax.query) == (
+        "tax-sim",
+        port_arg(services["tax-sim"]),
+        "/soap",
+        "wsdl",
+    )
     bank = urlparse(hub_env["HUB_REFUND_BANK_URL"])
     assert (bank.hostname, bank.port) == ("bank-sim", port_arg(services["bank-sim"]))
     # the port simulator's default terminal code must be schema-valid (manifest UnloadingLocation ID)

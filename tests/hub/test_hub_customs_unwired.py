@@ -39,8 +39,12 @@ def live(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_declaration_says_no_customs_is_wired_and_nothing_shows_sent_to_customs(live: Any) -> None:
     url, auth = live
     for name in ("01-manifest-mt1101.xml", "02-summary-declaration.xml"):
-        answer = httpx.post(f"{url}/api/v1/messages", content=(ROOT / "examples" / name).read_bytes(),
-                            headers=auth, timeout=30)
+        answer = httpx.post(
+            f"{url}/api/v1/messages",
+            content=(ROOT / "examples" / name).read_bytes(),
+            headers=auth,
+            timeout=30,
+        )
         assert answer.status_code == 202, answer.text
     declaration_id = answer.json()["declaration_id"]
     view: dict[str, Any] = {}
@@ -71,12 +75,20 @@ def test_serve_without_simulators_says_customs_is_not_wired(tmp_path: Path) -> N
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "SWHUB_SIM"))}
-    env.update(HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
-               HUB_API_KEYS_FILE=str(tmp_path / "p.yaml"), SWHUB_SIM_DIR=str(tmp_path / "sim"))
+    env.update(
+        HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
+        HUB_API_KEYS_FILE=str(tmp_path / "p.yaml"),
+        SWHUB_SIM_DIR=str(tmp_path / "sim"),
+    )
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--port", str(port),
-                                 "--no-simulators"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli.main", "serve", "--port", str(port), "--no-simulators"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 60
             while "swhub on http" not in log.read_text(errors="replace") and time.monotonic() < deadline:
@@ -128,8 +140,12 @@ def test_a_copy_customs_did_not_take_over_http_is_not_sent_until_it_does(
         url = server.url
         auth = {"X-API-Key": next(k for who, k in hub.first_run_keys.items() if "(broker)" in who)}
         for name in ("01-manifest-mt1101.xml", "02-summary-declaration.xml"):
-            answer = httpx.post(f"{url}/api/v1/messages", content=(ROOT / "examples" / name).read_bytes(),
-                                headers=auth, timeout=30)
+            answer = httpx.post(
+                f"{url}/api/v1/messages",
+                content=(ROOT / "examples" / name).read_bytes(),
+                headers=auth,
+                timeout=30,
+            )
             assert answer.status_code == 202, answer.text
         declaration_id = answer.json()["declaration_id"]
         deadline = time.monotonic() + 20

@@ -186,8 +186,9 @@ def test_worker_process_serves_metrics_behind_the_token(tmp_path: Path) -> None:
     }
     env.pop("HUB_AMQP_URL", None)
     swhub = str(Path(sys.executable).with_name("swhub"))
-    worker = subprocess.Popen([swhub, "worker"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        [swhub, "worker"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         url = f"http://127.0.0.1:{port}/metrics"
         deadline = time.monotonic() + 30

@@ -11,8 +11,15 @@ from hub.api.app import create_app
 from hub.api.openapi_docs import ERROR_ENVELOPE
 from hub.runtime import Hub
 
-RAW_POSTS = ["/api/v1/messages", "/convert", "/validate", "/api/v1/risk/screen", "/api/v1/refunds",
-             "/api/v1/refunds/events/tax", "/api/v1/refunds/events/bank"]
+RAW_POSTS = [
+    "/api/v1/messages",
+    "/convert",
+    "/validate",
+    "/api/v1/risk/screen",
+    "/api/v1/refunds",
+    "/api/v1/refunds/events/tax",
+    "/api/v1/refunds/events/bank",
+]
 
 
 @pytest.fixture()

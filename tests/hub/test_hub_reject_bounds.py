@@ -27,8 +27,16 @@ def refuse(intake: Intake, raw: bytes, sender: str) -> Message:
 def test_refused_payloads_are_bounded_by_size_and_daily_quota(db_url: str) -> None:
     upgrade(db_url)
     db = Database(db_url)
-    intake = Intake(db, None, max_bytes=1 << 20, rejects=RejectBounds(full_bytes=500, head_bytes=16,  # type: ignore[arg-type]
-                                                                      daily_quota_bytes=1000))
+    intake = Intake(
+        db,
+        None,
+        max_bytes=1 << 20,
+        rejects=RejectBounds(
+            full_bytes=500,
+            head_bytes=16,  # type: ignore[arg-type]
+            daily_quota_bytes=1000,
+        ),
+    )
     try:
         small = b"not a message " + b"x" * 286  # 300 bytes: kept whole
         row = refuse(intake, small, "A")

@@ -23,9 +23,7 @@ OWN_VARS = ("HUB_", "TAX_SIM", "BANK_SIM", "CUSTOMS_SIM", "SWHUB_SIM")
 
 def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(OWN_VARS)
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_VARS)}
     env.update(
         HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
         HUB_API_KEYS_FILE=str(write_parties(tmp_path / "parties.yaml")),
@@ -63,8 +61,14 @@ def test_serve_runs_embedded_with_simulators(tmp_path: Path) -> None:
             if stage.get("status") == "accepted":
                 break
             time.sleep(1.0)  # the public query is rate-limited per address (60 a minute by default)
-        status = subprocess.run([sys.executable, "-m", "hub.cli.main", "sim", "status", "--json"],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        status = subprocess.run(
+            [sys.executable, "-m", "hub.cli.main", "sim", "status", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         rows = {r["name"]: r for r in json.loads(status.stdout)["simulators"]}
         for name in ("tax", "bank", "customs"):
             assert rows[name]["recorded"] and rows[name]["up"], (name, rows[name], status.stderr)

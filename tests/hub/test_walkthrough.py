@@ -88,7 +88,10 @@ def test_walkthrough_commands_take_the_declaration_to_cleared_and_the_refund_to_
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "hub.cli.main", "serve", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_healthy(base, log, proc)
@@ -97,8 +100,12 @@ def test_walkthrough_commands_take_the_declaration_to_cleared_and_the_refund_to_
                 assert line in banner, f"the walkthrough shows {line!r}; the hub printed:\n{banner[-3000:]}"
             script = "set -euo pipefail\n" + "\n".join(blocks)
             run = subprocess.run(
-                ["bash", "-c", script], cwd=ROOT, env={**env, "HUB": base},
-                capture_output=True, text=True, timeout=420,
+                ["bash", "-c", script],
+                cwd=ROOT,
+                env={**env, "HUB": base},
+                capture_output=True,
+                text=True,
+                timeout=420,
             )
             print(run.stdout)  # shown by pytest -s or on failure: what a reader would see
             assert run.returncode == 0, (
@@ -124,7 +131,7 @@ def test_walkthrough_commands_take_the_declaration_to_cleared_and_the_refund_to_
                 f"{base}/api/v1/refunds/QDLH26112001-TS01", headers={"X-API-Key": keys[TRADER]}
             ).json()
             assert refund["status"] == "credited", refund
-            assert "ok: \"status\":\"credited\"" in run.stdout
+            assert 'ok: "status":"credited"' in run.stdout
         finally:
             proc.terminate()
             try:

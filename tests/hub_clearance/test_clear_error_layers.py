@@ -66,8 +66,11 @@ def test_schema_semantic_and_business_problems_come_in_one_answer(env: dict[str,
     by_layer = {d["layer"]: d for d in error["details"]}
     assert len(error["details"]) == 3 and set(by_layer) == {"schema", "semantic", "business"}, error
     assert by_layer["schema"] | {"message": ""} == {
-        "layer": "schema", "code": "invalid_value", "location": "/DecMessage/DecHead/GrossWet",
-        "line": line_of(bad, "GrossWet"), "message": "",
+        "layer": "schema",
+        "code": "invalid_value",
+        "location": "/DecMessage/DecHead/GrossWet",
+        "line": line_of(bad, "GrossWet"),
+        "message": "",
     }
     assert by_layer["semantic"]["code"] == "unknown_reference"
     assert by_layer["semantic"]["location"] == "/DecMessage/DecContainers/Container/GoodsNo"
@@ -118,8 +121,11 @@ def test_business_problems_alone_keep_their_status_and_the_same_location_format(
     assert answer.status_code == 422, answer.text
     detail = answer.json()["error"]["details"][0]
     assert detail == {
-        "layer": "business", "code": "not_declarant", "location": "/DecMessage/DecHead/AgentCodeScc",
-        "line": line_of(body, "AgentCodeScc"), "message": detail["message"],
+        "layer": "business",
+        "code": "not_declarant",
+        "location": "/DecMessage/DecHead/AgentCodeScc",
+        "line": line_of(body, "AgentCodeScc"),
+        "message": detail["message"],
     }
 
 

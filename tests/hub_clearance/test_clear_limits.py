@@ -58,7 +58,9 @@ def _streamed_upload(url: str, path: str, total: int, key: str) -> tuple[int | N
 
     try:
         response = httpx.post(
-            url + path, content=body(), headers={"X-API-Key": key, "Content-Type": "application/xml"},
+            url + path,
+            content=body(),
+            headers={"X-API-Key": key, "Content-Type": "application/xml"},
             timeout=60,
         )
         return response.status_code, sent
@@ -181,9 +183,7 @@ def test_an_interchange_over_the_message_cap_is_refused_whole(
     with hub_env(db_url, tmp_path, monkeypatch) as env:
         s = Shipment.make(92, containers=3)
         raw = interchange(*(tally_xml(s.bill_no, box) for box in s.containers))
-        refused = env["client"].post(
-            "/api/v1/messages", content=raw, headers={"X-API-Key": KEYS["yard"]}
-        )
+        refused = env["client"].post("/api/v1/messages", content=raw, headers={"X-API-Key": KEYS["yard"]})
         assert refused.status_code == 413, refused.text
         problem = refused.json()["error"]["details"][0]
         assert problem["location"] == "UNB" and "3 messages" in problem["message"]

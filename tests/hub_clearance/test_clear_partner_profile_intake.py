@@ -59,7 +59,5 @@ def test_smdg_codeco_enriched_from_the_terminals_registered_site_without_a_profi
     with TestClient(create_app(hub)) as c:
         response = c.post("/api/v1/messages", content=CODECO, headers={"X-API-Key": KEYS["yard"]})
         assert response.status_code in (200, 202), response.text
-        raw = c.get(
-            f"/api/v1/messages/{response.json()['receipt_id']}", headers={"X-API-Key": KEYS["admin"]}
-        )
+        raw = c.get(f"/api/v1/messages/{response.json()['receipt_id']}", headers={"X-API-Key": KEYS["admin"]})
         assert raw.status_code == 200

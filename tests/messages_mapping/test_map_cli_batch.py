@@ -25,8 +25,14 @@ SWHUB = Path(sys.executable).parent / "swhub"
 
 
 def _swhub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(SWHUB), *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, **(env or {})}, timeout=60)
+    return subprocess.run(
+        [str(SWHUB), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def test_convert_o_prints_the_file_it_wrote(tmp_path: Path) -> None:
@@ -58,8 +64,13 @@ def test_profile_is_chosen_by_unb_sender_from_swhub_partners_file(tmp_path: Path
     )
     text = samples.mt5101()
     edi = tmp_path / "in.edi"
-    edi.write_bytes(xml_to_edi(text).replace(b"UNOY", b"UNOC").replace(b"+4227370212345:", b"+CNTAOQQCT:")
-                    .decode("utf-8").encode("gbk"))
+    edi.write_bytes(
+        xml_to_edi(text)
+        .replace(b"UNOY", b"UNOC")
+        .replace(b"+4227370212345:", b"+CNTAOQQCT:")
+        .decode("utf-8")
+        .encode("gbk")
+    )
     env = {"SWHUB_PARTNERS_FILE": str(profiles)}
     chosen = _swhub("convert", str(edi), "-o", str(tmp_path / "y.xml"), env=env)
     assert chosen.returncode == 0, chosen.stderr

@@ -64,8 +64,10 @@ def opt(strategy: st.SearchStrategy[Any], empty: Any = "") -> st.SearchStrategy[
 
 
 def dec(places: int, max_value: int = 10**12) -> st.SearchStrategy[Decimal | None]:
-    return opt(st.decimals(min_value=0, max_value=max_value, places=places, allow_nan=False,
-                           allow_infinity=False), None)
+    return opt(
+        st.decimals(min_value=0, max_value=max_value, places=places, allow_nan=False, allow_infinity=False),
+        None,
+    )
 
 
 USCC = rx(r"[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}")
@@ -149,10 +151,29 @@ def declarations(draw: st.DrawFn) -> Declaration:
         containers=containers,
         licences=draw(st.lists(st.builds(LicenseDocu, rx("[0-9A-Za-z]"), text(32, 1)), max_size=2)),
         free_txt=draw(opt(st.builds(DecFreeTxt, rel_id=text(18), voy_no=text(32), cus_fie=text(8)), None)),
-        sign=draw(opt(st.builds(DecSign, oper_type=st.sampled_from("ABCDEG"), client_seq_no=text(18),
-                                oper_name=text(30), note=text(255), sign_date=opt(DATETIME)), None)),
-        tp_access=draw(opt(st.builds(DecTpAccess, transition_apply=opt(st.sampled_from("01")),
-                                     conditional_liftoff_apply=opt(st.sampled_from("01"))), None)),
+        sign=draw(
+            opt(
+                st.builds(
+                    DecSign,
+                    oper_type=st.sampled_from("ABCDEG"),
+                    client_seq_no=text(18),
+                    oper_name=text(30),
+                    note=text(255),
+                    sign_date=opt(DATETIME),
+                ),
+                None,
+            )
+        ),
+        tp_access=draw(
+            opt(
+                st.builds(
+                    DecTpAccess,
+                    transition_apply=opt(st.sampled_from("01")),
+                    conditional_liftoff_apply=opt(st.sampled_from("01")),
+                ),
+                None,
+            )
+        ),
         edocs=draw(st.lists(st.builds(EdocRealation, text(64, 1), op_note=text(255)), max_size=2)),
         cop_promises=draw(st.lists(st.builds(DecCopPromise, text(6, 1)), max_size=2)),
         version=draw(st.sampled_from(["4.0", "5.0", "4.1"])),
@@ -162,9 +183,13 @@ def declarations(draw: st.DrawFn) -> Declaration:
 def _blank(value: Any) -> bool:
     if isinstance(value, str):
         return value == "" or ("\n" in value and not value.strip())
-    return value is None or value == [] or (
-        dataclasses.is_dataclass(value)
-        and all(_blank(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return (
+        value is None
+        or value == []
+        or (
+            dataclasses.is_dataclass(value)
+            and all(_blank(getattr(value, f.name)) for f in dataclasses.fields(value))
+        )
     )
 
 
@@ -295,9 +320,14 @@ def full_manifests(draw: st.DrawFn, mt: str) -> Manifest:
         agent_id=draw(text(35)),
         carrier_id=draw(text(35, 1)),
         conveyance=BorderTransportMeans(
-            journey_id=draw(text(17)), type_code=draw(text(4)), id=draw(text(35)), name=draw(text(70)),
-            first_arrival_location_id=draw(opt(LOCODE)), arrival_date_time=draw(opt(DATETIME)),
-            actual_date_time=draw(opt(DATETIME)), loading_location_id=draw(opt(LOCODE)),
+            journey_id=draw(text(17)),
+            type_code=draw(text(4)),
+            id=draw(text(35)),
+            name=draw(text(70)),
+            first_arrival_location_id=draw(opt(LOCODE)),
+            arrival_date_time=draw(opt(DATETIME)),
+            actual_date_time=draw(opt(DATETIME)),
+            loading_location_id=draw(opt(LOCODE)),
         ),
         loading_location=draw(locations()),
         unloading_location=draw(locations()),

@@ -152,8 +152,12 @@ def test_coarri_of_empties_only_is_refused_in_the_senders_terms() -> None:
         # a package type outside UN/ECE Rec. 21 (UK 'UNT'): refused at its bill, not an XSD failure
         (b"GID+1+1180:CT'", b"GID+1+1180:UNT'", "segment 16 (CNI)", "package type 'UNT'"),
         # a consignee with a code only: MT1101 needs its name
-        (b"NAD+CN+GB00931+NORTH SEA AGGREGATES LTD'", b"NAD+CN+GB00931'", "segment 30 (CNI)",
-         "NAD+CN 'GB00931' has no name"),
+        (
+            b"NAD+CN+GB00931+NORTH SEA AGGREGATES LTD'",
+            b"NAD+CN+GB00931'",
+            "segment 30 (CNI)",
+            "NAD+CN 'GB00931' has no name",
+        ),
     ],
 )
 def test_broken_cuscar_is_refused_for_its_real_reason(
@@ -228,8 +232,12 @@ def test_reordering_does_not_hide_an_unknown_or_misplaced_element() -> None:
     ("old", "new", "location", "words"),
     [
         # a 10-digit value under 203 (YYMMDDHHMM written as if it were CCYYMMDDHHMM)
-        (b"DTM+203:202612030548:203", b"DTM+203:2612030548:203", "segment 8 (DTM)",
-         "DTM+203 '2612030548' is not a valid date/time for format 203"),
+        (
+            b"DTM+203:202612030548:203",
+            b"DTM+203:2612030548:203",
+            "segment 8 (DTM)",
+            "DTM+203 '2612030548' is not a valid date/time for format 203",
+        ),
         (b"DTM+203:202612030548:203", b"DTM+203:202613030548:203", "segment 8 (DTM)", "format 203"),
         (b"DTM+203:202612030548:203", b"DTM+203:20261203:102", None, None),  # a date alone: fine
         (b"DTM+203:202612030548:203", b"DTM+203:202612030548+07:303", None, None),  # with its zone
@@ -352,10 +360,7 @@ def test_documents_written_without_their_namespace_are_read_in_it() -> None:
 
 def test_gate_in_times_on_several_days_give_no_arrival_date() -> None:
     data = _read("codeco_terminal_d95b_itg13_booking.edi")
-    second = (
-        b"EQD+CN+MSKU4433220+45G1:102:5++2+5'DTM+7:202612040815:203'"
-        b"LOC+165+PHMNL:139:6:MICT+MICT'"
-    )
+    second = b"EQD+CN+MSKU4433220+45G1:102:5++2+5'DTM+7:202612040815:203'LOC+165+PHMNL:139:6:MICT+MICT'"
     data = data.replace(b"CNT+16:1'", second + b"CNT+16:2'").replace(b"UNT+18+", b"UNT+21+")
     warnings: list[ValidationIssue] = []
     [doc] = convert(data, partner=_partner(data), warnings=warnings)
@@ -408,7 +413,7 @@ def test_unset_values_marked_xsi_nil_are_empty_elements() -> None:
     data = (
         '<?xml version="1.0" encoding="utf-8"?>\n<DEC_RESULT '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
-        "<CUS_CIQ_NO>I20260000381176420</CUS_CIQ_NO><ENTRY_ID xsi:nil=\"true\" />"
+        '<CUS_CIQ_NO>I20260000381176420</CUS_CIQ_NO><ENTRY_ID xsi:nil="true" />'
         "<NOTICE_DATE>2026-12-03T10:41:07</NOTICE_DATE><CHANNEL>L</CHANNEL><NOTE>入库成功</NOTE>"
         '<CUSTOM_MASTER xsi:nil="true"></CUSTOM_MASTER><I_E_DATE /></DEC_RESULT>'
     ).encode()
@@ -471,5 +476,7 @@ def test_vessel_identification_as_terminals_write_it(c222: bytes, vessel_id: str
     data = _read("coarri_terminal_d95b_itg12_comma.edi").replace(b"9VMK4:146::MAERSK SEMBAWANG", c222)
     [doc] = convert(data, partner=_partner(data))
     assert _xpath(doc.content, "//m:BorderTransportMeans/m:ID") == [vessel_id]
-    assert _xpath(convert(convert(doc.content, partner=_partner(data))[0].content,
-                          partner=_partner(data))[0].content, "//m:BorderTransportMeans/m:ID") == [vessel_id]
+    assert _xpath(
+        convert(convert(doc.content, partner=_partner(data))[0].content, partner=_partner(data))[0].content,
+        "//m:BorderTransportMeans/m:ID",
+    ) == [vessel_id]

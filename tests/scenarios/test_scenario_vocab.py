@@ -85,9 +85,11 @@ def test_a_misspelt_notice_type_is_refused_before_the_run() -> None:
     data["expect"]["notices"][0]["type"] = "ReleseNotice"
     with pytest.raises(ScenarioError) as caught:
         parse(data)
-    assert caught.value.problems == [
-        p for p in caught.value.problems if p.startswith("expect.notices[0].type: unknown notice type")
-    ] and "did you mean 'ReleaseNotice'?" in caught.value.problems[0], caught.value.problems
+    assert (
+        caught.value.problems
+        == [p for p in caught.value.problems if p.startswith("expect.notices[0].type: unknown notice type")]
+        and "did you mean 'ReleaseNotice'?" in caught.value.problems[0]
+    ), caught.value.problems
     data["expect"]["declarations"][1]["kind"] = "compleet"  # the model is not built: still caught
     with pytest.raises(ScenarioError) as caught:
         parse(data)

@@ -55,5 +55,3 @@ def call_body(
         ],
         **extra,
     }
-
-

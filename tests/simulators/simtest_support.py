@@ -79,8 +79,9 @@ class CallbackReceiver:
         self._server.server_close()
 
 
-def control(base_url: str, method: str, path: str, json: Any = None, key: str | None = CONTROL_KEY
-            ) -> httpx.Response:
+def control(
+    base_url: str, method: str, path: str, json: Any = None, key: str | None = CONTROL_KEY
+) -> httpx.Response:
     headers = {"X-API-Key": key} if key else {}
     response = httpx.request(method, f"{base_url}/control{path}", json=json, headers=headers, timeout=10)
     return response
@@ -99,12 +100,26 @@ def app_no(prefix: str = "9") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12].upper()}"
 
 
-def application(number: str | None = None, *, enterprise_class: int = 2, fx: str | None = None,
-                fob: str = "10000.00", refund: str = "1300.00", ftz: bool = False, reputable: bool = False,
-                entry: str | None = None, uscc: str = USCC) -> RefundApplication:
+def application(
+    number: str | None = None,
+    *,
+    enterprise_class: int = 2,
+    fx: str | None = None,
+    fob: str = "10000.00",
+    refund: str = "1300.00",
+    ftz: bool = False,
+    reputable: bool = False,
+    entry: str | None = None,
+    uscc: str = USCC,
+) -> RefundApplication:
     return RefundApplication(
-        application_no=number or app_no(), exporter_uscc=uscc, enterprise_class=enterprise_class,
-        ftz=ftz, reputable=reputable,
+        application_no=number or app_no(),
+        exporter_uscc=uscc,
+        enterprise_class=enterprise_class,
+        ftz=ftz,
+        reputable=reputable,
         declarations=(DeclarationItem(entry or entry_id(), Decimal(fob), Decimal(refund)),),
         invoices=(InvoiceItem(f"{uuid.uuid4().int % 10**8:08d}", Decimal("10000.00"), Decimal("1300.00")),),
-        filed_at=datetime.fromisoformat(START), fx_receipt_proof=fx)
+        filed_at=datetime.fromisoformat(START),
+        fx_receipt_proof=fx,
+    )

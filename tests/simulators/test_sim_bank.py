@@ -45,25 +45,37 @@ def receiver() -> Iterator[CallbackReceiver]:
 
 @pytest.fixture(scope="module")
 def bank_sim(receiver: CallbackReceiver) -> Iterator[SimulatorProcess]:
-    env = {"BANK_SIM_CLOCK": f"manual:{START}", "BANK_SIM_API_KEY": CONTROL_KEY,
-           "BANK_SIM_CALLBACK_URL": receiver.url, "BANK_SIM_CALLBACK_API_KEY": HUB_CALLBACK_KEY,
-           "BANK_SIM_CALLBACK_BACKOFF_INITIAL": "0.05", "BANK_SIM_CREDIT_DELAY_SECONDS": str(CREDIT_DELAY),
-           "BANK_SIM_REFUSE_ACCOUNT_PREFIXES": "6299"}
+    env = {
+        "BANK_SIM_CLOCK": f"manual:{START}",
+        "BANK_SIM_API_KEY": CONTROL_KEY,
+        "BANK_SIM_CALLBACK_URL": receiver.url,
+        "BANK_SIM_CALLBACK_API_KEY": HUB_CALLBACK_KEY,
+        "BANK_SIM_CALLBACK_BACKOFF_INITIAL": "0.05",
+        "BANK_SIM_CREDIT_DELAY_SECONDS": str(CREDIT_DELAY),
+        "BANK_SIM_REFUSE_ACCOUNT_PREFIXES": "6299",
+    }
     with SimulatorProcess("simulators.bank", env=env, cwd=REPO_ROOT) as process:
         yield process
 
 
 @pytest.fixture
 def bank(bank_sim: SimulatorProcess) -> Iterator[BankClient]:
-    with BankClient(bank_sim.base_url, timeout=0.5, max_attempts=3, backoff_initial=0.05,
-                    backoff_max=0.2) as client:
+    with BankClient(
+        bank_sim.base_url, timeout=0.5, max_attempts=3, backoff_initial=0.05, backoff_max=0.2
+    ) as client:
         yield client
 
 
 def order(account: str | None = None, amount: str = "1300.00") -> PaymentOrder:
-    return PaymentOrder(order_id=f"PO{uuid.uuid4().hex[:14].upper()}", application_no="9APP",
-                        exporter_uscc=USCC, account_no=account or f"6222{uuid.uuid4().int % 10**12:012d}",
-                        amount=Decimal(amount), tax_case_no="TX20250303000001", account_name="青岛某出口公司")
+    return PaymentOrder(
+        order_id=f"PO{uuid.uuid4().hex[:14].upper()}",
+        application_no="9APP",
+        exporter_uscc=USCC,
+        account_no=account or f"6222{uuid.uuid4().int % 10**12:012d}",
+        amount=Decimal(amount),
+        tax_case_no="TX20250303000001",
+        account_name="青岛某出口公司",
+    )
 
 
 def advance(sim: SimulatorProcess, seconds: float) -> None:
@@ -80,7 +92,8 @@ def balance(sim: SimulatorProcess, account: str) -> Decimal:
 
 
 def test_order_is_credited_after_the_delay_and_the_hub_is_called_back(
-        bank: BankClient, bank_sim: SimulatorProcess, receiver: CallbackReceiver) -> None:
+    bank: BankClient, bank_sim: SimulatorProcess, receiver: CallbackReceiver
+) -> None:
     po = order()
     state = bank.submit_payment_order(po)
     assert state.status is OrderStatus.RECEIVED and not state.replayed
@@ -98,10 +111,17 @@ def test_order_is_credited_after_the_delay_and_the_hub_is_called_back(
 
 
 def test_refused_credit_by_order_id_and_by_account_prefix(
-        bank: BankClient, bank_sim: SimulatorProcess, receiver: CallbackReceiver) -> None:
+    bank: BankClient, bank_sim: SimulatorProcess, receiver: CallbackReceiver
+) -> None:
     by_id, by_prefix = order(), order(account="629900001111")
-    ok(control(bank_sim.base_url, "POST", "/refusals",
-               {"orderIds": [by_id.order_id], "code": "ACCOUNT_FROZEN", "message": "account frozen"}))
+    ok(
+        control(
+            bank_sim.base_url,
+            "POST",
+            "/refusals",
+            {"orderIds": [by_id.order_id], "code": "ACCOUNT_FROZEN", "message": "account frozen"},
+        )
+    )
     bank.submit_payment_order(by_id)
     bank.submit_payment_order(by_prefix)
     advance(bank_sim, CREDIT_DELAY)
@@ -112,8 +132,9 @@ def test_refused_credit_by_order_id_and_by_account_prefix(
     assert balance(bank_sim, by_prefix.account_no) == Decimal("0.00")
 
 
-def test_order_id_is_idempotent(bank: BankClient, bank_sim: SimulatorProcess,
-                                receiver: CallbackReceiver) -> None:
+def test_order_id_is_idempotent(
+    bank: BankClient, bank_sim: SimulatorProcess, receiver: CallbackReceiver
+) -> None:
     po = order()
     first = bank.submit_payment_order(po)
     again = bank.submit_payment_order(po)
@@ -126,8 +147,9 @@ def test_order_id_is_idempotent(bank: BankClient, bank_sim: SimulatorProcess,
     assert len(callbacks_for(receiver, po.order_id)) == 1
 
 
-def test_callback_is_retried_while_the_hub_is_down(bank: BankClient, bank_sim: SimulatorProcess,
-                                                   receiver: CallbackReceiver) -> None:
+def test_callback_is_retried_while_the_hub_is_down(
+    bank: BankClient, bank_sim: SimulatorProcess, receiver: CallbackReceiver
+) -> None:
     po = order()
     bank.submit_payment_order(po)
     attempts_before = receiver.attempts
@@ -140,13 +162,23 @@ def test_callback_is_retried_while_the_hub_is_down(bank: BankClient, bank_sim: S
     assert any(r["attempts"] == 3 and r["state"] == "delivered" for r in recent)
 
 
-def test_adapter_retries_injected_failures_then_gives_up_typed(bank: BankClient,
-                                                               bank_sim: SimulatorProcess) -> None:
-    ok(control(bank_sim.base_url, "POST", "/failures",
-               {"mode": "http500", "operation": "submit", "count": 2}))
+def test_adapter_retries_injected_failures_then_gives_up_typed(
+    bank: BankClient, bank_sim: SimulatorProcess
+) -> None:
+    ok(
+        control(
+            bank_sim.base_url, "POST", "/failures", {"mode": "http500", "operation": "submit", "count": 2}
+        )
+    )
     assert bank.submit_payment_order(order()).status is OrderStatus.RECEIVED
-    ok(control(bank_sim.base_url, "POST", "/failures",
-               {"mode": "timeout", "operation": "status", "count": 3, "seconds": 3}))
+    ok(
+        control(
+            bank_sim.base_url,
+            "POST",
+            "/failures",
+            {"mode": "timeout", "operation": "status", "count": 3, "seconds": 3},
+        )
+    )
     with pytest.raises(BankServiceUnavailable) as info:
         bank.get_payment_order("PO-ANY")
     assert info.value.attempts == 3

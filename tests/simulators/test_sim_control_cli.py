@@ -41,21 +41,50 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     """The CLI's environment: its own state dir, a hub parties file with plaintext keys, and none of the
     developer's simulator / broker settings."""
     parties = tmp_path / "parties.yaml"
-    parties.write_text(yaml.safe_dump({"parties": [
-        {"uscc": "11370000M1C0TAX011", "name": "tax", "roles": ["tax_officer"],
-         "keys": [{"key": TAX_OFFICER_KEY}]},
-        {"uscc": "11100000000013127D", "name": "customs", "roles": ["customs"],
-         "keys": [{"key": CUSTOMS_PARTY_KEY}]},
-    ]}), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TAX_SIM_", "BANK_SIM_", "CUSTOMS_SIM_", "PORT_SIM_", "HUB_"))}
-    return env | {"SWHUB_SIM_DIR": str(tmp_path / "sim"), "HUB_API_KEYS_FILE": str(parties),
-                  "COLUMNS": "220", "NO_COLOR": "1"}
+    parties.write_text(
+        yaml.safe_dump(
+            {
+                "parties": [
+                    {
+                        "uscc": "11370000M1C0TAX011",
+                        "name": "tax",
+                        "roles": ["tax_officer"],
+                        "keys": [{"key": TAX_OFFICER_KEY}],
+                    },
+                    {
+                        "uscc": "11100000000013127D",
+                        "name": "customs",
+                        "roles": ["customs"],
+                        "keys": [{"key": CUSTOMS_PARTY_KEY}],
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TAX_SIM_", "BANK_SIM_", "CUSTOMS_SIM_", "PORT_SIM_", "HUB_"))
+    }
+    return env | {
+        "SWHUB_SIM_DIR": str(tmp_path / "sim"),
+        "HUB_API_KEYS_FILE": str(parties),
+        "COLUMNS": "220",
+        "NO_COLOR": "1",
+    }
 
 
 def swhub(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub.cli.main", "sim", *args], env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli.main", "sim", *args],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def record(env: dict[str, str], name: str) -> dict[str, Any]:
@@ -120,9 +149,19 @@ def test_start_detached_status_and_stop_tax(cli_env: dict[str, str], hub: Callba
         assert again.returncode == 1 and "already runs" in again.stdout
 
         # a recorded simulator that is down makes status fail, and stop clears its record
-        Path(cli_env["SWHUB_SIM_DIR"], "bank.json").write_text(json.dumps({
-            "name": "bank", "module": "simulators.bank", "pid": dead_pid(), "port": free_port(),
-            "url": f"http://127.0.0.1:{free_port()}", "api_key": "x"}), encoding="utf-8")
+        Path(cli_env["SWHUB_SIM_DIR"], "bank.json").write_text(
+            json.dumps(
+                {
+                    "name": "bank",
+                    "module": "simulators.bank",
+                    "pid": dead_pid(),
+                    "port": free_port(),
+                    "url": f"http://127.0.0.1:{free_port()}",
+                    "api_key": "x",
+                }
+            ),
+            encoding="utf-8",
+        )
         code, rows = status_json(cli_env)
         assert code == 1 and rows["bank"]["recorded"] and not rows["bank"]["up"]
         assert rows["bank"]["process"] is False and rows["tax"]["up"]
@@ -157,9 +196,26 @@ def test_start_refuses_a_port_in_use_and_unknown_names(cli_env: dict[str, str]) 
 def test_foreground_customs_until_ctrl_c(cli_env: dict[str, str], hub: CallbackReceiver) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli.main", "sim", "start", "customs", "--port", str(port),
-         "--hub-url", hub.url.removesuffix("/callbacks"), "--api-key", "fg-key"],
-        env=cli_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "hub.cli.main",
+            "sim",
+            "start",
+            "customs",
+            "--port",
+            str(port),
+            "--hub-url",
+            hub.url.removesuffix("/callbacks"),
+            "--api-key",
+            "fg-key",
+        ],
+        env=cli_env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         path = Path(cli_env["SWHUB_SIM_DIR"], "customs.json")
         deadline = time.monotonic() + 60
@@ -206,8 +262,16 @@ def test_customs_over_amqp_from_hub_amqp_url(cli_env: dict[str, str], amqp_url: 
 def test_start_port_detached(cli_env: dict[str, str], hub: CallbackReceiver) -> None:
     pytest.importorskip("simulators.port.__main__")  # the port simulator is built by another helper
     port = free_port()
-    started = swhub(cli_env, "start", "port", "--port", str(port), "--hub-url",
-                    hub.url.removesuffix("/callbacks"), "--detach")
+    started = swhub(
+        cli_env,
+        "start",
+        "port",
+        "--port",
+        str(port),
+        "--hub-url",
+        hub.url.removesuffix("/callbacks"),
+        "--detach",
+    )
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         rec = record(cli_env, "port")
@@ -227,10 +291,16 @@ def test_defaults_and_wiring_match_each_simulator(name: SimName) -> None:
     spec = SPECS[name]
     assert spec.default_port == importlib.import_module(f"{spec.module}.__main__").DEFAULT_PORT
     settings_module = {"customs": "simulators.customs.app"}.get(name.value, f"{spec.module}.settings")
-    classes = [c for c in vars(importlib.import_module(settings_module)).values()
-               if isinstance(c, type) and getattr(c, "model_config", {}).get("env_prefix") == spec.prefix]
+    classes = [
+        c
+        for c in vars(importlib.import_module(settings_module)).values()
+        if isinstance(c, type) and getattr(c, "model_config", {}).get("env_prefix") == spec.prefix
+    ]
     assert len(classes) == 1
     fields = {f"{spec.prefix}{f}".upper() for f in classes[0].model_fields}
-    wired = spec.wire("http://hub:8000", "amqp://broker/%2F", HubKeys(
-        {"tax_officer": "k", "customs": "k"}, {"91370200M3C0PRT01B": "k", "91370200M3C0BRK01N": "k"}))
+    wired = spec.wire(
+        "http://hub:8000",
+        "amqp://broker/%2F",
+        HubKeys({"tax_officer": "k", "customs": "k"}, {"91370200M3C0PRT01B": "k", "91370200M3C0BRK01N": "k"}),
+    )
     assert wired and set(wired) | {spec.key_var(), *spec.hub_key_vars} <= fields

@@ -27,8 +27,12 @@ def hub() -> Iterator[CallbackReceiver]:
 
 @pytest.fixture(scope="module")
 def customs(hub: CallbackReceiver) -> Iterator[SimulatorProcess]:
-    env = {"CUSTOMS_SIM_API_KEY": CONTROL_KEY, "CUSTOMS_SIM_HUB_URL": hub.url.removesuffix("/callbacks"),
-           "CUSTOMS_SIM_HUB_API_KEY": HUB_KEY, "CUSTOMS_SIM_HANG_SECONDS": "0.4"}
+    env = {
+        "CUSTOMS_SIM_API_KEY": CONTROL_KEY,
+        "CUSTOMS_SIM_HUB_URL": hub.url.removesuffix("/callbacks"),
+        "CUSTOMS_SIM_HUB_API_KEY": HUB_KEY,
+        "CUSTOMS_SIM_HANG_SECONDS": "0.4",
+    }
     with SimulatorProcess("simulators.customs", env=env, cwd=REPO_ROOT) as process:
         yield process
 
@@ -41,19 +45,27 @@ def no_rules(customs: SimulatorProcess) -> Iterator[None]:
 
 
 def inbox(customs: SimulatorProcess, body: bytes) -> httpx.Response:
-    return httpx.post(f"{customs.base_url}/inbox", content=body, headers={"Content-Type": "application/xml"},
-                      timeout=10)
+    return httpx.post(
+        f"{customs.base_url}/inbox", content=body, headers={"Content-Type": "application/xml"}, timeout=10
+    )
 
 
 def status(customs: SimulatorProcess) -> dict[str, object]:
     return ok(control(customs.base_url, "GET", "/status"))  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("method,path,body", [("GET", "/status", None), ("GET", "/failures", None),
-                                              ("POST", "/failures", {"mode": "http500"}),
-                                              ("DELETE", "/failures", None)])
-def test_control_needs_the_tester_key(customs: SimulatorProcess, method: str, path: str,
-                                      body: object) -> None:
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("GET", "/status", None),
+        ("GET", "/failures", None),
+        ("POST", "/failures", {"mode": "http500"}),
+        ("DELETE", "/failures", None),
+    ],
+)
+def test_control_needs_the_tester_key(
+    customs: SimulatorProcess, method: str, path: str, body: object
+) -> None:
     assert control(customs.base_url, method, path, body, key=None).status_code == 401
     assert control(customs.base_url, method, path, body, key="not-the-key").status_code == 403
     assert control(customs.base_url, "GET", "/failures").json() == []  # refused calls added nothing
@@ -65,12 +77,16 @@ def test_health_stays_public_and_unchanged(customs: SimulatorProcess) -> None:
     assert set(health.json()) == {"status", "received", "sent", "failed"}
 
 
-def test_http500_rule_for_one_message_type_is_honoured_by_inbox(customs: SimulatorProcess,
-                                                                 hub: CallbackReceiver) -> None:
+def test_http500_rule_for_one_message_type_is_honoured_by_inbox(
+    customs: SimulatorProcess, hub: CallbackReceiver
+) -> None:
     before = status(customs)
     shipment = Shipment.make(701, 1)
-    rule = ok(control(customs.base_url, "POST", "/failures",
-                      {"mode": "http500", "operation": "DecMessage", "count": 2}))
+    rule = ok(
+        control(
+            customs.base_url, "POST", "/failures", {"mode": "http500", "operation": "DecMessage", "count": 2}
+        )
+    )
     assert rule["remaining"] == 2 and rule["operation"] == "DecMessage"
     declaration = declaration_xml("summary", shipment, "A26110000000000701")
     assert inbox(customs, manifest_xml(shipment)).status_code == 202  # another type: not affected

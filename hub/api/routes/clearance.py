@@ -41,7 +41,13 @@ def service_of(hub: Hub = Depends(get_hub)) -> ClearanceService:
     return service
 
 
-@router.post("/api/v1/messages", status_code=202, summary="Submit any supported message (raw body)", openapi_extra=docs.MESSAGES, responses=docs.MESSAGE_ERRORS)  # noqa: E501
+@router.post(
+    "/api/v1/messages",
+    status_code=202,
+    summary="Submit any supported message (raw body)",
+    openapi_extra=docs.MESSAGES,
+    responses=docs.MESSAGE_ERRORS,
+)
 async def submit_message(
     request: Request,
     principal: Principal = Depends(current_principal),

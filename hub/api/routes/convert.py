@@ -142,7 +142,12 @@ def _invalid(exc: Exception) -> ApiError:
     return ApiError(422, str(exc), details=[{"location": "input", "message": str(exc), "line": None}])
 
 
-@router.post("/convert", summary="Convert single-window XML <-> UN/EDIFACT", openapi_extra=docs.CONVERT, responses=docs.RAW_ERRORS)  # noqa: E501
+@router.post(
+    "/convert",
+    summary="Convert single-window XML <-> UN/EDIFACT",
+    openapi_extra=docs.CONVERT,
+    responses=docs.RAW_ERRORS,
+)
 async def convert_message(
     request: Request,
     target: str | None = Query(None, description="xml or edifact (default: the other format)"),
@@ -182,7 +187,12 @@ async def convert_message(
     )
 
 
-@router.post("/validate", summary="Validate a single-window XML or UN/EDIFACT message", openapi_extra=docs.VALIDATE, responses=docs.RAW_ERRORS)  # noqa: E501
+@router.post(
+    "/validate",
+    summary="Validate a single-window XML or UN/EDIFACT message",
+    openapi_extra=docs.VALIDATE,
+    responses=docs.RAW_ERRORS,
+)
 async def validate_message(
     request: Request,
     encoding: str | None = Query(None),

@@ -31,8 +31,10 @@ def rules(_: Principal = Depends(require_roles("customs")), hub: Hub = Depends(g
 
 
 @router.post(
-    "/screen", summary="Screen a declaration (DecMessage XML or EDIFACT CUSDEC body) at stage 1 or 2",
-    openapi_extra=docs.SCREEN, responses=docs.RAW_ERRORS,
+    "/screen",
+    summary="Screen a declaration (DecMessage XML or EDIFACT CUSDEC body) at stage 1 or 2",
+    openapi_extra=docs.SCREEN,
+    responses=docs.RAW_ERRORS,
 )
 async def screen(
     request: Request,

@@ -19,6 +19,7 @@ def consignment_page(bill_no: str) -> HTMLResponse:
     """The consignment timeline: declarations, containers at a glance, every message, discrepancies."""
     page = (TEMPLATES / "consignment_timeline.html").read_text(encoding="utf-8")
     page = page.replace("<!--BILL-->", html.escape(bill_no)).replace(
-        '"__BILL_JSON__"', json.dumps(bill_no).replace("<", "\\u003c")  # no </script> breakout
+        '"__BILL_JSON__"',
+        json.dumps(bill_no).replace("<", "\\u003c"),  # no </script> breakout
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
