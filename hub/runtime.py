@@ -5,12 +5,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from hub.bus.base import BatchHandler, Batching, Bus, Consumer, Handler, QueueSpec, Topology
+from sqlalchemy.orm import Session
+
+from hub.bus.base import (
+    BatchHandler,
+    Batching,
+    Bus,
+    Consumer,
+    Delivery,
+    Handler,
+    QueueSpec,
+    Topology,
+    as_first_routed,
+)
 from hub.bus.memory import InProcessBus
 from hub.config import Settings, get_settings
 from hub.db.migrate import upgrade
@@ -48,6 +61,11 @@ class HubService(Protocol):
     def stop(self) -> None: ...
 
 
+# Told in the transaction that stores a dead letter ("dead") or replays one ("replayed"), with the
+# queue it died in: a service keeping counts of what is on its way in its queues settles them there.
+DeadLetterHook = Callable[[Session, str, str], None]
+
+
 class Hub:
     def __init__(self, settings: Settings | None = None, *, bus: Bus | None = None) -> None:
         self.settings = settings or get_settings()
@@ -63,6 +81,7 @@ class Hub:
         self._consumers: list[Consumer] = []
         self.first_run_keys: dict[str, str] = {}
         self.services: dict[str, HubService] = {}
+        self.dead_letter_hooks: list[DeadLetterHook] = []
 
     def install(self, name: str, service: HubService) -> HubService:
         """Add a workflow once (API process and workers alike); its consumers start with the hub."""
@@ -130,10 +149,20 @@ class Hub:
     def _consume(self, spec: ConsumerSpec) -> Consumer:
         name = spec.queue.name
         if spec.batch_handler is not None:
-            batch = metrics.watch_batches(name, spec.batch_handler)
+            batch_handler = spec.batch_handler
+
+            def first_routed_batch(deliveries: Sequence[Delivery]) -> Sequence[Exception | None]:
+                return batch_handler([as_first_routed(d) for d in deliveries])  # outcomes in order
+
+            batch = metrics.watch_batches(name, first_routed_batch)
             return self.bus.consume_batch(name, batch, self.batching(), spec.prefetch)
         assert spec.handler is not None
-        return self.bus.consume(name, metrics.watch_queue(name, spec.handler), spec.prefetch)
+        handler = spec.handler
+
+        def first_routed(delivery: Delivery) -> None:
+            handler(as_first_routed(delivery))
+
+        return self.bus.consume(name, metrics.watch_queue(name, first_routed), spec.prefetch)
 
     def stop(self) -> None:
         for service in self.services.values():

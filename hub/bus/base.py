@@ -19,7 +19,7 @@ import datetime
 import decimal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 INBOUND_EXCHANGE = "swhub.inbound"  # messages from parties, routed by "<family>.<type>.<sender>"
@@ -33,6 +33,10 @@ ORIGINAL_EXCHANGE_HEADER = "x-swhub-original-exchange"
 ORIGINAL_ROUTING_KEY_HEADER = "x-swhub-original-routing-key"
 ORIGINAL_QUEUE_HEADER = "x-swhub-original-queue"
 ATTEMPTS_HEADER = "x-swhub-attempts"  # on dead-lettered copies: how many deliveries were tried
+# On a replayed dead letter: the routing key it was first published with. A replay goes to the queue
+# it died in through the default exchange, whose routing key is the queue's name; consumers that read
+# the routing key (message type, sender, partition) get this one back (as_first_routed).
+FIRST_ROUTING_KEY_HEADER = "x-swhub-first-routing-key"
 
 
 class BusError(Exception):
@@ -132,6 +136,14 @@ class Delivery:
     queue: str
     redelivered: bool
     attempt: int  # 1 on first delivery, 2 on the first redelivery, ...
+
+
+def as_first_routed(delivery: Delivery) -> Delivery:
+    """The delivery with the routing key it was first published with (a replayed dead letter's)."""
+    first = delivery.envelope.headers.get(FIRST_ROUTING_KEY_HEADER)
+    if not first or first == delivery.envelope.routing_key:
+        return delivery
+    return replace(delivery, envelope=replace(delivery.envelope, routing_key=str(first)))
 
 
 Handler = Callable[[Delivery], None]

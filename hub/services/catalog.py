@@ -13,7 +13,7 @@ class _DeadLetterService:
     def register(self) -> None:
         from hub.services import deadletters
 
-        self.hub.add_consumer(deadletters.consumer_spec(self.hub.db))
+        self.hub.add_consumer(deadletters.consumer_spec(self.hub.db, self.hub.dead_letter_hooks))
 
     def start(self) -> None:
         pass

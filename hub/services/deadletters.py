@@ -4,6 +4,7 @@ operators can list them and replay one (re-injected into the queue it died in, a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from hub.bus.base import (
     ATTEMPTS_HEADER,
     DEAD_LETTER_QUEUE,
     ERROR_HEADER,
+    FIRST_ROUTING_KEY_HEADER,
     ORIGINAL_EXCHANGE_HEADER,
     ORIGINAL_QUEUE_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
@@ -26,7 +28,7 @@ from hub.db.inbox import claim
 from hub.db.models import DeadLetter
 from hub.db.outbox import BUS_MESSAGE_ID_HEADER, enqueue
 from hub.db.session import Database
-from hub.runtime import ConsumerSpec, Hub
+from hub.runtime import ConsumerSpec, DeadLetterHook, Hub
 
 CONSUMER = "hub.dead-letters"
 REPLAY_HEADER = "x-swhub-replay"
@@ -102,7 +104,10 @@ def store(session: Session, delivery: Delivery) -> DeadLetter:
     return row
 
 
-def consumer_spec(db: Database) -> ConsumerSpec:
+def consumer_spec(db: Database, hooks: Sequence[DeadLetterHook] = ()) -> ConsumerSpec:
+    """`hooks` (a hub's dead_letter_hooks, read at each delivery) are told of each dead letter stored,
+    in its transaction."""
+
     def handle(delivery: Delivery) -> None:
         headers = delivery.envelope.headers
         # The same message may die again after a replay, or in two queues of a fan-out: key on all three.
@@ -110,7 +115,9 @@ def consumer_spec(db: Database) -> ConsumerSpec:
         key = f"{delivery.envelope.message_id}|{queue}|{replays}"
         with db.unit_of_work() as session:
             if claim(session, CONSUMER, key[:128]):
-                store(session, delivery)
+                row = store(session, delivery)
+                for hook in hooks:
+                    hook(session, "dead", row.original_queue)
 
     # The dead-letter queue is declared by the bus itself; its own consumer never dead-letters again.
     return ConsumerSpec(
@@ -125,8 +132,11 @@ class Replayed:
     outbox_message_id: str
 
 
-def replay(session: Session, dead_letter_id: str, actor: str) -> Replayed:
-    """Re-inject a dead message into the queue it died in (via the outbox), once per request."""
+def replay(
+    session: Session, dead_letter_id: str, actor: str, hooks: Sequence[DeadLetterHook] = ()
+) -> Replayed:
+    """Re-inject a dead message into the queue it died in (via the outbox), once per request; `hooks`
+    are told in this transaction."""
     row = session.scalar(select(DeadLetter).where(DeadLetter.id == dead_letter_id).with_for_update())
     if row is None:
         raise LookupError(dead_letter_id)
@@ -136,6 +146,10 @@ def replay(session: Session, dead_letter_id: str, actor: str) -> Replayed:
         raise ReplayRefused("the queue the message died in is unknown; it cannot be replayed")
     headers = {k: v for k, v in row.headers.items() if k not in DEATH_HEADERS and k != "message_id"}
     headers[REPLAY_HEADER] = int(headers.get(REPLAY_HEADER, 0)) + 1
+    # its consumer reads the routing key it was first sent with, not the queue name the replay uses
+    # (kept from an earlier replay: a copy that died again was delivered under the queue's name)
+    if row.original_routing_key and row.original_routing_key != row.original_queue:
+        headers.setdefault(FIRST_ROUTING_KEY_HEADER, row.original_routing_key)
     message_id = str(row.headers.get("message_id") or row.id)
     # The bus message id stays the original one (consumers' inboxes key on it); the outbox row needs
     # its own unique id, since the original publish may already sit in the outbox table.
@@ -150,6 +164,8 @@ def replay(session: Session, dead_letter_id: str, actor: str) -> Replayed:
         content_type=row.content_type,
         correlation_id=row.correlation_id,
     )
+    for hook in hooks:
+        hook(session, "replayed", row.original_queue)
     row.status = "replayed"
     row.replayed_at = now()
     row.replayed_by = actor
@@ -167,4 +183,4 @@ def replay(session: Session, dead_letter_id: str, actor: str) -> Replayed:
 
 
 def install(hub: Hub) -> None:
-    hub.add_consumer(consumer_spec(hub.db))
+    hub.add_consumer(consumer_spec(hub.db, hub.dead_letter_hooks))

@@ -29,8 +29,10 @@ class FlakyConsumer:
 
     def __init__(self) -> None:
         self.healthy = False
+        self.routing_keys: list[str] = []
 
     def __call__(self, session: Session, delivery: Delivery) -> None:
+        self.routing_keys.append(delivery.envelope.routing_key)
         if not self.healthy:
             raise ValueError(f"cannot parse {delivery.envelope.body[:20]!r}")
         audit.record(session, "test", "applied", "message", delivery.envelope.message_id)
@@ -90,6 +92,9 @@ def test_dead_letter_listed_with_reason_then_replayed_once(env) -> None:  # type
             )
 
     assert wait(lambda: applied() == ["msg-flaky-1"])  # same message id as the original
+    # and the routing key it was first sent with (consumers read type, sender, partition from it),
+    # not the queue name the replay goes to the queue by
+    assert flaky.routing_keys == ["flaky.mt1101"] * 4, flaky.routing_keys
     with hub.db.sessions() as session:
         replays = session.scalars(
             sa.select(AuditEntry).where(AuditEntry.action == "dead_letter.replay")

@@ -6,13 +6,16 @@ it through the queue otherwise, behind what is there. On SQLite and PostgreSQL, 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hub.api.app import create_app
 from hub.bus.base import Envelope
 from hub.db.clearance_tables import ClrContainer, ClrPartitionFlow
 from hub.db.inbox import processed_among
@@ -25,6 +28,7 @@ from hub.services.clearance.workflow import HANDLERS, rows
 from simulators.customs.traffic import Shipment, arrival_xml, manifest_xml, tally_xml
 from tests.hub_clearance.clrfixtures import (
     BROKER,
+    KEYS,
     YARD,
     Inbox,
     fresh_postgres,
@@ -186,14 +190,17 @@ def test_counts_tell_a_partition_with_something_on_its_way(hub: Hub) -> None:
     assert straight.partition_in(key) == 5 and straight.partition_in("clearance.MT3101.X") is None
 
 
-def test_a_message_the_workflow_dead_letters_leaves_its_partition_on_the_queue_path(
+def test_a_dead_letter_settles_its_partition_and_its_replay_is_applied_before_what_follows(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The error path of the doc's promise: a message that fails every time is dead-lettered from its
-    partition queue, is never counted applied, and the bill's later messages still apply, in order,
-    through the queue behind it (never straight through past it)."""
-    s = Shipment.make(44, 3)
-    victim, last = s.containers[1], s.containers[2]
+    partition queue and never counted applied. The transaction that stores the dead letter counts it
+    dead, so the partition is caught up and the bill's later messages go straight through again
+    (before, the partition took the queue path until a replay; for good if it could never be
+    applied). Replayed through the API once the handler is mended, it is counted routed again: the
+    partition is behind, and what the bill sends next goes through the queue behind the replayed copy."""
+    s = Shipment.make(44, 4)
+    victim, later, last = s.containers[1], s.containers[2], s.containers[3]
     tally = HANDLERS["MT5101"]
 
     def broken_tally(ctx, sender, model, message_id):  # type: ignore[no-untyped-def]
@@ -204,17 +211,48 @@ def test_a_message_the_workflow_dead_letters_leaves_its_partition_on_the_queue_p
     monkeypatch.setitem(HANDLERS, "MT5101", broken_tally)
     publish(hub, burst_for(s, s.containers[:2]))
 
-    def dead() -> list[str]:
+    def dead() -> list[tuple[str, str]]:
         with hub.db.sessions() as session:
-            query = select(DeadLetter.reason).where(DeadLetter.original_queue.like("%.workflow.p%"))
-            return list(session.scalars(query))
+            query = select(DeadLetter.id, DeadLetter.reason).where(
+                DeadLetter.original_queue.like("%.workflow.p%")
+            )
+            return [(i, reason) for i, reason in session.execute(query)]
 
-    assert "a bug in the tally handler" in wait_for(dead, "the failing tally dead-lettered")[0]
+    ((dead_id, reason),) = wait_for(dead, "the failing tally dead-lettered")
+    assert "a bug in the tally handler" in reason
     p = partition_of(hub, s.bill_no)
-    assert flow_of(hub) == {(p, "routed"): 1}  # routed, never applied: its partition stays behind
-    queued = routed("queued")
-    publish(hub, [(arrival_xml(s.bill_no, last), YARD), (tally_xml(s.bill_no, last), YARD)])
-    wait_for(lambda: boxes(hub, s.bill_no).get(last) == (True, True), "the later reports applied")
-    assert routed("queued") - queued == 2  # through the queue, behind the dead letter
+    # routed, never applied, counted dead with its dead letter: nothing of the partition is on its way
+    assert flow_of(hub) == {(p, "routed"): 1, (p, "dead"): 1}
+    straight_before, queued_before = routed("applied_at_intake"), routed("queued")
+    publish(hub, [(arrival_xml(s.bill_no, later), YARD), (tally_xml(s.bill_no, later), YARD)])
+    wait_for(lambda: boxes(hub, s.bill_no).get(later) == (True, True), "the later reports applied")
+    assert (routed("applied_at_intake") - straight_before, routed("queued") - queued_before) == (2, 0)
     assert boxes(hub, s.bill_no)[victim] == (True, False)
-    wait_for(lambda: flow_of(hub) == {(p, "routed"): 3, (p, "applied"): 2}, "the partition's counts")
+
+    replaying, release = threading.Event(), threading.Event()
+
+    def mended_tally(ctx, sender, model, message_id):  # type: ignore[no-untyped-def]
+        if victim in str(rows.boxes(model)):
+            replaying.set()
+            release.wait(20)  # held: the replayed copy is on its way while the bill sends more
+        tally(ctx, sender, model, message_id)
+
+    monkeypatch.setitem(HANDLERS, "MT5101", mended_tally)  # the handler mended, an operator replays
+    with TestClient(create_app(hub, start=False)) as client:
+        answer = client.post(f"/api/v1/dead-letters/{dead_id}/replay", headers={"X-API-Key": KEYS["admin"]})
+    assert answer.status_code == 202, answer.text
+    try:
+        wait_for(replaying.is_set, "the replayed tally taken by its partition")
+        with hub.db.sessions() as session:
+            assert p in straight.behind(session)  # counted routed in the replay's transaction
+        queued_before = routed("queued")
+        publish(hub, [(arrival_xml(s.bill_no, last), YARD)])
+        wait_for(lambda: routed("queued") - queued_before == 1, "the last arrival queued behind the replay")
+    finally:
+        release.set()
+    wait_for(lambda: boxes(hub, s.bill_no).get(victim) == (True, True), "the replayed tally applied")
+    wait_for(lambda: boxes(hub, s.bill_no).get(last) == (True, False), "the last arrival applied after it")
+    settled = {(p, "routed"): 3, (p, "applied"): 2, (p, "dead"): 1}
+    wait_for(lambda: flow_of(hub) == settled, "the partition caught up")
+    with hub.db.sessions() as session:
+        assert p not in straight.behind(session)

@@ -99,7 +99,7 @@ def replay_dead_letter(
     it is no longer `dead` (already replayed) or its queue is unknown (admin, customs)."""
     try:
         with hub.db.unit_of_work() as session:
-            done = deadletters.replay(session, dead_letter_id, principal.uscc)
+            done = deadletters.replay(session, dead_letter_id, principal.uscc, hub.dead_letter_hooks)
     except LookupError:
         raise ApiError(404, f"dead letter {dead_letter_id} not found") from None
     except deadletters.ReplayRefused as exc:

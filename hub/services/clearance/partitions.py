@@ -39,6 +39,12 @@ def queue_name(prefix: str, partition: int) -> str:
     return f"{prefix}.workflow.p{partition}"
 
 
+def partition_of_queue(prefix: str, queue: str) -> int | None:
+    """`<prefix>.workflow.p<k>` -> k; None for any other queue."""
+    head, _, last = queue.rpartition(".p")
+    return int(last) if head == f"{prefix}.workflow" and last.isdigit() else None
+
+
 def queue_names(prefix: str, partitions: int) -> list[str]:
     """Every queue a clearance service with this prefix declares for itself (to delete a test's)."""
     names = [f"{prefix}.ingress", f"{prefix}.customs-gateway"]

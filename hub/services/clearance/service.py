@@ -124,6 +124,7 @@ class ClearanceService:
         )
         for spec in partitions.queue_specs(self.settings.queue_prefix, self.hub.settings.partitions, limit):
             self.hub.add_consumer(ConsumerSpec(spec, batch_handler=apply))
+        self.hub.dead_letter_hooks.append(self._dead_letter_moved)
         if self.settings.customs_url:
             # on the bus is not at customs: the copy is `sent` once customs' /inbox took it
             self.hub.relay.forwarded(
@@ -138,6 +139,16 @@ class ClearanceService:
                     prefetch=20,
                 )
             )
+
+    def _dead_letter_moved(self, session: Session, event: str, queue: str) -> None:
+        """A partition's message left its queue for the dead letters, or came back (straight.py)."""
+        partition = partitions.partition_of_queue(self.settings.queue_prefix, queue)
+        if partition is None:
+            return
+        if event == "dead":
+            straight.dead(session, partition)
+        elif event == "replayed":
+            straight.replayed(session, partition)
 
     def start(self) -> None:
         self.declare_party_queues()

@@ -17,9 +17,14 @@ How it stays in order, on any number of workers:
   routed one message of a partition through the queue, the rest of that partition's messages in the
   batch go the same way, behind it.
 - HTTP intake (a request is one transaction, answered at commit) always routes through the queue.
-- A message the workflow dead-letters is never counted applied: its partition stays on the queue path
-  (correct, only slower) until the dead letter is replayed and applied.
-Routed and applied are separate rows so intake and the partition consumers never wait for each other.
+- A message the workflow dead-letters is not on its way either: the transaction that stores the dead
+  letter counts it "dead" for its partition (routed = applied + dead: caught up again), and a replay
+  counts it routed once more, in the replay's transaction, so the partition is behind until the
+  replayed copy is applied (or dies again). Before this, a dead letter kept its partition on the
+  queue path until it was replayed; one that could never be applied, for good. Dead letters stored
+  before the "dead" count existed still do so until replayed and applied.
+Routed, applied and dead are separate rows so intake, the partition consumers and the dead-letter
+consumer never wait for each other.
 
 Upgrading from a hub without it: let the workflow queues drain first (their messages were never
 counted routed). `HUB_STRAIGHT_THROUGH=0` routes everything through the queues, as before."""
@@ -37,7 +42,7 @@ from sqlalchemy.orm import Session
 from hub.db.clearance_tables import ClrPartitionFlow
 from hub.db.session import at_commit, on_postgresql
 
-ROUTED, APPLIED = "routed", "applied"
+ROUTED, APPLIED, DEAD = "routed", "applied", "dead"
 
 # session.info keys, per transaction
 _BEHIND = "clearance.straight.behind"  # partitions with something on its way (read once)
@@ -46,13 +51,13 @@ _COUNTS = "clearance.straight.counts"  # (side, partition) increments written at
 
 
 def behind(session: Session) -> set[int]:
-    """Partitions whose routed count is not their applied count: something is on its way."""
+    """Partitions whose routed count is not their applied + dead count: something is on its way."""
     counts: dict[int, dict[str, int]] = {}
     for partition, side, count in session.execute(
         select(ClrPartitionFlow.partition, ClrPartitionFlow.side, ClrPartitionFlow.count)
     ):
         counts.setdefault(partition, {})[side] = count
-    return {p for p, c in counts.items() if c.get(ROUTED, 0) != c.get(APPLIED, 0)}
+    return {p for p, c in counts.items() if c.get(ROUTED, 0) != c.get(APPLIED, 0) + c.get(DEAD, 0)}
 
 
 def may_apply_here(session: Session, partition: int) -> bool:
@@ -77,6 +82,16 @@ def applied(session: Session, routing_key: str) -> None:
     partition = partition_in(routing_key)
     if partition is not None:
         at_commit(session, _COUNTS, _write).append((APPLIED, partition))
+
+
+def dead(session: Session, partition: int) -> None:
+    """A message routed to `partition` was dead-lettered from its queue (stored in this transaction)."""
+    at_commit(session, _COUNTS, _write).append((DEAD, partition))
+
+
+def replayed(session: Session, partition: int) -> None:
+    """A dead letter of `partition` was put back on its queue in this transaction (not intake's)."""
+    at_commit(session, _COUNTS, _write).append((ROUTED, partition))
 
 
 def partition_in(routing_key: str) -> int | None:
