@@ -1,5 +1,6 @@
 """A message that keeps failing is dead-lettered with its reason, listed by the API, and replayed
-(audited) into the queue it died in, where the now-healthy consumer applies it once."""
+(audited) into the queue it died in, where the now-healthy consumer applies it once, under the
+routing key it was first sent with. SQLite and PostgreSQL, in-process bus and RabbitMQ."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from hub.api.app import create_app
-from hub.bus.base import INBOUND_EXCHANGE, Delivery, QueueSpec
+from hub.bus.base import INBOUND_EXCHANGE, Bus, Delivery, QueueSpec
 from hub.bus.memory import InProcessBus
 from hub.db import audit
 from hub.db.inbox import idempotent
@@ -38,9 +39,18 @@ class FlakyConsumer:
         audit.record(session, "test", "applied", "message", delivery.envelope.message_id)
 
 
+@pytest.fixture(params=["in-process", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def bus(request: pytest.FixtureRequest) -> Bus:
+    if request.param == "in-process":
+        return InProcessBus()
+    from hub.bus.rabbitmq import RabbitBus
+
+    return RabbitBus(request.getfixturevalue("amqp_url"))  # closed by hub.stop()
+
+
 @pytest.fixture
-def env(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Hub, FlakyConsumer, str]]:
-    hub = Hub(settings_for(db_url, tmp_path), bus=InProcessBus())
+def env(db_url: str, bus: Bus, tmp_path: Path) -> Iterator[tuple[TestClient, Hub, FlakyConsumer, str]]:
+    hub = Hub(settings_for(db_url, tmp_path), bus=bus)
     flaky = FlakyConsumer()
     queue = f"test.flaky.{uuid.uuid4().hex[:6]}"
     hub.add_consumer(
