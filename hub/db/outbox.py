@@ -115,6 +115,11 @@ _PENDING_COLUMNS = tuple(
 )
 
 
+# How soon a relay refused the turn tries again: the holder is publishing one batch (200 rows in
+# ~8 ms, bench/relay_cost.py), so a few of its batches, not a whole poll.
+TURN_RETRY_SECONDS = 0.05
+
+
 class OutboxRelay:
     """Publishes pending outbox rows with confirms, in id order, and marks them sent.
 
@@ -129,6 +134,8 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.turns_refused = 0  # rounds another process's relay held the turn
+        self._refused = False
         # (exchange, routing-key prefix) -> note: copies a forwarder of the hub's own takes from the
         # bus and hands on (customs over HTTP). The bus having one is not the counterpart having it,
         # so the relay leaves its archive row `queued` with the note; the forwarder marks it sent.
@@ -161,6 +168,8 @@ class OutboxRelay:
     def _relay_batch(self) -> int:
         with self.db.unit_of_work(notify=False) as session:
             if not my_turn(session, "outbox-relay"):
+                self.turns_refused += 1
+                self._refused = True
                 return 0  # another worker's relay is publishing; batches side by side would reorder
             query = (
                 select(*_PENDING_COLUMNS)
@@ -302,13 +311,17 @@ class OutboxRelay:
         while not self._stop.is_set():
             # Clear before looking: a commit that lands while this batch is read sets it again.
             self._wake.clear()
+            self._refused = False
             try:
                 n = self.relay_once()
             except Exception:  # keep relaying after a DB/broker hiccup; rows stay pending
                 log.exception("outbox relay iteration failed")
                 n = 0
             if n == 0:
-                self._wake.wait(self.poll_seconds)
+                # Refused the turn: the relay holding it read its batch before this process's commit
+                # may have landed, and only its own process's commits wake it, so this one tries again
+                # once that batch is likely through rather than after a whole poll.
+                self._wake.wait(TURN_RETRY_SECONDS if self._refused else self.poll_seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

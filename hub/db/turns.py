@@ -17,9 +17,13 @@ from sqlalchemy.orm import Session
 from hub.db.session import on_postgresql
 
 
+def turn_key(work: str) -> int:
+    """The advisory lock key of `work`'s turn."""
+    return zlib.crc32(f"swhub.turn:{work}".encode())
+
+
 def my_turn(session: Session, work: str) -> bool:
     """True when this transaction holds `work`'s lock until it ends; False when another one does."""
     if not on_postgresql(session):
         return True
-    key = zlib.crc32(f"swhub.turn:{work}".encode())
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": turn_key(work)}))
