@@ -62,8 +62,9 @@ class HubService(Protocol):
 
 
 # Told in the transaction that stores a dead letter ("dead") or replays one ("replayed"), with the
-# queue it died in: a service keeping counts of what is on its way in its queues settles them there.
-DeadLetterHook = Callable[[Session, str, str], None]
+# queue it died in and the routing key it was first published with: a service keeping counts of what
+# is on its way in its queues settles them there.
+DeadLetterHook = Callable[[Session, str, str, str], None]
 
 
 class Hub:

@@ -104,6 +104,12 @@ def store(session: Session, delivery: Delivery) -> DeadLetter:
     return row
 
 
+def first_routing_key(row: DeadLetter) -> str:
+    """The routing key the message was first published with (a replayed copy that died again was
+    delivered under its queue's name; its replay header says the first one)."""
+    return str(row.headers.get(FIRST_ROUTING_KEY_HEADER) or row.original_routing_key)
+
+
 def consumer_spec(db: Database, hooks: Sequence[DeadLetterHook] = ()) -> ConsumerSpec:
     """`hooks` (a hub's dead_letter_hooks, read at each delivery) are told of each dead letter stored,
     in its transaction."""
@@ -117,7 +123,7 @@ def consumer_spec(db: Database, hooks: Sequence[DeadLetterHook] = ()) -> Consume
             if claim(session, CONSUMER, key[:128]):
                 row = store(session, delivery)
                 for hook in hooks:
-                    hook(session, "dead", row.original_queue)
+                    hook(session, "dead", row.original_queue, first_routing_key(row))
 
     # The dead-letter queue is declared by the bus itself; its own consumer never dead-letters again.
     return ConsumerSpec(
@@ -165,7 +171,7 @@ def replay(
         correlation_id=row.correlation_id,
     )
     for hook in hooks:
-        hook(session, "replayed", row.original_queue)
+        hook(session, "replayed", row.original_queue, first_routing_key(row))
     row.status = "replayed"
     row.replayed_at = now()
     row.replayed_by = actor

@@ -256,3 +256,19 @@ def test_a_dead_letter_settles_its_partition_and_its_replay_is_applied_before_wh
     wait_for(lambda: flow_of(hub) == settled, "the partition caught up")
     with hub.db.sessions() as session:
         assert p not in straight.behind(session)
+
+
+def test_a_dead_letter_counts_for_the_partition_of_its_first_routing_key_only(hub: Hub) -> None:
+    """What the dead-letter hooks count is what the partition consumer's apply would: the partition
+    its first routing key names, for this service's own workflow queues only. A message an older hub
+    queued without a partition (the legacy key partition 0 also takes) was never counted routed, so
+    its death counts nothing (else partition 0 would look caught up with a message on its way)."""
+    service = hub.clearance  # type: ignore[attr-defined]
+    prefix = service.settings.queue_prefix
+    with hub.db.unit_of_work() as session:
+        moved = service._dead_letter_moved
+        moved(session, "dead", partitions.queue_name(prefix, 0), "clearance.MT3101.91370200M3C0YARD1N")
+        moved(session, "dead", "swhub.refunds.events", "clearance.MT3101.91370200M3C0YARD1N.p1")
+        moved(session, "dead", partitions.queue_name(prefix, 3), "clearance.MT5101.91370200M3C0YARD1N.p3")
+        moved(session, "replayed", partitions.queue_name(prefix, 3), "clearance.MT5101.91370200M3C0YARD1N.p3")
+    assert flow_of(hub) == {(3, "dead"): 1, (3, "routed"): 1}

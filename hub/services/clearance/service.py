@@ -140,9 +140,13 @@ class ClearanceService:
                 )
             )
 
-    def _dead_letter_moved(self, session: Session, event: str, queue: str) -> None:
-        """A partition's message left its queue for the dead letters, or came back (straight.py)."""
-        partition = partitions.partition_of_queue(self.settings.queue_prefix, queue)
+    def _dead_letter_moved(self, session: Session, event: str, queue: str, routing_key: str) -> None:
+        """A partition's message left its queue for the dead letters, or came back (straight.py).
+        Counted by its first routing key's partition, as its apply is: a message an older hub queued
+        without one (partitions.LEGACY_KEY) was never counted routed."""
+        if partitions.partition_of_queue(self.settings.queue_prefix, queue) is None:
+            return  # not one of this service's workflow partitions
+        partition = straight.partition_in(routing_key)
         if partition is None:
             return
         if event == "dead":
