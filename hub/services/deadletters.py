@@ -138,11 +138,10 @@ class Replayed:
     outbox_message_id: str
 
 
-def replay(
-    session: Session, dead_letter_id: str, actor: str, hooks: Sequence[DeadLetterHook] = ()
-) -> Replayed:
+def replay(session: Session, dead_letter_id: str, actor: str, hooks: Sequence[DeadLetterHook]) -> Replayed:
     """Re-inject a dead message into the queue it died in (via the outbox), once per request; `hooks`
-    are told in this transaction."""
+    (the hub's dead_letter_hooks) are told in this transaction. No default: a replay the clearance
+    counts do not see would leave a later message of its partition looking caught up (straight.py)."""
     row = session.scalar(select(DeadLetter).where(DeadLetter.id == dead_letter_id).with_for_update())
     if row is None:
         raise LookupError(dead_letter_id)
