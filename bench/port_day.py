@@ -11,10 +11,14 @@ faster than wall time. Reports, from the same run:
 - per container: arrival report delivered by the port simulator (gate-in) -> the hub's ReleaseNotice
   for it applied at the port simulator, p50 / p99 (includes waiting for the bill's other containers:
   the hub releases a bill once all its containers arrived); and per bill: last arrival -> release;
+- per inbound message: SQL statements of every hub process (the API and relay here, the workers)
+  and, with `--workers N`, the workers' CPU ms (their utime + stime; this process also runs the
+  bench's own driver);
 - baseline: raw pika publish (confirm each) + consume/ack of as many messages as the hub archived
   (bench/bus_throughput.py's raw leg), measured in the same run, and the ratio hub / raw.
 Usage: python bench/port_day.py [--calls 5 --consignments 20 --containers 20] [--append-docs]
 Smoke: python bench/port_day.py --calls 1 --consignments 2 --containers 5 --factor 1000
+Saturated (the hub keeps up with a --factor 2000 day): --factor 5000 --workers 1
 """
 
 from __future__ import annotations
@@ -45,13 +49,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bus_throughput import raw_pika  # noqa: E402
-from clearance_harness import spawn_worker  # noqa: E402
+from clearance_harness import Worker, cpu_seconds, spawn_worker  # noqa: E402
 
 from hub.api.app import create_app  # noqa: E402
 from hub.bus.vhost import private_vhost  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.db.clearance_tables import ClrConsignment  # noqa: E402
 from hub.db.models import Message, MessageRef  # noqa: E402
+from hub.observability.metrics import REGISTRY  # noqa: E402
 from hub.runtime import Hub  # noqa: E402
 from messages.xml import samples  # noqa: E402
 from simulators.common.clock import SHANGHAI  # noqa: E402
@@ -250,6 +255,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if response.status_code != 201:
                 raise SystemExit(f"vessel call refused: {response.text[:2000]}")
         total = args.calls * args.consignments * args.containers
+        wait_ready(workers)
+        cost0 = cost(workers)
         filer = Filer(hub, hub_url, calls)
         filer.start()
         started = time.time()
@@ -271,6 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(1)
         finished = time.time()
         elapsed = finished - started
+        cpu_s, statements = (b - a for a, b in zip(cost0, cost(workers), strict=True))
         rows = httpx.get(f"{port.base_url}/containers", timeout=120).json()
         with hub.db.sessions() as session:
             # only this run's messages (their bill refs): on a shared broker every hub's ingress queue is
@@ -339,6 +347,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "hub_in": by_direction.get("in", 0),
             "hub_out": by_direction.get("out", 0),
             "hub_msg_per_s": messages / elapsed,
+            # the workers' CPU (this process also runs the bench's own driver and filer) and every
+            # hub process's SQL (the API and relay here, intake and workflow in the workers)
+            "worker_cpu_ms_per_inbound": cpu_s * 1000 / max(1, by_direction.get("in", 0))
+            if workers
+            else None,
+            "sql_per_inbound": statements / max(1, by_direction.get("in", 0)),
             "containers_per_s": status["gated_out"] / elapsed,
             "lat_p50": statistics.median(latencies) if latencies else float("nan"),
             "lat_p99": pct(latencies, 0.99) if latencies else float("nan"),
@@ -369,6 +383,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         admin.dispose()
 
 
+def wait_ready(workers: list[Worker], timeout: float = 120.0) -> None:
+    """Until every worker serves its metrics (it does once its consumers have started), so their
+    start-up is not counted in the run's cost."""
+    deadline = time.monotonic() + timeout
+    for worker in workers:
+        while True:
+            if not worker.alive():
+                raise SystemExit(f"worker exited: {worker.log.read_text()[-3000:]}")
+            try:
+                if "swhub_consumer_active{" in worker.metrics():
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("worker did not start")
+            time.sleep(0.2)
+
+
+def cost(workers: list[Worker]) -> tuple[float, float]:
+    """(the workers' CPU seconds, SQL statements of the workers and of this process's hub) so far."""
+    cpu = sum(cpu_seconds(w.process.pid) for w in workers)
+    local = REGISTRY.get_sample_value("swhub_db_statements_total") or 0.0
+    return cpu, local + sum(w.statements() for w in workers)
+
+
 def table(r: dict[str, Any], raw: float, raw_n: int, args: argparse.Namespace) -> str:
     ratio = r["hub_msg_per_s"] / raw
     return "\n".join(
@@ -393,6 +432,13 @@ def table(r: dict[str, Any], raw: float, raw_n: int, args: argparse.Namespace) -
             f"| raw bus, same run (pika, confirm each, quorum queue, ack; {raw_n:,} msgs) | "
             f"{raw:,.0f} msg/s |",
             f"| **ratio hub / raw bus** | **{ratio:.3f}** |",
+            "| per inbound message: worker CPU, SQL statements (every hub process) | "
+            + (
+                f"{r['worker_cpu_ms_per_inbound']:.2f} ms"
+                if r["worker_cpu_ms_per_inbound"] is not None
+                else "— (hub in the bench's process)"
+            )
+            + f", {r['sql_per_inbound']:.2f} |",
             f"| per container: gate-in arrival sent -> ReleaseNotice at the port, p50 / p99 | "
             f"{r['lat_p50']:.2f} s / {r['lat_p99']:.2f} s |",
             f"| per bill: last arrival sent -> ReleaseNotice at the port, p50 / p99 | "
