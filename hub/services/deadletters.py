@@ -1,5 +1,6 @@
 """Dead letters: every message the bus gave up on is copied into the database with its reason, so
-operators can list them and replay one (re-injected into the queue it died in, audited)."""
+operators can list them and replay one (re-injected into the queue it died in, audited) or discard
+it (audited, with a reason)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ DEFAULT_EXCHANGE = ""  # AMQP default exchange: the routing key names the queue
 
 
 class ReplayRefused(Exception):
+    pass
+
+
+class DiscardRefused(Exception):
     pass
 
 
@@ -185,6 +190,32 @@ def replay(session: Session, dead_letter_id: str, actor: str, hooks: Sequence[De
         row.correlation_id,
     )
     return Replayed(row.id, row.original_queue, message_id)
+
+
+def discard(session: Session, dead_letter_id: str, actor: str, reason: str) -> DeadLetter:
+    """Drop a dead message for good (audited with who and why): it is neither replayed nor counted
+    among the dead letters waiting any more. Nothing else changes: a workflow partition's counts
+    already took it off its way when it was stored (the "dead" hook)."""
+    row = session.scalar(select(DeadLetter).where(DeadLetter.id == dead_letter_id).with_for_update())
+    if row is None:
+        raise LookupError(dead_letter_id)
+    if row.status != "dead":
+        raise DiscardRefused(f"dead letter {dead_letter_id} is {row.status}, not dead")
+    row.status = "discarded"
+    audit.record(
+        session,
+        actor,
+        "dead_letter.discard",
+        "dead_letter",
+        row.id,
+        {
+            "queue": row.original_queue,
+            "message_id": str(row.headers.get("message_id") or row.id),
+            "reason": reason[:500],
+        },
+        row.correlation_id,
+    )
+    return row
 
 
 def install(hub: Hub) -> None:

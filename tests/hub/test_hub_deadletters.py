@@ -156,3 +156,50 @@ def test_a_broker_dead_letter_without_our_headers_is_kept_with_the_x_death_reaso
         "mt1101.x",
     )
     assert row.headers["message_id"] == "broker-dead-1"
+
+
+def test_an_operator_discards_a_dead_letter_with_a_reason_once(env) -> None:  # type: ignore[no-untyped-def]
+    """A message nobody will ever apply (a poison message) is dropped for good: audited with who and
+    why, no longer listed as waiting, and neither replayable nor discardable again."""
+    client, hub, flaky, queue = env
+    with hub.db.unit_of_work() as session:
+        enqueue(session, INBOUND_EXCHANGE, "flaky.mt1101", b"<Manifest>poison", message_id="msg-poison-1")
+    operator = {"X-API-Key": KEYS["admin"]}
+
+    def listed(status: str) -> list[dict]:  # type: ignore[type-arg]
+        rows = client.get("/api/v1/dead-letters", params={"status": status}, headers=operator).json()
+        return [r for r in rows if r["original_queue"] == queue]
+
+    assert wait(lambda: len(listed("dead")) == 1)
+    dead_id = listed("dead")[0]["id"]
+    url = f"/api/v1/dead-letters/{dead_id}/discard"
+
+    assert (
+        client.post(url, json={"reason": "poison"}, headers={"X-API-Key": KEYS["broker"]}).status_code == 403
+    )
+    missing = client.post(url, json={}, headers=operator)
+    assert missing.status_code == 422 and "reason" in missing.text  # the sender's term: the field
+    assert (
+        client.post(
+            "/api/v1/dead-letters/nope/discard", json={"reason": "poison"}, headers=operator
+        ).status_code
+        == 404
+    )
+
+    done = client.post(url, json={"reason": "poison message from a test"}, headers=operator)
+    assert done.status_code == 200 and done.json() == {"dead_letter_id": dead_id, "status": "discarded"}
+    assert client.post(url, json={"reason": "again"}, headers=operator).status_code == 409
+    assert client.post(f"/api/v1/dead-letters/{dead_id}/replay", headers=operator).status_code == 409
+    assert listed("dead") == [] and [r["id"] for r in listed("discarded")] == [dead_id]
+    with hub.db.sessions() as session:
+        (entry,) = session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "dead_letter.discard")
+        ).all()
+    assert (entry.actor, entry.subject_id) == ("91370200M3C0ADM1NM", dead_id)
+    assert entry.detail["reason"] == "poison message from a test"
+    assert "msg-poison-1" not in applied_ids(hub)  # discarding applies nothing
+
+
+def applied_ids(hub: Hub) -> list[str]:
+    with hub.db.sessions() as session:
+        return list(session.scalars(sa.select(AuditEntry.subject_id).where(AuditEntry.action == "applied")))

@@ -1,4 +1,4 @@
-"""Dead letters for operators: list them with their reasons, replay one (audited)."""
+"""Dead letters for operators: list them with their reasons, replay one or discard one (audited)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from hub.api import openapi_docs as docs
@@ -49,7 +49,7 @@ class DeadLetterOut(BaseModel):
 
 @router.get("", response_model=list[DeadLetterOut], summary="Dead-lettered messages with their reasons")
 def list_dead_letters(
-    status: str | None = Query("dead", description="dead, replayed or all"),
+    status: str | None = Query("dead", description="dead, replayed, discarded or all"),
     queue: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require_roles(*OPERATORS)),
@@ -105,3 +105,32 @@ def replay_dead_letter(
     except deadletters.ReplayRefused as exc:
         raise ApiError(409, str(exc)) from None
     return {"dead_letter_id": done.dead_letter_id, "queue": done.queue, "message_id": done.outbox_message_id}
+
+
+class DiscardIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=500, description="why it is dropped (kept in the audit log)")
+
+
+@router.post(
+    "/{dead_letter_id}/discard",
+    summary="Drop a dead letter for good, with a reason",
+    responses=docs.errors(403, 404, 409, 422),
+)
+def discard_dead_letter(
+    dead_letter_id: str,
+    body: DiscardIn,
+    principal: Principal = Depends(require_roles(*OPERATORS)),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    """Mark the dead letter `discarded`: it is no longer listed as waiting, counted in
+    `swhub_dead_letters` or replayable. Who and why are audited (`dead_letter.discard`). 409 when it
+    is no longer `dead` (replayed or discarded already) (admin, customs)."""
+    try:
+        with hub.db.unit_of_work() as session:
+            row = deadletters.discard(session, dead_letter_id, principal.uscc, body.reason)
+            done = {"dead_letter_id": row.id, "status": row.status}
+    except LookupError:
+        raise ApiError(404, f"dead letter {dead_letter_id} not found") from None
+    except deadletters.DiscardRefused as exc:
+        raise ApiError(409, str(exc)) from None
+    return done
