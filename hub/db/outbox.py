@@ -135,7 +135,6 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.turns_refused = 0  # rounds another process's relay held the turn
-        self._refused = False
         # (exchange, routing-key prefix) -> note: copies a forwarder of the hub's own takes from the
         # bus and hands on (customs over HTTP). The bus having one is not the counterpart having it,
         # so the relay leaves its archive row `queued` with the note; the forwarder marks it sent.
@@ -169,7 +168,6 @@ class OutboxRelay:
         with self.db.unit_of_work(notify=False) as session:
             if not my_turn(session, "outbox-relay"):
                 self.turns_refused += 1
-                self._refused = True
                 return 0  # another worker's relay is publishing; batches side by side would reorder
             query = (
                 select(*_PENDING_COLUMNS)
@@ -311,7 +309,7 @@ class OutboxRelay:
         while not self._stop.is_set():
             # Clear before looking: a commit that lands while this batch is read sets it again.
             self._wake.clear()
-            self._refused = False
+            refused_before = self.turns_refused
             try:
                 n = self.relay_once()
             except Exception:  # keep relaying after a DB/broker hiccup; rows stay pending
@@ -321,7 +319,8 @@ class OutboxRelay:
                 # Refused the turn: the relay holding it read its batch before this process's commit
                 # may have landed, and only its own process's commits wake it, so this one tries again
                 # once that batch is likely through rather than after a whole poll.
-                self._wake.wait(TURN_RETRY_SECONDS if self._refused else self.poll_seconds)
+                refused = self.turns_refused != refused_before
+                self._wake.wait(TURN_RETRY_SECONDS if refused else self.poll_seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

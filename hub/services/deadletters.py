@@ -157,9 +157,8 @@ def replay(session: Session, dead_letter_id: str, actor: str, hooks: Sequence[De
     headers = {k: v for k, v in row.headers.items() if k not in DEATH_HEADERS and k != "message_id"}
     headers[REPLAY_HEADER] = int(headers.get(REPLAY_HEADER, 0)) + 1
     # its consumer reads the routing key it was first sent with, not the queue name the replay uses
-    # (kept from an earlier replay: a copy that died again was delivered under the queue's name)
-    if row.original_routing_key and row.original_routing_key != row.original_queue:
-        headers.setdefault(FIRST_ROUTING_KEY_HEADER, row.original_routing_key)
+    if first := first_routing_key(row):
+        headers[FIRST_ROUTING_KEY_HEADER] = first
     message_id = str(row.headers.get("message_id") or row.id)
     # The bus message id stays the original one (consumers' inboxes key on it); the outbox row needs
     # its own unique id, since the original publish may already sit in the outbox table.

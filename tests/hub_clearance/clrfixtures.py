@@ -198,6 +198,21 @@ def fresh_postgres() -> Iterator[str]:
         admin.dispose()
 
 
+def burst_hub(request: Any, tmp_path: Path, monkeypatch: Any) -> Iterator[Hub]:
+    """A running hub on the parametrised database (`request.param`: sqlite or postgresql, a fresh
+    one), with queues of its own and an ingress batch that lingers long enough for a whole published
+    burst to be one batch (yield from it in a fixture)."""
+    import uuid
+
+    monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("HUB_BATCH_LINGER_MS", "400")  # the whole burst waits for one batch
+    if request.param == "sqlite":
+        yield from running(Hub(settings_for(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path)))
+    else:
+        with fresh_postgres() as url:
+            yield from running(Hub(settings_for(url, tmp_path)))
+
+
 def running(hub: Hub) -> Iterator[Hub]:
     """A hub with every workflow installed (the dead-letter recorder included), migrated, seeded and
     started for the test; stopped afterwards (yield from it in a fixture)."""

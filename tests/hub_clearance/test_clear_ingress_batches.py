@@ -31,27 +31,17 @@ from tests.hub_clearance.clrfixtures import (
     CUSTOMS,
     YARD,
     Inbox,
-    fresh_postgres,
-    running,
-    settings_for,
+    burst_hub,
     wait_for,
 )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("HUB_BATCH_LINGER_MS", "400")  # the whole burst waits for one batch
     # these count what intake and the partition consumers each do: every message through its queue
     # (the straight-through path, both in one transaction: test_clear_straight_through.py)
     monkeypatch.setenv("HUB_STRAIGHT_THROUGH", "0")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
-        hub = Hub(settings_for(url, tmp_path))
-        yield from running(hub)
-    else:
-        with fresh_postgres() as url:
-            yield from running(Hub(settings_for(url, tmp_path)))
+    yield from burst_hub(request, tmp_path, monkeypatch)
 
 
 def ingress_batches() -> tuple[float, float]:

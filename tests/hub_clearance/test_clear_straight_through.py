@@ -31,22 +31,14 @@ from tests.hub_clearance.clrfixtures import (
     KEYS,
     YARD,
     Inbox,
-    fresh_postgres,
-    running,
-    settings_for,
+    burst_hub,
     wait_for,
 )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def hub(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    monkeypatch.setenv("HUB_CLEARANCE_QUEUE_PREFIX", f"swhub.clearance.t{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("HUB_BATCH_LINGER_MS", "400")  # the whole burst waits for one batch
-    if request.param == "sqlite":
-        yield from running(Hub(settings_for(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path)))
-    else:
-        with fresh_postgres() as url:
-            yield from running(Hub(settings_for(url, tmp_path)))
+    yield from burst_hub(request, tmp_path, monkeypatch)
 
 
 def WORKFLOW_INBOX() -> str:

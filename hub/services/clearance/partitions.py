@@ -35,6 +35,13 @@ def routing_key(message_type: str, sender: str, partition: int) -> str:
     return f"clearance.{message_type}.{sender}.p{partition}"
 
 
+def partition_in(routing_key: str) -> int | None:
+    """The partition routing_key() put in a key, `clearance.<type>.<sender>.p<k>` -> k; None for a
+    key without one (LEGACY_KEY's, queued by a hub before partitions)."""
+    last = routing_key.rsplit(".", 1)[-1]
+    return int(last[1:]) if last[:1] == "p" and last[1:].isdigit() else None
+
+
 def queue_name(prefix: str, partition: int) -> str:
     return f"{prefix}.workflow.p{partition}"
 

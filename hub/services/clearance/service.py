@@ -146,7 +146,7 @@ class ClearanceService:
         without one (partitions.LEGACY_KEY) was never counted routed."""
         if partitions.partition_of_queue(self.settings.queue_prefix, queue) is None:
             return  # not one of this service's workflow partitions
-        partition = straight.partition_in(routing_key)
+        partition = partitions.partition_in(routing_key)
         if partition is None:
             return
         if event == "dead":

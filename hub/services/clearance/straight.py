@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.clearance_tables import ClrPartitionFlow
 from hub.db.session import at_commit, on_postgresql
+from hub.services.clearance.partitions import partition_in
 
 ROUTED, APPLIED, DEAD = "routed", "applied", "dead"
 
@@ -92,12 +93,6 @@ def dead(session: Session, partition: int) -> None:
 def replayed(session: Session, partition: int) -> None:
     """A dead letter of `partition` was put back on its queue in this transaction (not intake's)."""
     at_commit(session, _COUNTS, _write).append((ROUTED, partition))
-
-
-def partition_in(routing_key: str) -> int | None:
-    """`clearance.<type>.<sender>.p<k>` -> k."""
-    last = routing_key.rsplit(".", 1)[-1]
-    return int(last[1:]) if last[:1] == "p" and last[1:].isdigit() else None
 
 
 def _write(session: Session, increments: list[tuple[str, int]]) -> None:
